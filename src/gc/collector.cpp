@@ -24,6 +24,10 @@
 //      made reachable again goes to `old` and is not freed.
 //   8. delete_garbage: clear() each object left (DEBUG_SAVEALL: keep it in gc.garbage);
 //      refcounting then frees the whole cycle. An object that survives clear() goes to old.
+//   The count returned (and added to get_stats()'s "collected") is the size of the list
+//   step 8 starts with: objects resurrected in step 7 are not counted, as in CPython 3.9+
+//   (test_resurrection_does_not_block_cleanup_of_other_objects). DEBUG_COLLECTABLE prints
+//   every object found in step 3, before finalizers run, as CPython does.
 //
 // Worked example (CPython's A/B/C): young = [A, B, C], A <-> B a cycle, a Ref on the stack
 // to C, and C -> A. Refcounts A=2 (B, C), B=1 (A), C=1 (stack).
@@ -105,7 +109,7 @@ std::size_t list_size(const GcList& list) noexcept {
 
 // Executable form of the membership rule (OURO_DEBUG >= 3): a doubly linked list whose
 // objects are tracked and carry exactly the collector flags `expected` among `mask`.
-bool validate_list(const GcList& list, Flags mask, Flags expected) noexcept {
+[[maybe_unused]] bool validate_list(const GcList& list, Flags mask, Flags expected) noexcept {
   const GcLinks* prev = &list.head;
   for (const GcLinks* l = list.head.next; l != &list.head; l = l->next) {
     if (l->prev != prev) return false;
@@ -331,15 +335,18 @@ std::size_t collect_main(Heap& heap, int generation) noexcept {
     rt.long_lived_total = list_size(young);
   }
   clear_flags(unreachable, Object::kUnreachable);
-  std::size_t found = 0;
-  for (GcLinks* l = unreachable.head.next; l != &unreachable.head; l = l->next) {
-    ++found;
-    if (rt.debug_flags & gc::DEBUG_COLLECTABLE) print_object("collectable", object_of(l));
+  if (rt.debug_flags & gc::DEBUG_COLLECTABLE) {
+    for (GcLinks* l = unreachable.head.next; l != &unreachable.head; l = l->next) {
+      print_object("collectable", object_of(l));
+    }
   }
   if (rt.handle_weakrefs != nullptr) rt.handle_weakrefs(heap, unreachable, old);
   finalize_garbage(heap, unreachable);
   GcList final_unreachable;
   handle_resurrected_objects(unreachable, final_unreachable, old);
+  // Counted before step 8 frees them, and after step 7: what a finalizer resurrected was
+  // not collected (CPython's `m += gc_list_size(&final_unreachable)`).
+  const std::size_t found = list_size(final_unreachable);
   delete_garbage(heap, final_unreachable, old);
 
   GenerationStats& stats = rt.stats[generation];
@@ -415,7 +422,19 @@ void collect_on_allocation(Heap& heap) noexcept {
   collect_generations(heap);
 }
 
-void collect_at_shutdown(Heap& heap) noexcept { collect_guarded(heap, kGenerations - 1); }
+// The heap's last collection, as CPython's _PyGC_CollectNoFail: no gc.callbacks, which may
+// refer to objects of the program that are gone by the time ~Heap runs (a callback
+// capturing a local declared after the heap), and no DEBUG_SAVEALL, which would keep every
+// unreachable object in gc.garbage where nobody can look any more, so that none of them
+// would ever be destroyed.
+void collect_at_shutdown(Heap& heap) noexcept {
+  Runtime& rt = heap.runtime();
+  if (rt.collecting) return;
+  rt.debug_flags &= ~gc::DEBUG_SAVEALL;
+  rt.collecting = true;
+  collect_main(heap, kGenerations - 1);
+  rt.collecting = false;
+}
 
 void collect_on_pressure(Heap& heap) noexcept { collect_guarded(heap, kGenerations - 1); }
 

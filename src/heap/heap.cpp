@@ -576,26 +576,41 @@ Heap::Arena* Heap::find_arena(const void* p) const noexcept {
 }
 
 // Debug builds (OURO_DEBUG >= 2): a block handed back must be a live block of this heap of
-// the expected class. Foreign pointers are found by address before any header is read.
+// the expected class. Level 3 proves by address that the pointer lies in one of our arenas
+// before any header is read; level 2 reads the would-be pool header directly (CPython's
+// "benign read" in address_in_range) so that the check stays O(1). A double free is
+// suspected only when the block already carries the dead-byte fill, then confirmed by
+// walking the pool's free list.
 void Heap::check_small_block(const void* p, const Pool* pool, std::size_t size_class) const
     noexcept {
-  if (address(p) % kAlignment != 0 || find_arena(p) == nullptr) {
+  if (address(p) % kAlignment != 0) {
     detail::fatal("deallocate: pointer is not a block of this heap (foreign pointer)");
   }
+#if OURO_DEBUG >= 3
+  if (find_arena(p) == nullptr) {
+    detail::fatal("deallocate: pointer is not a block of this heap (foreign pointer)");
+  }
+#endif
   if (pool == nullptr) {
     pool = reinterpret_cast<const Pool*>(address(p) & ~((std::uintptr_t{1} << pool_shift_) - 1));
   }
-  if (pool->magic != kPoolMagic || pool->size_class == kNoClass) {
+  if (pool->magic != kPoolMagic || pool->heap != this) {
+    detail::fatal("deallocate: pointer is not a block of this heap (foreign pointer)");
+  }
+  if (pool->size_class == kNoClass) {
     detail::fatal("deallocate: pointer is in a pool that serves no size class (double free?)");
   }
   if (size_class != kNoClass && pool->size_class != size_class) {
     detail::fatal("deallocate: size does not match the block's size class");
   }
+  const std::size_t block_size = class_block_size(pool->size_class);
   const std::size_t offset = address(p) - address(pool);
   if (offset < pool->first_offset || offset >= pool->next_offset ||
-      (offset - pool->first_offset) % class_block_size(pool->size_class) != 0) {
+      (offset - pool->first_offset) % block_size != 0) {
     detail::fatal("deallocate: pointer is not the start of an allocated block (foreign pointer)");
   }
+  const auto* bytes = static_cast<const unsigned char*>(p);
+  if (bytes[block_size - 1] != kDeadByte || bytes[sizeof(FreeBlock)] != kDeadByte) return;
   for (const FreeBlock* b = pool->free_list; b != nullptr; b = b->next) {
     if (b == p) detail::fatal("deallocate: double free of a small block");
   }

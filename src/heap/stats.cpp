@@ -26,6 +26,17 @@ double HeapStats::overhead() const noexcept {
              : 1.0 - static_cast<double>(bytes_in_use) / static_cast<double>(bytes_reserved);
 }
 
+namespace {
+// CPython's table prints 1,048,576; {fmt}'s "L" would depend on the global locale.
+std::string with_thousands_separators(std::size_t value) {
+  std::string digits = std::to_string(value);
+  for (std::ptrdiff_t i = static_cast<std::ptrdiff_t>(digits.size()) - 3; i > 0; i -= 3) {
+    digits.insert(static_cast<std::size_t>(i), ",");
+  }
+  return digits;
+}
+}  // namespace
+
 // Friend of Heap: the walks over its private structures.
 struct HeapInternals {
   template <class Fn>
@@ -89,7 +100,7 @@ void Heap::debug_mallocstats(std::ostream& out) const {
     available += row.blocks_free * row.block_size;
   }
   auto line = [&](const std::string& label, std::size_t value) {
-    fmt::print(out, "{:<35}= {:>20}\n", label, fmt::format("{:L}", value));
+    fmt::print(out, "{:<35}= {:>20}\n", label, with_thousands_separators(value));
   };
   out << '\n';
   line("# arenas allocated total", s.arenas_allocated);

@@ -2,9 +2,11 @@
 // getsizeof, the leak report, and the heap's shutdown sequence.
 #include <cxxabi.h>
 
+#include <cstring>
+
 #include <algorithm>
 #include <cstdlib>
-#include <deque>
+#include <list>
 #include <iostream>
 #include <mutex>
 #include <string>
@@ -25,10 +27,23 @@ namespace detail {
 namespace {
 
 // Types are process-wide (a C++ type is the same in every heap), so the registry is the one
-// global here; it is written once per type and guarded for heaps on several threads.
+// global here. Registering allocates nothing (a heap carved from a static buffer must not
+// reach the system allocator, even for its first object of a type): entries point at
+// static strings (kTypeName, or the mangled typeid name), demangled lazily for display.
+struct TypeEntry {
+  const char* name;
+  std::size_t length;
+  bool mangled;
+};
+
+constexpr std::size_t kMaxTypes = 0xffff;
+
 struct TypeRegistry {
   std::mutex mutex;
-  std::deque<std::string> names;  // deque: stable addresses for the string_views handed out
+  std::size_t count = 0;
+  TypeEntry entries[kMaxTypes];
+  std::list<std::string> demangled;  // display names, made on first request (no allocation before)
+  const std::string* demangled_of[kMaxTypes] = {};
 };
 
 TypeRegistry& registry() {
@@ -36,34 +51,49 @@ TypeRegistry& registry() {
   return instance;
 }
 
+std::uint16_t add_type(TypeEntry entry) noexcept {
+  TypeRegistry& r = registry();
+  std::lock_guard lock(r.mutex);
+  if (r.count >= kMaxTypes) fatal("more than 65535 managed C++ types");
+  r.entries[r.count] = entry;
+  return static_cast<std::uint16_t>(r.count++);
+}
+
 }  // namespace
 
 std::uint16_t register_type(std::string_view name) noexcept {
-  TypeRegistry& r = registry();
-  std::lock_guard lock(r.mutex);
-  if (r.names.size() >= 0xffff) fatal("more than 65535 managed C++ types");
-  r.names.emplace_back(name);
-  return static_cast<std::uint16_t>(r.names.size() - 1);
+  return add_type({name.data(), name.size(), false});
 }
 
 std::uint16_t register_type_mangled(const char* mangled_name) noexcept {
-  int status = 0;
-  char* demangled = abi::__cxa_demangle(mangled_name, nullptr, nullptr, &status);
-  std::string name = (status == 0 && demangled != nullptr) ? demangled : mangled_name;
-  std::free(demangled);
-  return register_type(name);
+  return add_type({mangled_name, std::strlen(mangled_name), true});
 }
 
 std::string_view type_name_of(std::uint16_t id) noexcept {
   TypeRegistry& r = registry();
   std::lock_guard lock(r.mutex);
-  return id < r.names.size() ? std::string_view(r.names[id]) : std::string_view("?");
+  if (id >= r.count) return "?";
+  const TypeEntry& entry = r.entries[id];
+  if (!entry.mangled) return {entry.name, entry.length};
+  if (r.demangled_of[id] == nullptr) {
+    int status = 0;
+    char* demangled = abi::__cxa_demangle(entry.name, nullptr, nullptr, &status);
+    try {
+      r.demangled.emplace_back(status == 0 && demangled != nullptr ? demangled : entry.name);
+      r.demangled_of[id] = &r.demangled.back();
+    } catch (...) {
+      std::free(demangled);
+      return {entry.name, entry.length};
+    }
+    std::free(demangled);
+  }
+  return *r.demangled_of[id];
 }
 
 std::size_t registered_type_count() noexcept {
   TypeRegistry& r = registry();
   std::lock_guard lock(r.mutex);
-  return r.names.size();
+  return r.count;
 }
 
 }  // namespace detail

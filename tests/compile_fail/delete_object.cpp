@@ -1,0 +1,3 @@
+// expect: (protected|deleted)
+#include "common.h"
+void f(Good* g) { delete g; }

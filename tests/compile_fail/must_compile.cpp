@@ -1,0 +1,3 @@
+// The control: the right way compiles.
+#include "common.h"
+ouro::Ref<Good> f(ouro::Heap& heap) { return heap.make<Good>(); }

@@ -1,0 +1,6 @@
+// expect: Good::~Good\(\).*protected
+#include "common.h"
+int f() {
+  Good g;
+  return g.value;
+}
