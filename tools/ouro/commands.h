@@ -1,0 +1,11 @@
+// The commands of the `ouro` tool. Each adds itself to the CLI11 app; main() only wires them.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace ouro::cli {
+
+/// `ouro tour [--chapter N]`: the guided demonstration.
+void add_tour_command(CLI::App& app);
+
+}  // namespace ouro::cli

@@ -1,0 +1,27 @@
+// ouro: Python's memory model as a C++ library — the command-line tool.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+
+#include "commands.h"
+#include "ouro/config.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "ouro: Python's memory model in C++ (private heap, reference counting, cycle collector, "
+      "weak references, pickle, tracing)",
+      "ouro"};
+  app.set_version_flag("--version", std::string("ouro ") + OURO_VERSION_STRING);
+  app.require_subcommand(1);
+  ouro::cli::add_tour_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ouro: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
