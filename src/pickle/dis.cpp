@@ -1,0 +1,235 @@
+// pickletools.dis, ported: formats each instruction from OpcodeReader and emulates the
+// unpickler's stack and memo just far enough to indent MARK blocks and to make the same
+// sanity checks, raising at the same points with the same messages. The order of steps in
+// Disassembler::step mirrors pickletools so that partial output before an error matches.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <istream>
+#include <iterator>
+#include <ostream>
+#include <unordered_map>
+#include <vector>
+
+#include "ouro/pickletools.h"
+#include "pickle/opcodes.h"
+#include "pickle/pyrepr.h"
+
+namespace ouro::pickle {
+namespace {
+
+bool is_memo_put(Op code) {
+  return code == Op::kPut || code == Op::kBinPut || code == Op::kLongBinPut || code == Op::kMemoize;
+}
+
+bool is_memo_get(Op code) {
+  return code == Op::kGet || code == Op::kBinGet || code == Op::kLongBinGet;
+}
+
+bool contains_mark(std::span<const StackKind> kinds) {
+  return std::find(kinds.begin(), kinds.end(), StackKind::kMark) != kinds.end();
+}
+
+// repr(opcode.code)[1:-1]: the code character as Python's str repr shows it.
+std::string code_text(Op code) {
+  const std::string quoted = detail::repr_str(std::u32string(1, static_cast<char32_t>(code)));
+  return quoted.substr(1, quoted.size() - 2);
+}
+
+std::string spaces(long count) {
+  return std::string(count > 0 ? static_cast<std::size_t>(count) : 0, ' ');
+}
+
+class Disassembler {
+ public:
+  Disassembler(std::ostream& out, const DisOptions& options)
+      : out_(out), options_(options), annocol_(options.annotate_column) {}
+
+  void run(std::span<const std::byte> data);
+
+ private:
+  struct Checks {          // what one opcode's bookkeeping decided before its line is printed
+    std::string markmsg;   // "(MARK at N)", "(as N)" or the no-MARK complaint
+    std::string errormsg;  // raised after the line is printed
+    std::size_t numtopop;  // items still to pop after the MARK slice went
+    std::vector<StackKind> after;
+  };
+
+  void step(const Instruction& ins);
+  void pop_mark(const Instruction& ins, Checks& checks);
+  void check_memo(const Instruction& ins, Checks& checks);
+  std::string line_head(const Instruction& ins) const;
+  std::string format_line(const Instruction& ins, const Checks& checks, std::string line);
+  void apply_stack_effect(const Instruction& ins, const Checks& checks);
+  [[noreturn]] void fail(const std::string& message, std::size_t offset,
+                         const char* python_type = "ValueError");
+
+  std::ostream& out_;
+  const DisOptions& options_;
+  std::vector<StackKind> stack_;                     // crude emulation of the unpickler stack
+  std::vector<std::size_t> markstack_;               // offsets of the open MARK opcodes
+  std::unordered_map<std::string, StackKind> memo_;  // key: canonical decimal of the index
+  int maxproto_ = -1;
+  long annocol_;
+};
+
+void Disassembler::fail(const std::string& message, std::size_t offset, const char* python_type) {
+  throw DisError(python_type, message, offset);
+}
+
+// A MARK-consuming opcode (or POP on a MARK) removes everything down to the topmost mark.
+void Disassembler::pop_mark(const Instruction& ins, Checks& checks) {
+  const auto before = ins.info->stack_before;
+  const bool uses_mark = contains_mark(before);
+  const bool pops_mark =
+      ins.info->code == Op::kPop && !stack_.empty() && stack_.back() == StackKind::kMark;
+  if (!uses_mark && !pops_mark) return;
+  if (markstack_.empty()) {
+    checks.errormsg = checks.markmsg = "no MARK exists on stack";
+    return;
+  }
+  checks.markmsg = fmt::format("(MARK at {})", markstack_.back());
+  markstack_.pop_back();
+  // The mark may have been popped as an ordinary item (e.g. by DUP); pickletools then runs
+  // off the bottom of its list and raises IndexError before printing the line.
+  while (!stack_.empty() && stack_.back() != StackKind::kMark) stack_.pop_back();
+  if (stack_.empty()) fail("list index out of range", ins.offset, "IndexError");
+  stack_.pop_back();
+  checks.numtopop =
+      uses_mark ? static_cast<std::size_t>(
+                      std::find(before.begin(), before.end(), StackKind::kMark) - before.begin())
+                : 0;
+}
+
+void Disassembler::check_memo(const Instruction& ins, Checks& checks) {
+  const Op code = ins.info->code;
+  if (is_memo_put(code)) {
+    std::string key;
+    if (code == Op::kMemoize) {
+      key = std::to_string(memo_.size());
+      checks.markmsg = "(as " + key + ")";
+    } else {
+      key = ins.arg.int_text();
+    }
+    if (memo_.count(key) != 0) {
+      checks.errormsg = "memo key " + ins.arg.repr() + " already defined";
+    } else if (stack_.empty()) {
+      checks.errormsg = "stack is empty -- can't store into memo";
+    } else if (stack_.back() == StackKind::kMark) {
+      checks.errormsg = "can't store markobject in the memo";
+    } else {
+      memo_[key] = stack_.back();
+    }
+  } else if (is_memo_get(code)) {
+    const auto found = memo_.find(ins.arg.int_text());
+    if (found != memo_.end()) {
+      checks.after.assign(1, found->second);  // better stack emulation, as pickletools does
+    } else {
+      checks.errormsg = "memo key " + ins.arg.repr() + " has never been stored into";
+    }
+  }
+}
+
+// Code, MARK indentation and name; taken before this opcode's own MARK is popped.
+std::string Disassembler::line_head(const Instruction& ins) const {
+  const long indent =
+      static_cast<long>(options_.indentlevel) * static_cast<long>(markstack_.size());
+  return fmt::format("{:<4} {}{}", code_text(ins.info->code), spaces(indent), ins.info->name);
+}
+
+std::string Disassembler::format_line(const Instruction& ins, const Checks& checks,
+                                      std::string line) {
+  const std::string_view name = ins.info->name;
+  const bool has_arg = ins.info->arg != ArgKind::kNone;
+  if (has_arg || !checks.markmsg.empty()) {
+    line += spaces(10 - static_cast<long>(name.size()));  // a mild effort to align arguments
+    if (has_arg) line += " " + ins.arg.repr();            // may throw for a huge int, mid-line
+    if (!checks.markmsg.empty()) line += " " + checks.markmsg;
+  }
+  if (options_.annotate) {
+    line += spaces(annocol_ - static_cast<long>(detail::count_code_points(line)));
+    annocol_ = static_cast<long>(detail::count_code_points(line));
+    if (annocol_ > 50) annocol_ = options_.annotate_column;
+    line += " ";
+    line += ins.info->summary;
+  }
+  return line;
+}
+
+void Disassembler::apply_stack_effect(const Instruction& ins, const Checks& checks) {
+  if (stack_.size() < checks.numtopop) {
+    fail(fmt::format("tries to pop {} items from stack with only {} items", checks.numtopop,
+                     stack_.size()),
+         ins.offset);
+  }
+  stack_.resize(stack_.size() - checks.numtopop);
+  if (contains_mark(checks.after)) markstack_.push_back(ins.offset);
+  stack_.insert(stack_.end(), checks.after.begin(), checks.after.end());
+}
+
+void Disassembler::step(const Instruction& ins) {
+  out_ << fmt::format("{:5d}: ", ins.offset);
+  maxproto_ = std::max(maxproto_, ins.info->proto);
+  Checks checks{{},
+                {},
+                ins.info->stack_before.size(),
+                {ins.info->stack_after.begin(), ins.info->stack_after.end()}};
+  std::string line = line_head(ins);
+  try {
+    pop_mark(ins, checks);
+    check_memo(ins, checks);
+    line = format_line(ins, checks, std::move(line));
+  } catch (const OpcodeError& e) {
+    fail(e.what(), ins.offset, e.python_type().c_str());
+  }
+  out_ << line << '\n';
+  if (!checks.errormsg.empty()) fail(checks.errormsg, ins.offset);  // complain after printing
+  apply_stack_effect(ins, checks);
+}
+
+void Disassembler::run(std::span<const std::byte> data) {
+  OpcodeReader reader(data);
+  std::size_t stop_offset = 0;
+  for (;;) {
+    std::optional<Instruction> ins;
+    try {
+      ins = reader.next();
+    } catch (const OpcodeError& e) {
+      throw DisError(e.python_type(), e.what(), e.offset());
+    }
+    if (!ins) break;
+    stop_offset = ins->offset;
+    step(*ins);
+  }
+  out_ << "highest protocol among opcodes = " << maxproto_ << '\n';
+  if (!stack_.empty()) {
+    std::vector<std::string_view> names;
+    for (StackKind kind : stack_) names.push_back(stack_kind_name(kind));
+    fail(fmt::format("stack not empty after STOP: [{}]", fmt::join(names, ", ")), stop_offset);
+  }
+}
+
+}  // namespace
+
+DisError::DisError(std::string python_type, const std::string& message,
+                   std::optional<std::size_t> offset)
+    : std::runtime_error(message), python_type_(std::move(python_type)), offset_(offset) {}
+
+void dis(std::span<const std::byte> data, std::ostream& out, const DisOptions& options) {
+  Disassembler(out, options).run(data);
+}
+
+int run_dis_command(std::istream& in, std::ostream& out, std::ostream& err,
+                    const DisOptions& options) {
+  const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  try {
+    dis(std::as_bytes(std::span(bytes.data(), bytes.size())), out, options);
+  } catch (const DisError& e) {
+    out.flush();
+    err << e.python_type() << ": " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace ouro::pickle

@@ -1,0 +1,254 @@
+// The pickle opcode table (protocols 0-5) and the streaming opcode reader.
+//
+// This file owns the single description of the pickle instruction set that the pickler,
+// the unpickler, the safety scanner and `dis` share: code byte, name, argument encoding,
+// protocol of introduction, the stack picture pickletools documents, and whether CPython
+// would call or import something when it executes the opcode (`calls_code`, the scanner's
+// input; keeps DESIGN invariant 8 "loading never executes" auditable in one place).
+//
+// OpcodeReader is the C++ analogue of pickletools.genops: it yields one instruction at a time
+// and decodes arguments exactly as pickletools does, raising the same errors with the same
+// messages. Every length read from the input is checked against the bytes that remain before
+// anything is allocated, so a hostile length costs nothing.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace ouro::pickle {
+
+/// Every pickle opcode byte, named as in pickletools / Modules/_pickle.c.
+enum class Op : std::uint8_t {
+  kInt = 'I',
+  kBinInt = 'J',
+  kBinInt1 = 'K',
+  kBinInt2 = 'M',
+  kLong = 'L',
+  kLong1 = 0x8a,
+  kLong4 = 0x8b,
+  kString = 'S',
+  kBinString = 'T',
+  kShortBinString = 'U',
+  kBinBytes = 'B',
+  kShortBinBytes = 'C',
+  kBinBytes8 = 0x8e,
+  kByteArray8 = 0x96,
+  kNextBuffer = 0x97,
+  kReadonlyBuffer = 0x98,
+  kNone = 'N',
+  kNewTrue = 0x88,
+  kNewFalse = 0x89,
+  kUnicode = 'V',
+  kShortBinUnicode = 0x8c,
+  kBinUnicode = 'X',
+  kBinUnicode8 = 0x8d,
+  kFloat = 'F',
+  kBinFloat = 'G',
+  kEmptyList = ']',
+  kAppend = 'a',
+  kAppends = 'e',
+  kList = 'l',
+  kEmptyTuple = ')',
+  kTuple = 't',
+  kTuple1 = 0x85,
+  kTuple2 = 0x86,
+  kTuple3 = 0x87,
+  kEmptyDict = '}',
+  kDict = 'd',
+  kSetItem = 's',
+  kSetItems = 'u',
+  kEmptySet = 0x8f,
+  kAddItems = 0x90,
+  kFrozenSet = 0x91,
+  kPop = '0',
+  kDup = '2',
+  kMark = '(',
+  kPopMark = '1',
+  kGet = 'g',
+  kBinGet = 'h',
+  kLongBinGet = 'j',
+  kPut = 'p',
+  kBinPut = 'q',
+  kLongBinPut = 'r',
+  kMemoize = 0x94,
+  kExt1 = 0x82,
+  kExt2 = 0x83,
+  kExt4 = 0x84,
+  kGlobal = 'c',
+  kStackGlobal = 0x93,
+  kReduce = 'R',
+  kBuild = 'b',
+  kInst = 'i',
+  kObj = 'o',
+  kNewObj = 0x81,
+  kNewObjEx = 0x92,
+  kProto = 0x80,
+  kStop = '.',
+  kFrame = 0x95,
+  kPersId = 'P',
+  kBinPersId = 'Q',
+};
+
+/// How an opcode's inline argument is encoded (pickletools' ArgumentDescriptor names).
+enum class ArgKind : std::uint8_t {
+  kNone,  // no inline argument
+  kUint1,
+  kUint2,
+  kInt4,
+  kUint4,
+  kUint8,
+  kDecimalNlShort,  // "123\n" (also "00"/"01" for False/True)
+  kDecimalNlLong,   // "123L\n"
+  kLong1,
+  kLong4,                 // counted little-endian two's complement
+  kStringNl,              // quoted, escaped repr-style text line
+  kStringNlNoescape,      // unquoted text line
+  kStringNlNoescapePair,  // two unquoted text lines, joined by one blank
+  kString1,
+  kString4,  // counted latin-1 text
+  kBytes1,
+  kBytes4,
+  kBytes8,
+  kBytearray8,
+  kUnicodeStringNl,  // raw-unicode-escape text line
+  kUnicodeString1,
+  kUnicodeString4,
+  kUnicodeString8,  // counted UTF-8 (surrogatepass)
+  kFloatNl,
+  kFloat8,
+};
+
+/// The kinds of stack entries pickletools uses to describe opcode stack effects.
+enum class StackKind : std::uint8_t {
+  kInt,
+  kIntOrBool,
+  kBool,
+  kFloat,
+  kBytesOrStr,
+  kBytes,
+  kByteArray,
+  kStr,
+  kNone,
+  kTuple,
+  kList,
+  kDict,
+  kSet,
+  kFrozenSet,
+  kBuffer,
+  kAny,
+  kMark,
+  kStackSlice,
+};
+
+/// pickletools' name of an argument kind ("uint1", "stringnl_noescape_pair", ...).
+std::string_view arg_kind_name(ArgKind kind) noexcept;
+/// pickletools' name of a stack kind ("int_or_bool", "mark", ...): the repr dis prints.
+std::string_view stack_kind_name(StackKind kind) noexcept;
+
+/// One row of the opcode table. Rows live in static storage; pointers to them stay valid.
+struct OpcodeInfo {
+  Op code;                                  // the opcode byte
+  std::string_view name;                    // "PROTO", "SHORT_BINUNICODE", ...
+  ArgKind arg;                              // inline argument encoding
+  int proto;                                // protocol that introduced it (0..5)
+  std::span<const StackKind> stack_before;  // pickletools' stack picture, top last
+  std::span<const StackKind> stack_after;
+  bool calls_code;           // CPython calls or imports something here
+  std::string_view summary;  // first line of pickletools' doc (dis -a)
+};
+
+/// All opcodes of protocols 0-5, in pickletools' documentation order.
+std::span<const OpcodeInfo> all_opcodes() noexcept;
+/// The row for `code`, or nullptr if no protocol defines that byte.
+const OpcodeInfo* find_opcode(std::uint8_t code) noexcept;
+/// The row for a known opcode.
+const OpcodeInfo& opcode_info(Op code) noexcept;
+
+/// Error while reading opcodes. `what()` is exactly the message CPython's pickletools puts in
+/// its exception; `python_type()` names that exception's class ("ValueError",
+/// "UnicodeDecodeError").
+class OpcodeError : public std::runtime_error {
+ public:
+  OpcodeError(std::string python_type, const std::string& message,
+              std::optional<std::size_t> offset = std::nullopt);
+  const std::string& python_type() const noexcept { return python_type_; }
+  /// Offset of the opcode being read (the input size for "exhausted before STOP"); empty
+  /// when the error comes from printing an argument outside a reader.
+  std::optional<std::size_t> offset() const noexcept { return offset_; }
+
+ private:
+  std::string python_type_;
+  std::optional<std::size_t> offset_;
+};
+
+/// Type of a decoded inline argument, matching the Python object pickletools builds.
+enum class ArgType : std::uint8_t {
+  kNone,
+  kInt,
+  kUint,
+  kBool,
+  kLong,
+  kFloat,
+  kStr,
+  kBytes,
+  kByteArray,
+};
+
+/// A decoded opcode argument. Big integers keep their encoded form (see `long_form`) and are
+/// converted only when printed, so reading a pickle never does big-number arithmetic.
+struct Argument {
+  /// Encoding held in `long_data` for ArgType::kLong.
+  enum class LongForm : std::uint8_t { kDecimal, kTwosComplement };
+
+  ArgType type = ArgType::kNone;
+  std::int64_t int_value = 0;    // kInt (uint1/2/4, int4, small decimals); kBool 0 or 1
+  std::uint64_t uint_value = 0;  // kUint (uint8, i.e. FRAME)
+  LongForm long_form = LongForm::kDecimal;
+  std::string long_data;     // kLong: canonical decimal ("-12") or raw LE bytes
+  double float_value = 0.0;  // kFloat
+  std::u32string str_value;  // kStr: code points (lone surrogates allowed)
+  std::string bytes_value;   // kBytes, kByteArray
+
+  /// Python's repr() of the argument, UTF-8 encoded ("'abc'", "b'\\x00'", "1e+16", ...).
+  /// Throws OpcodeError (ValueError) for an int of more than 4300 decimal digits, as
+  /// CPython's default int_max_str_digits does.
+  std::string repr() const;
+  /// The integer as canonical decimal text (kInt, kUint, kBool, kLong); used as memo key.
+  std::string int_text() const;
+};
+
+/// One decoded instruction.
+struct Instruction {
+  std::size_t offset = 0;            // position of the opcode byte
+  std::size_t end = 0;               // position just past its argument
+  const OpcodeInfo* info = nullptr;  // never null
+  Argument arg;
+};
+
+/// Streams instructions from a pickle, like pickletools.genops: stops after STOP (later bytes
+/// are not looked at), throws OpcodeError for an unknown opcode, a truncated or malformed
+/// argument, or data that ends before STOP. The span must outlive the reader.
+///
+///     OpcodeReader reader(bytes);
+///     while (auto ins = reader.next())
+///       fmt::print("{} {}\n", ins->offset, ins->info->name);
+class OpcodeReader {
+ public:
+  explicit OpcodeReader(std::span<const std::byte> data) noexcept : data_(data) {}
+  /// The next instruction, or nullopt once STOP has been returned.
+  std::optional<Instruction> next();
+  /// Offset of the next byte to read.
+  std::size_t position() const noexcept { return pos_; }
+
+ private:
+  std::span<const std::byte> data_;
+  std::size_t pos_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace ouro::pickle

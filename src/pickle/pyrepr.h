@@ -1,0 +1,42 @@
+// Python's repr() for the argument types pickletools prints: str, bytes, float and int.
+//
+// dis must print arguments byte for byte as CPython does, so these helpers follow CPython's
+// rules exactly: str repr escapes what str.isprintable() rejects (table generated from the
+// interpreter, see unicode_printable.inc), float repr is the shortest round-trip form laid
+// out by float_repr_style 'short', and int repr enforces the default int_max_str_digits
+// limit (4300 digits). Private to src/pickle/ for now; the value layer may adopt them later.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace ouro::pickle::detail {
+
+/// CPython's default sys.int_info.default_max_str_digits.
+inline constexpr std::size_t kIntMaxStrDigits = 4300;
+
+/// Message of the ValueError CPython raises when an int is too long to print.
+std::string int_to_str_limit_message();
+
+/// True if Python's str.isprintable() is true for this one code point.
+bool is_printable(char32_t cp) noexcept;
+/// Unicode version of the printable table (unicodedata.unidata_version of the generator).
+std::string_view printable_table_unicode_version() noexcept;
+
+/// Appends `cp` as UTF-8; surrogates are written as their 3-byte form (never by repr).
+void append_utf8(std::string& out, char32_t cp);
+/// Number of code points in valid UTF-8 text (Python's len() of the decoded str).
+std::size_t count_code_points(std::string_view utf8) noexcept;
+
+/// repr(str) as UTF-8, e.g. 'a\n', "it's", '\ud800'.
+std::string repr_str(std::u32string_view text);
+/// repr(bytes), e.g. b'\x00abc'.
+std::string repr_bytes(std::string_view bytes);
+/// repr(float), e.g. 1e+16, 1e-05, 123.0, inf, nan, -0.0.
+std::string repr_float(double value);
+/// repr(int) of a little-endian two's-complement integer (pickle's LONG1/LONG4 payload).
+/// Returns false (and leaves `out` alone) if it has more than kIntMaxStrDigits digits.
+bool repr_int_le(std::string_view le_bytes, std::string& out);
+
+}  // namespace ouro::pickle::detail
