@@ -68,7 +68,8 @@ void dealloc(Object* object) noexcept;
 ///     | 12..15 | flags_      bits 0-4 pool shift (0: large block)               |
 ///     |        |             bit 5 container, 6 tracked, 7 finalized,          |
 ///     |        |             8 weakly referenced, 9 collecting, 10 unreachable, |
-///     |        |             11 dying, 12 frozen, 13 has finalizer;            |
+///     |        |             11 dying, 12 frozen, 13 has finalizer,            |
+///     |        |             14 not weakly referenceable;                       |
 ///     |        |             bits 16-31 type id                                 |
 ///     +--------+----------------------------------------------------------------+
 ///
@@ -126,6 +127,7 @@ class Object {
   static constexpr std::uint32_t kDying = 1u << 11;
   static constexpr std::uint32_t kFrozen = 1u << 12;
   static constexpr std::uint32_t kHasFinalizer = 1u << 13;
+  static constexpr std::uint32_t kNoWeakrefs = 1u << 14;
 
  /// Managed objects come only from ouro::make<T>; `new T` does not compile.
   static void* operator new(std::size_t) = delete;
@@ -169,6 +171,18 @@ inline constexpr bool is_container_v =
 template <class T>
 inline constexpr bool has_finalizer_v =
     !std::is_same_v<decltype(&T::finalize), void (Object::*)()>;
+
+/// False if T opted out of weak references with
+/// `static constexpr bool kWeakReferenceable = false;` (every type may be weakly
+/// referenced by default, at no cost until it is).
+template <class T>
+constexpr bool weak_referenceable() {
+  if constexpr (requires { T::kWeakReferenceable; }) {
+    return T::kWeakReferenceable;
+  } else {
+    return true;
+  }
+}
 
 /// Sends the exception being handled to the heap's unraisable hook (default: stderr).
 /// Call only from inside a catch block.

@@ -223,7 +223,8 @@ Ref<T> make_in(Heap& heap, std::size_t trailing, Args&&... args) {
     throw;
   }
   constexpr std::uint32_t kind = (container ? Object::kContainer : 0u) |
-                                 (detail::has_finalizer_v<T> ? Object::kHasFinalizer : 0u);
+                                 (detail::has_finalizer_v<T> ? Object::kHasFinalizer : 0u) |
+                                 (detail::weak_referenceable<T>() ? 0u : Object::kNoWeakrefs);
   detail::adopt_new_object(heap, object, bytes, kind, detail::type_id_of<T>());
   return Ref<T>::adopt(object);
 }
