@@ -181,6 +181,8 @@ class Heap {
   void deallocate_large(void* p) noexcept;
   void return_pool_to_arena(Pool* pool) noexcept;
   Pool* take_pool(std::size_t size_class) noexcept;
+  void init_pool(Pool* pool, std::size_t size_class) noexcept;
+  void park_empty_pool(Pool* pool) noexcept;
   void ring_insert_front(std::size_t size_class, Pool* pool) noexcept;
   void ring_remove(std::size_t size_class, Pool* pool) noexcept;
   bool add_arena() noexcept;
@@ -207,6 +209,7 @@ class Heap {
   std::size_t pool_shift_;        // log2(pool_size): a block's pool header is at p & ~(pool_size-1)
   std::size_t pools_per_arena_;
   Pool* used_pools_[kSizeClassCount] = {};  // rings of pools with a free block, per class
+  Pool* parked_pool_ = nullptr;             // one emptied pool kept back (see park_empty_pool)
   Arena* usable_arenas_ = nullptr;          // arenas with a free pool, fewest free first
   Arena** last_arena_with_nfree_ = nullptr; // [n]: rightmost usable arena with n free pools
   Arena* all_arenas_ = nullptr;             // every held arena (for teardown, verify, stats)

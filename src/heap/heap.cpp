@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 #include <bit>
 #include <cstdio>
 #include <cstdlib>
@@ -175,9 +176,17 @@ void* Heap::allocate_small(std::size_t size_class) noexcept {
   return block;
 }
 
-// Takes a pool for `size_class` from the most used arena that has one (adding an arena when
-// none has), initializes it and puts it on the class's ring. nullptr: limit or backing.
+// Takes a pool for `size_class`: the parked pool if there is one (no arena work at all),
+// else one from the most used arena that has one (adding an arena when none has). The pool
+// is initialized and put on the class's ring. nullptr: limit or backing.
 Heap::Pool* Heap::take_pool(std::size_t size_class) noexcept {
+  if (Pool* pool = std::exchange(parked_pool_, nullptr); pool != nullptr && pool->used == 0) {
+    // Still empty, so still on its own class's ring (this class's ring is empty).
+    ring_remove(pool->size_class, pool);
+    init_pool(pool, size_class);
+    ring_insert_front(size_class, pool);
+    return pool;
+  }
   if (usable_arenas_ == nullptr && !add_arena()) return nullptr;
   Arena* arena = usable_arenas_;
   // The head has the fewest free pools; taking one keeps it the head (CPython's reasoning),
@@ -200,6 +209,13 @@ Heap::Pool* Heap::take_pool(std::size_t size_class) noexcept {
     pool->first_offset = static_cast<std::uint32_t>(round_up(headers, kAlignment));
   }
   if (--arena->nfree_pools == 0) unlink_usable_arena(arena);
+  init_pool(pool, size_class);
+  ring_insert_front(size_class, pool);
+  return pool;
+}
+
+// Makes `pool` serve `size_class` with every block free (carved lazily from the start).
+void Heap::init_pool(Pool* pool, std::size_t size_class) noexcept {
   const std::uint32_t size = static_cast<std::uint32_t>(class_block_size(size_class));
   pool->size_class = static_cast<std::uint32_t>(size_class);
   pool->used = 0;
@@ -208,8 +224,20 @@ Heap::Pool* Heap::take_pool(std::size_t size_class) noexcept {
   pool->free_list->next = nullptr;
   pool->next_offset = pool->first_offset + size;
   pool->max_offset = static_cast<std::uint32_t>(options_.pool_size) - size;
-  ring_insert_front(size_class, pool);
-  return pool;
+}
+
+// A pool that just emptied is parked: it stays on its class's ring instead of going back
+// to its arena at once. A program that creates and drops one object at a time would
+// otherwise return the pool and take it again on every cycle (a third of make+drop's cost,
+// per bench/). Only one pool is parked at a time, so at most one empty pool (and so at
+// most one arena) is held back from the backing. A parked pool that receives blocks again
+// is simply a used pool; parked_pool_ then points at it harmlessly until replaced.
+void Heap::park_empty_pool(Pool* pool) noexcept {
+  Pool* previous = std::exchange(parked_pool_, pool);
+  if (previous != nullptr && previous != pool && previous->used == 0) {
+    ring_remove(previous->size_class, previous);
+    return_pool_to_arena(previous);
+  }
 }
 
 void Heap::ring_insert_front(std::size_t size_class, Pool* pool) noexcept {
@@ -294,12 +322,8 @@ void Heap::deallocate_small(void* p, std::size_t size_class) noexcept {
   block->next = previous_head;
   pool->free_list = block;
   bytes_in_use_ -= size;
-  if (--pool->used == 0) {
-    if (previous_head != nullptr) ring_remove(size_class, pool);
-    return_pool_to_arena(pool);
-  } else if (previous_head == nullptr) {
-    ring_insert_front(size_class, pool);  // was full: usable again
-  }
+  if (previous_head == nullptr) ring_insert_front(size_class, pool);  // was full: usable again
+  if (--pool->used == 0) park_empty_pool(pool);
 }
 
 void Heap::deallocate_large(void* p) noexcept {

@@ -73,6 +73,10 @@ HeapStats Heap::stats() const noexcept {
   for (const Arena* a = all_arenas_; a != nullptr; a = a->next_all) s.pools_free += a->nfree_pools;
   HeapInternals::for_each_carved_pool(*this, [&](const Arena&, const Pool& pool) {
     if (pool.size_class == kNoClass) return;
+    if (&pool == parked_pool_ && pool.used == 0) {  // idle and empty: a free pool for the figures
+      ++s.pools_free;
+      return;
+    }
     SizeClassStats& c = s.size_classes[pool.size_class];
     const std::size_t capacity = HeapInternals::capacity(*this, pool);
     ++c.pools;

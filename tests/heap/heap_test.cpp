@@ -139,6 +139,26 @@ TEST(Heap, NewPoolsComeFromTheMostUsedArena) {
   EXPECT_LE(heap.stats().arenas, 1u);
 }
 
+// An emptied pool is parked, not given back: a create-and-drop loop reuses the same block
+// without arena work, and the parked pool can serve another class next.
+TEST(Heap, AnEmptiedPoolIsParkedAndReused) {
+  Heap heap;
+  void* first = heap.allocate(32);
+  heap.deallocate(first, 32);
+  EXPECT_EQ(heap.stats().pools_used, 0u);  // the parked pool counts as free
+  for (int i = 0; i < 1000; ++i) {
+    void* again = heap.allocate(32);
+    EXPECT_EQ(again, first);
+    heap.deallocate(again, 32);
+  }
+  void* other_class = heap.allocate(200);
+  EXPECT_EQ(other_class, first);  // same pool, re-initialized for 208-byte blocks
+  EXPECT_EQ(heap.stats().size_classes[12].pools, 1u);
+  heap.deallocate(other_class, 200);
+  EXPECT_TRUE(heap.verify());
+  EXPECT_EQ(heap.stats().arenas_allocated, 1u);
+}
+
 TEST(Heap, LimitThrowsMemoryErrorWithSizesAndStaysUsable) {
   Heap heap({.arena_size = 64 * 1024, .pool_size = 4096, .limit_bytes = 256 * 1024});
   heap.set_pressure_hook([](Heap&, std::size_t) {});  // no collector relief in this test
