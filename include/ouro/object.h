@@ -161,6 +161,14 @@ struct ObjectAccess {
   static void destroy(Object& o) noexcept { o.~Object(); }
 };
 
+/// Links a container at the end of generation 0 and counts it (CPython's _PyObject_GC_TRACK
+/// plus the generation-0 count of _PyObject_GC_Link). Starts no collection.
+inline void link_into_generation0(Runtime& rt, Object* object) noexcept {
+  gc_list_append(reinterpret_cast<GcLinks*>(object) - 1, rt.generations[0].list);
+  ObjectAccess::flags(*object) |= Object::kTracked;
+  ++rt.generations[0].count;
+}
+
 /// True if T overrides Object::traverse (directly or through a base): it owns references
 /// and so needs GcLinks and tracking.
 template <class T>

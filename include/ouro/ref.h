@@ -170,14 +170,8 @@ void collect_on_allocation(Heap& heap) noexcept;
 /// Puts a new container at the end of generation 0 (CPython's _PyObject_GC_Link + track).
 inline void track_new_container(Heap& heap, Object* object) noexcept {
   Runtime& rt = heap.runtime();
-  GcLinks* links = links_of(object);
-  GcLinks& head = rt.generations[0].list.head;
-  links->prev = head.prev;
-  links->next = &head;
-  head.prev->next = links;
-  head.prev = links;
-  ObjectAccess::flags(*object) |= Object::kTracked;
-  if (OURO_UNLIKELY(++rt.generations[0].count > rt.generations[0].threshold || rt.stress)) {
+  link_into_generation0(rt, object);
+  if (OURO_UNLIKELY(rt.generations[0].count > rt.generations[0].threshold || rt.stress)) {
     collect_on_allocation(heap);
   }
 }

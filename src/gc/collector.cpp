@@ -68,45 +68,6 @@ void set_gc_refs(GcLinks* links, std::uintptr_t refs) noexcept {
   links->prev = reinterpret_cast<GcLinks*>(refs);
 }
 
-// --- list primitives ----------------------------------------------------------------------
-
-void list_append(GcLinks* node, GcList& list) noexcept {
-  GcLinks* last = list.head.prev;
-  last->next = node;
-  node->prev = last;
-  node->next = &list.head;
-  list.head.prev = node;
-}
-
-void list_remove(GcLinks* node) noexcept {
-  node->prev->next = node->next;
-  node->next->prev = node->prev;
-}
-
-void list_move(GcLinks* node, GcList& to) noexcept {
-  list_remove(node);
-  list_append(node, to);
-}
-
-// Appends all of `from` to `to`; `from` ends empty.
-void list_merge(GcList& from, GcList& to) noexcept {
-  if (from.empty()) return;
-  GcLinks* to_last = to.head.prev;
-  GcLinks* first = from.head.next;
-  GcLinks* last = from.head.prev;
-  to_last->next = first;
-  first->prev = to_last;
-  last->next = &to.head;
-  to.head.prev = last;
-  from.head.next = from.head.prev = &from.head;
-}
-
-std::size_t list_size(const GcList& list) noexcept {
-  std::size_t n = 0;
-  for (const GcLinks* l = list.head.next; l != &list.head; l = l->next) ++n;
-  return n;
-}
-
 // Executable form of the membership rule (OURO_DEBUG >= 3): a doubly linked list whose
 // objects are tracked and carry exactly the collector flags `expected` among `mask`.
 [[maybe_unused]] bool validate_list(const GcList& list, Flags mask, Flags expected) noexcept {
@@ -181,8 +142,8 @@ class VisitReachable final : public Visitor {
     if (flags & Object::kUnreachable) {
       // Tentatively unreachable after all: back to the end of young, where the walk will
       // reach it again. The unreachable list is doubly linked, young's tail pointer valid.
-      list_remove(links);
-      list_append(links, young_);
+      gc_list_remove(links);
+      gc_list_append(links, young_);
       flags &= ~Object::kUnreachable;
       set_gc_refs(links, 1);
     } else if (gc_refs(links) == 0) {
@@ -213,7 +174,7 @@ void move_unreachable(GcList& young, GcList& unreachable) noexcept {
     } else {
       prev->next = gc->next;  // young is singly linked here: no next->prev to fix
       ObjectAccess::flags(*object) |= Object::kUnreachable;
-      list_append(gc, unreachable);
+      gc_list_append(gc, unreachable);
     }
     gc = prev->next;
   }
@@ -236,7 +197,7 @@ void finalize_garbage(Heap& heap, GcList& unreachable) noexcept {
   GcList seen;
   while (!unreachable.empty()) {
     GcLinks* links = unreachable.head.next;
-    list_move(links, seen);
+    gc_list_move(links, seen);
     Object* object = object_of(links);
     Flags& flags = ObjectAccess::flags(*object);
     if ((flags & (Object::kHasFinalizer | Object::kFinalized)) != Object::kHasFinalizer) continue;
@@ -248,7 +209,7 @@ void finalize_garbage(Heap& heap, GcList& unreachable) noexcept {
       report_unraisable(heap, "finalizer", object);
     }
   }
-  list_merge(seen, unreachable);
+  gc_list_merge(seen, unreachable);
 }
 
 void clear_flags(GcList& list, Flags flags) noexcept {
@@ -261,7 +222,7 @@ void handle_resurrected_objects(GcList& unreachable, GcList& still_unreachable,
                                 GcList& old) noexcept {
   clear_flags(unreachable, kGcStateMask);
   deduce_unreachable(unreachable, still_unreachable);
-  list_merge(unreachable, old);
+  gc_list_merge(unreachable, old);
 }
 
 void print_object(const char* what, Object* object) {
@@ -282,10 +243,11 @@ void delete_garbage(Heap& heap, GcList& collectable, GcList& old) noexcept {
         rt.garbage.push_back(object);
         ++ObjectAccess::refcount(*object);
       } catch (...) {
-        // No memory for gc.garbage: the object is collected normally instead.
+        // No memory for gc.garbage: the object stays uncleared in `old`, as in CPython
+        // (PyList_Append failed, error cleared); a later collection finds it again.
       }
       flags_of(links) &= ~kGcStateMask;
-      list_move(links, old);
+      gc_list_move(links, old);
       continue;
     }
     {
@@ -298,15 +260,15 @@ void delete_garbage(Heap& heap, GcList& collectable, GcList& old) noexcept {
     }
     if (collectable.head.next == links) {
       flags_of(links) &= ~kGcStateMask;
-      list_move(links, old);
+      gc_list_move(links, old);
     }
   }
 }
 
 void print_generation_sizes(const Runtime& rt) {
   std::fprintf(stderr, "gc: objects in each generation:");
-  for (const Generation& g : rt.generations) std::fprintf(stderr, " %zu", list_size(g.list));
-  std::fprintf(stderr, "\ngc: objects in permanent generation: %zu\n", list_size(rt.permanent));
+  for (const Generation& g : rt.generations) std::fprintf(stderr, " %zu", gc_list_size(g.list));
+  std::fprintf(stderr, "\ngc: objects in permanent generation: %zu\n", gc_list_size(rt.permanent));
 }
 
 // Steps 0-8 for one generation. Returns unreachable objects found (collected + 0
@@ -320,7 +282,7 @@ std::size_t collect_main(Heap& heap, int generation) noexcept {
   }
   if (generation + 1 < kGenerations) ++rt.generations[generation + 1].count;
   for (int i = 0; i <= generation; ++i) rt.generations[i].count = 0;
-  for (int i = 0; i < generation; ++i) list_merge(rt.generations[i].list, rt.generations[generation].list);
+  for (int i = 0; i < generation; ++i) gc_list_merge(rt.generations[i].list, rt.generations[generation].list);
   GcList& young = rt.generations[generation].list;
   GcList& old = generation + 1 < kGenerations ? rt.generations[generation + 1].list : young;
   OURO_ASSERT_EXPENSIVE(validate_list(young, kGcStateMask, 0));
@@ -328,11 +290,11 @@ std::size_t collect_main(Heap& heap, int generation) noexcept {
   GcList unreachable;
   deduce_unreachable(young, unreachable);
   if (&young != &old) {
-    if (generation == kGenerations - 2) rt.long_lived_pending += list_size(young);
-    list_merge(young, old);
+    if (generation == kGenerations - 2) rt.long_lived_pending += gc_list_size(young);
+    gc_list_merge(young, old);
   } else {
     rt.long_lived_pending = 0;
-    rt.long_lived_total = list_size(young);
+    rt.long_lived_total = gc_list_size(young);
   }
   clear_flags(unreachable, Object::kUnreachable);
   if (rt.debug_flags & gc::DEBUG_COLLECTABLE) {
@@ -346,7 +308,7 @@ std::size_t collect_main(Heap& heap, int generation) noexcept {
   handle_resurrected_objects(unreachable, final_unreachable, old);
   // Counted before step 8 frees them, and after step 7: what a finalizer resurrected was
   // not collected (CPython's `m += gc_list_size(&final_unreachable)`).
-  const std::size_t found = list_size(final_unreachable);
+  const std::size_t found = gc_list_size(final_unreachable);
   delete_garbage(heap, final_unreachable, old);
 
   GenerationStats& stats = rt.stats[generation];
@@ -515,7 +477,8 @@ void append_list(std::vector<Ref<Object>>& out, const GcList& list) {
 std::vector<Ref<Object>> get_objects(std::optional<int> generation, Heap& heap) {
   Runtime& rt = heap.runtime();
   std::vector<Ref<Object>> result;
-  if (generation) {
+  // CPython's argument clinic maps None to -1, so -1 means "all generations" there too.
+  if (generation && *generation != -1) {
     if (*generation >= detail::kGenerations) {
       throw std::invalid_argument(
           "generation parameter must be less than the number of available generations (3)");
@@ -578,18 +541,16 @@ bool is_finalized(const Ref<Object>& object) noexcept { return object && object-
 
 void freeze(Heap& heap) {
   Runtime& rt = heap.runtime();
-  for (detail::Generation& g : rt.generations) {
-    detail::list_merge(g.list, rt.permanent);
-    g.count = 0;
-  }
+  for (detail::Generation& g : rt.generations) gc_list_merge(g.list, rt.permanent);
+  rt.generations[0].count = 0;  // CPython 3.11 resets only generation 0's count
 }
 
 void unfreeze(Heap& heap) {
   Runtime& rt = heap.runtime();
-  detail::list_merge(rt.permanent, rt.generations[detail::kGenerations - 1].list);
+  gc_list_merge(rt.permanent, rt.generations[detail::kGenerations - 1].list);
 }
 
-std::size_t get_freeze_count(Heap& heap) { return detail::list_size(heap.runtime().permanent); }
+std::size_t get_freeze_count(Heap& heap) { return gc_list_size(heap.runtime().permanent); }
 
 void set_stress(bool on, Heap& heap) { heap.runtime().stress = on; }
 

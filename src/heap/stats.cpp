@@ -29,11 +29,14 @@ double HeapStats::overhead() const noexcept {
 namespace {
 // CPython's table prints 1,048,576; {fmt}'s "L" would depend on the global locale.
 std::string with_thousands_separators(std::size_t value) {
-  std::string digits = std::to_string(value);
-  for (std::ptrdiff_t i = static_cast<std::ptrdiff_t>(digits.size()) - 3; i > 0; i -= 3) {
-    digits.insert(static_cast<std::size_t>(i), ",");
+  const std::string digits = std::to_string(value);
+  std::string grouped;
+  grouped.reserve(digits.size() + digits.size() / 3);
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i != 0 && (digits.size() - i) % 3 == 0) grouped.push_back(',');
+    grouped.push_back(digits[i]);
   }
-  return digits;
+  return grouped;
 }
 }  // namespace
 

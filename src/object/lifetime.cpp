@@ -6,12 +6,25 @@
 // not overflow the stack) and I6 (a finalizer runs at most once and may resurrect).
 //
 // The trashcan (CPython's Py_TRASHCAN idea): destroying an object drops its references,
-// which may destroy the next object, and so on: recursion as deep as the chain. Past
-// kTrashcanDepth nested destructions, a dying *container* is not destroyed but pushed on
-// the heap's `deferred` list (linked through its GcLinks, free once it is untracked); the
-// outermost dealloc drains that list. Depth stays bounded whatever the shape of the graph.
-// Non-containers own no references (a type that owns references must override traverse
-// and so is a container), so they never start a chain.
+// which may destroy the next object, and so on: recursion as deep as the chain. A
+// finalizer that drops the last reference to the next object recurses the same way. Past
+// kTrashcanDepth nested deallocs, a dying *container* is neither finalized nor destroyed
+// but pushed on the heap's `deferred` list (linked through its GcLinks, free once it is
+// untracked); the outermost dealloc drains that list, running the whole dealloc of each
+// (finalizer included). Depth stays bounded whatever the shape of the graph. Non-containers
+// own no references (a type that owns references must override traverse and so is a
+// container), so they never start a chain.
+//
+// Like CPython's subtype_dealloc, the trashcan is entered *before* the finalizer runs. A
+// deferred object whose finalizer is still pending keeps its weak references (they are
+// cleared after the finalizer, as for any object), so while it waits the trashcan holds it
+// with a count of 1: a weak reference locked meanwhile yields a live object, and giving
+// that reference back cannot start a second dealloc (CPython needs a refcount check in
+// PyWeakref_GET_OBJECT for this window, gh-60806). When drained it is re-tracked
+// (generation 0), so that its finalizer sees, and may resurrect, an ordinary tracked
+// object; if a locked weak reference kept it alive, it simply lives on, finalizer pending.
+// A deferred object without a pending finalizer has its weak references cleared before it
+// waits, and waits with count 0.
 #include <cstdio>
 #include <exception>
 
@@ -43,12 +56,19 @@ void destroy_and_free(Heap& heap, Object* object) noexcept {
 
 void untrack(Runtime& rt, Object* object) noexcept {
   GcLinks* links = links_of(object);
-  links->prev->next = links->next;
-  links->next->prev = links->prev;
+  gc_list_remove(links);
   links->prev = links->next = nullptr;
-  ObjectAccess::flags(*object) &= ~Object::kTracked;
+  // The collector's state goes with the list (CPython's _PyObject_GC_UNTRACK keeps only
+  // FINALIZED): an object that leaves a collection's list mid-collection and is re-tracked
+  // from the trashcan must not look like a member of that collection.
+  ObjectAccess::flags(*object) &=
+      ~(Object::kTracked | Object::kCollecting | Object::kUnreachable);
   // CPython counts generation 0 as allocations minus deallocations of containers.
   if (rt.generations[0].count > 0) --rt.generations[0].count;
+}
+
+bool finalizer_pending(std::uint32_t flags) noexcept {
+  return (flags & (Object::kHasFinalizer | Object::kFinalized)) == Object::kHasFinalizer;
 }
 
 // PEP 442 from dealloc: the finalizer sees a live object (count 1). True if it resurrected
@@ -66,13 +86,11 @@ bool finalize_from_dealloc(Heap& heap, Object* object) noexcept {
   return --count != 0;
 }
 
-}  // namespace
-
-void dealloc(Object* object) noexcept {
-  std::uint32_t& flags = ObjectAccess::flags(*object);
-  Heap& heap = Heap::owner_of_block(block_of(object), flags & Object::kPoolShiftMask);
-  Runtime& rt = heap.runtime();
-  if ((flags & (Object::kHasFinalizer | Object::kFinalized)) == Object::kHasFinalizer) {
+// The whole death of an object whose count reached zero: finalizer (once, I6), weak
+// references, untracking, destructor, block. Runs at dealloc_depth >= 1.
+void release(Heap& heap, Runtime& rt, Object* object) noexcept {
+  const std::uint32_t& flags = ObjectAccess::flags(*object);
+  if (finalizer_pending(flags)) {
     if (finalize_from_dealloc(heap, object)) return;  // resurrected
   }
   // I5: weak references are cleared (and their callbacks run) before the object goes.
@@ -80,21 +98,48 @@ void dealloc(Object* object) noexcept {
     rt.clear_weakrefs_on_dealloc(heap, object);
   }
   if (flags & Object::kTracked) untrack(rt, object);
+  destroy_and_free(heap, object);
+}
+
+}  // namespace
+
+void dealloc(Object* object) noexcept {
+  std::uint32_t& flags = ObjectAccess::flags(*object);
+  Heap& heap = Heap::owner_of_block(block_of(object), flags & Object::kPoolShiftMask);
+  Runtime& rt = heap.runtime();
+  // I2: the trashcan comes before the finalizer, which may itself drop the last reference
+  // to the next object of a chain (each finalizer running inside the previous one).
   if ((flags & Object::kContainer) && rt.dealloc_depth >= kTrashcanDepth) {
+    if (finalizer_pending(flags)) {
+      ObjectAccess::refcount(*object) = 1;  // the trashcan's reference (see the top)
+    } else if ((flags & Object::kWeaklyReferenced) && rt.clear_weakrefs_on_dealloc != nullptr) {
+      rt.clear_weakrefs_on_dealloc(heap, object);  // as early as an undeferred death would
+      flags &= ~Object::kWeaklyReferenced;         // done: release() must not do it again
+    }
+    if (flags & Object::kTracked) untrack(rt, object);
     GcLinks* links = links_of(object);
     links->next = rt.deferred;
     rt.deferred = links;
     return;
   }
   ++rt.dealloc_depth;
-  destroy_and_free(heap, object);
+  release(heap, rt, object);
   --rt.dealloc_depth;
-  // Only the outermost dealloc drains, so the drained destructions start at depth 1.
+  // Only the outermost dealloc drains, so the drained deallocs start at depth 1.
   while (rt.dealloc_depth == 0 && rt.deferred != nullptr) {
     GcLinks* links = rt.deferred;
     rt.deferred = links->next;
+    Object* deferred = object_of(links);
+    if (finalizer_pending(ObjectAccess::flags(*deferred))) {
+      // Re-tracked (no collection started: we are inside dealloc) so that the pending
+      // finalizer sees, and may resurrect, an ordinary tracked object.
+      link_into_generation0(rt, deferred);
+      // Drop the trashcan's reference; someone who took one through a weak reference
+      // meanwhile keeps the object alive.
+      if (--ObjectAccess::refcount(*deferred) != 0) continue;
+    }
     ++rt.dealloc_depth;
-    destroy_and_free(heap, object_of(links));
+    release(heap, rt, deferred);
     --rt.dealloc_depth;
   }
 }
@@ -110,7 +155,8 @@ void report_unraisable(Heap& heap, std::string_view where, const Object* object)
       // A failing hook falls back to the default, as CPython does.
     }
   }
-  std::string message = "unknown exception";
+  // The default path allocates nothing (it may run because memory ran out).
+  const char* message = "unknown exception";
   try {
     std::rethrow_exception(info.exception);
   } catch (const std::exception& e) {
@@ -120,7 +166,7 @@ void report_unraisable(Heap& heap, std::string_view where, const Object* object)
   const std::string_view type = object != nullptr ? object->type_name() : std::string_view("?");
   std::fprintf(stderr, "Exception ignored in %.*s of <%.*s object at %p>:\n%s\n",
                static_cast<int>(where.size()), where.data(), static_cast<int>(type.size()),
-               type.data(), static_cast<const void*>(object), message.c_str());
+               type.data(), static_cast<const void*>(object), message);
 }
 
 }  // namespace ouro::detail

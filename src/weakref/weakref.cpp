@@ -15,7 +15,6 @@
 // first.
 #include <fmt/format.h>
 
-#include "gc/gc_list.h"
 #include "weakref/weak_table.h"
 
 namespace ouro {

@@ -110,7 +110,9 @@ TEST(Heap, FreedArenasGoBackToTheBacking) {
   std::shuffle(blocks.begin(), blocks.end(), rng);
   for (std::size_t i = 0; i < count; ++i) {
     heap.deallocate(blocks[i], size);
-    if (i % (count / 8) == 0) EXPECT_TRUE(heap.verify());
+    if (i % (count / 8) == 0) {
+      EXPECT_TRUE(heap.verify());
+    }
   }
   const ouro::HeapStats s = heap.stats();
   EXPECT_LT(s.bytes_reserved, 2u << 20);
