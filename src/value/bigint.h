@@ -17,6 +17,8 @@
 #include <string>
 #include <string_view>
 
+#include "ouro/errors.h"
+
 namespace ouro::value::detail {
 
 /// One limb of a magnitude (GMP's mp_limb_t on 64-bit targets, checked in bigint.cpp).
@@ -35,17 +37,9 @@ struct LimbsResult {
   bool negative = false;  ///< never true for zero
 };
 
-/// Python's ValueError, with CPython's exact message in what().
-class ValueError : public std::invalid_argument {
- public:
-  using std::invalid_argument::invalid_argument;
-};
-
-/// Python's OverflowError, with CPython's exact message in what().
-class OverflowError : public std::overflow_error {
- public:
-  using std::overflow_error::overflow_error;
-};
+/// Python's ValueError and OverflowError (ouro/errors.h), with CPython's exact messages.
+using ValueError = ::ouro::ValueError;
+using OverflowError = ::ouro::OverflowError;
 
 /// CPython 3.11's default sys.get_int_max_str_digits(): the most decimal digits int<->str
 /// converts. Fixed here; it bounds the stack buffers of the decimal conversions.

@@ -16,6 +16,10 @@ std::size_t g_system_allocations = 0;
 bool g_counting = false;
 }  // namespace
 
+// The replacements pair malloc with free on purpose; GCC cannot see that operator new here
+// is ours and warns that free() does not match it.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 void* operator new(std::size_t n) {
   if (g_counting) ++g_system_allocations;
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;

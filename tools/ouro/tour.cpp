@@ -34,6 +34,7 @@ std::vector<Chapter> chapters() {
   return {
       {"The private heap", heap_chapter},
       {"Reference counting and the cycle collector", collector_chapter},
+      {"Python values and what they cost", values_chapter},
   };
 }
 

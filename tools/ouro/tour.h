@@ -27,5 +27,6 @@ std::vector<Chapter> chapters();
 
 void heap_chapter();
 void collector_chapter();
+void values_chapter();
 
 }  // namespace ouro::tour

@@ -1,0 +1,98 @@
+// Python values as managed objects: the umbrella header of the value layer, and the
+// operations every value supports — repr, equality, hashing, sizes — plus builders that
+// read like Python literals. docs/values.md describes the encoding, layouts and byte counts.
+//
+// Invariants kept here (DESIGN.md):
+//   I2  Values own references; containers free their items when they die (deep nesting
+//       goes through the object core's trashcan, so destruction never overflows the stack).
+//   I3  every container's traverse() is exact (see ouro/value/containers.h).
+// Recursion: repr, equals, hash and the JSON conversions recurse at most
+// recursion_limit() levels (default 1000, CPython's) and then throw RecursionError with
+// CPython's message; recursive structures print as [...], {...}, (...), set(...).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "ouro/value/containers.h"
+#include "ouro/value/core.h"
+#include "ouro/value/instance.h"
+#include "ouro/value/scalars.h"
+
+namespace ouro {
+
+/// Python's repr(v), identical to CPython 3.11's text for None, bool, int, float, str,
+/// bytes, bytearray, tuple, list, dict, set and frozenset (sets list their elements in
+/// ouro's insertion order). Throws RecursionError past recursion_limit() levels, and
+/// ValueError for an int of more than 4300 digits, as CPython 3.11 does.
+///
+///     ouro::repr(ouro::list({1, 2.5, "a"})) == "[1, 2.5, 'a']"
+std::string repr(const Value& v);
+
+/// Python's `a == b`: numbers across int/bool/float exactly, str, bytes == bytearray by
+/// content, sequences, dicts and sets by content, identity for instances. Inside
+/// containers an item is first compared by identity (so [nan] == [nan] when it is the same
+/// float, as in CPython). Throws RecursionError ("maximum recursion depth exceeded in
+/// comparison").
+///
+///     ouro::equals(1, 1.0) && ouro::equals(true, 1)
+bool equals(const Value& a, const Value& b);
+
+/// Python's hash(v): CPython's values for numbers and for tuples of numbers; frozenset by
+/// CPython's algorithm; str and bytes by ouro's own hash. Throws TypeError
+/// "unhashable type: 'list'" for list, dict, set, bytearray (and tuples containing them).
+///
+///     ouro::hash(1) == ouro::hash(1.0) && ouro::hash(1) == ouro::hash(true)
+std::int64_t hash(const Value& v);
+
+/// True if hash(v) would succeed (no unhashable item anywhere inside tuples/frozensets).
+bool is_hashable(const Value& v);
+
+/// Python's bool(v) (truth value): None, False, 0, 0.0, empty containers are false.
+bool truthy(const Value& v);
+
+/// Bytes the value takes in its heap: 0 for None, bool and small ints (they live in the
+/// word), else the object's block plus what it owns (items array, table), like
+/// sys.getsizeof without the referenced objects.
+///
+///     ouro::getsizeof(ouro::Value(7)) == 0
+std::size_t getsizeof(const Value& v) noexcept;
+
+/// Bytes of everything reachable from `v` through containers, each object counted once
+/// (shared strings and cycles included once). Iterative: any depth is fine.
+///
+///     ouro::deep_sizeof(ouro::list({"a", "a"}))   // the list, its array and two strs
+std::size_t deep_sizeof(const Value& v);
+
+/// The depth at which repr/equals/hash/JSON conversion throw RecursionError (default 1000).
+std::size_t recursion_limit() noexcept;
+/// Changes that depth (per thread). Deeper limits need more C++ stack (about 200 bytes per
+/// level in release builds).
+void set_recursion_limit(std::size_t limit) noexcept;
+
+// --- builders in the current heap (HeapScope), reading like Python literals -------------
+
+/// [a, b, ...]
+///
+///     ouro::Value l = ouro::list({1, "two", 3.0});
+Value list(std::initializer_list<Value> items = {});
+/// (a, b, ...)
+Value tuple(std::initializer_list<Value> items = {});
+/// {k: v, ...} in the given order.
+///
+///     ouro::Value d = ouro::dict({{"id", 1}, {"tags", ouro::list({"a"})}});
+Value dict(std::initializer_list<std::pair<Value, Value>> items = {});
+/// {a, b, ...}
+Value set(std::initializer_list<Value> items = {});
+/// frozenset({a, b, ...})
+Value frozenset(std::initializer_list<Value> items = {});
+/// b'...' from raw bytes in a string.
+Value bytes(std::string_view data);
+/// bytearray(b'...')
+Value bytearray(std::string_view data);
+
+}  // namespace ouro

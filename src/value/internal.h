@@ -1,0 +1,48 @@
+// Internals shared by the value layer's .cpp files: the recursion guard behind repr,
+// equals, hash and JSON (RecursionError instead of a C++ stack overflow), the byte hash
+// of str and bytes, and small helpers. Not part of the public API.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "ouro/value.h"
+
+namespace ouro::value::detail {
+
+/// Counts nesting of the recursive value operations on this thread and throws
+/// RecursionError("maximum recursion depth exceeded" + context) past recursion_limit().
+/// `context` is CPython's suffix, e.g. " while getting the repr of an object".
+class RecursionGuard {
+ public:
+  explicit RecursionGuard(const char* context);
+  ~RecursionGuard() { --depth(); }
+  RecursionGuard(const RecursionGuard&) = delete;
+  RecursionGuard& operator=(const RecursionGuard&) = delete;
+  static std::size_t& depth() noexcept;
+};
+
+/// ouro's hash of a byte string (str and bytes): a 64-bit multiply-mix over 8-byte words
+/// (wyhash's idea). Never -1 (CPython reserves it), so -1 can mean "not cached".
+std::int64_t hash_bytes(std::span<const std::byte> data) noexcept;
+
+/// The heap that owns `object` (and so its arrays and tables).
+inline Heap& heap_of(const Object& object) noexcept { return object.heap(); }
+
+/// The heap for builders without an explicit one: Heap::current(), or std::logic_error.
+Heap& current_heap();
+
+/// Python's index normalisation: i < 0 counts from the end; false when out of range.
+inline bool normalize_index(std::int64_t& i, std::size_t size) noexcept {
+  if (i < 0) i += static_cast<std::int64_t>(size);
+  return i >= 0 && static_cast<std::uint64_t>(i) < size;
+}
+
+/// The Float behind a value known to be a float.
+inline double float_of(const Value& v) noexcept {
+  return static_cast<const Float*>(v.object())->value();
+}
+
+}  // namespace ouro::value::detail

@@ -1,0 +1,195 @@
+// ouro::repr: Python's repr() of every value-layer type, byte for byte as CPython 3.11
+// prints it (float_format.h and unicode.h supply the scalar forms). Recursive structures
+// print as CPython's Py_ReprEnter makes them: [...], {...}, (...), set(...), frozenset(...).
+//
+// Invariants kept here: no recursion past recursion_limit() (RecursionError "maximum
+// recursion depth exceeded while getting the repr of an object", as CPython), so the C++
+// stack is never at risk; repr reads values and never changes them.
+#include <algorithm>
+#include <charconv>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "value/float_format.h"
+#include "value/internal.h"
+#include "value/unicode.h"
+
+namespace ouro {
+
+namespace vd = value::detail;
+
+namespace {
+
+class ReprWriter {
+ public:
+  std::string out;
+
+  void write(const Value& v) {
+    if (v.is_none()) {
+      out += "None";
+    } else if (v.is_bool()) {
+      out += v.as<bool>() ? "True" : "False";
+    } else if (v.is_small_int()) {
+      char buf[24];
+      const auto r = std::to_chars(buf, buf + sizeof buf, v.small_value());
+      out.append(buf, r.ptr);
+    } else {
+      write_object(v);
+    }
+  }
+
+ private:
+  // The containers being printed, outermost first (CPython's Py_ReprEnter list).
+  std::vector<const Object*> active_;
+
+  void write_object(const Value& v) {
+    if (const Float* f = v.get_if<Float>()) {
+      std::array<char, vd::kFloatReprCapacity> buf;
+      out.append(buf.data(), vd::write_float_repr(f->value(), buf));
+    } else if (v.is<Int>()) {
+      out += Int::to_decimal(v);
+    } else if (const Str* s = v.get_if<Str>()) {
+      out += vd::str_repr(s->utf8());
+    } else if (const Bytes* b = v.get_if<Bytes>()) {
+      out += vd::bytes_repr(b->data());
+    } else if (const ByteArray* a = v.get_if<ByteArray>()) {
+      out += vd::bytes_repr(a->data(), true);
+    } else if (const Global* g = v.get_if<Global>()) {
+      out += fmt::format("<class '{}.{}'>", g->module(), g->qualname());
+    } else if (const Instance* i = v.get_if<Instance>()) {
+      write_instance(*i);
+    } else if (v.object()->is_container()) {
+      write_container(v);
+    } else {
+      write_default(*v.object());
+    }
+  }
+
+  void write_default(const Object& o) {
+    out += fmt::format("<{} object at {}>", o.type_name(), static_cast<const void*>(&o));
+  }
+
+  void write_instance(const Instance& i) {
+    if (const Global* g = i.cls().get_if<Global>()) {
+      out += fmt::format("<{}.{} object at {}>", g->module(), g->qualname(),
+                         static_cast<const void*>(&i));
+    } else {
+      write_default(i);
+    }
+  }
+
+  void write_container(const Value& v) {
+    const Object* o = v.object();
+    if (std::find(active_.begin(), active_.end(), o) != active_.end()) {
+      write_recursive_marker(v);
+      return;
+    }
+    vd::RecursionGuard guard(" while getting the repr of an object");
+    active_.push_back(o);
+    try {
+      write_contents(v);
+    } catch (...) {
+      active_.pop_back();
+      throw;
+    }
+    active_.pop_back();
+  }
+
+  void write_recursive_marker(const Value& v) {
+    if (v.is<List>()) {
+      out += "[...]";
+    } else if (v.is<Dict>()) {
+      out += "{...}";
+    } else if (v.is<Tuple>()) {
+      out += "(...)";
+    } else {
+      out += fmt::format("{}(...)", v.type_name());
+    }
+  }
+
+  void write_items(std::span<const Value> items) {
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (i != 0) out += ", ";
+      write(items[i]);
+    }
+  }
+
+  template <class Set>
+  void write_set_items(const Set& s) {
+    bool first = true;
+    for (const SetEntry& e : s) {
+      if (!first) out += ", ";
+      first = false;
+      write(e.key);
+    }
+  }
+
+  void write_contents(const Value& v) {
+    if (const List* l = v.get_if<List>()) {
+      out += '[';
+      write_items(l->items_span());
+      out += ']';
+    } else if (const Tuple* t = v.get_if<Tuple>()) {
+      out += '(';
+      write_items(t->items_span());
+      out += t->size() == 1 ? ",)" : ")";
+    } else if (const Dict* d = v.get_if<Dict>()) {
+      write_dict(*d);
+    } else if (const Set* s = v.get_if<Set>()) {
+      if (s->empty()) {
+        out += "set()";
+        return;
+      }
+      out += '{';
+      write_set_items(*s);
+      out += '}';
+    } else if (const FrozenSet* f = v.get_if<FrozenSet>()) {
+      out += "frozenset(";
+      if (!f->empty()) {
+        out += '{';
+        write_set_items(*f);
+        out += '}';
+      }
+      out += ')';
+    } else if (const Reduce* r = v.get_if<Reduce>()) {
+      write_reduce(*r);
+    } else {
+      write_default(*v.object());
+    }
+  }
+
+  void write_dict(const Dict& d) {
+    out += '{';
+    bool first = true;
+    for (const DictEntry& e : d) {
+      if (!first) out += ", ";
+      first = false;
+      write(e.key);
+      out += ": ";
+      write(e.value);
+    }
+    out += '}';
+  }
+
+  void write_reduce(const Reduce& r) {
+    out += "<reduce ";
+    if (const Global* g = r.callable.get_if<Global>()) {
+      out += fmt::format("{}.{}", g->module(), g->qualname());
+    } else {
+      write(r.callable);
+    }
+    write(r.args);
+    out += '>';
+  }
+};
+
+}  // namespace
+
+std::string repr(const Value& v) {
+  ReprWriter writer;
+  writer.write(v);
+  return std::move(writer.out);
+}
+
+}  // namespace ouro

@@ -1,0 +1,92 @@
+// ouro::Str, ouro::Bytes and ouro::ByteArray: text and bytes. Str and Bytes keep their
+// bytes inline in one heap block (make_in) with the length and hash cached; ByteArray owns
+// a separately allocated buffer that grows geometrically.
+//
+// Invariants kept here (DESIGN.md): I7 — the bytes are heap blocks counted against the
+// limit and reported by getsizeof; ByteArray allocates its new buffer before releasing the
+// old one, so a MemoryError leaves it unchanged. A Str's bytes are always valid UTF-8 with
+// surrogates allowed (value/unicode.h), checked once at creation.
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "value/internal.h"
+#include "value/unicode.h"
+
+namespace ouro {
+
+namespace vd = value::detail;
+
+namespace {
+constexpr std::size_t kMaxStrBytes = 0xFFFFFFFFu;  // byte_size_ is 32 bits
+}  // namespace
+
+Ref<Str> Str::make(Heap& heap, std::string_view utf8) {
+  const vd::Utf8Scan scan = vd::scan_utf8(utf8);
+  if (!scan.valid) {
+    throw UnicodeDecodeError(
+        fmt::format("'utf-8' codec can't decode byte 0x{:02x} in position {}: invalid utf-8",
+                    static_cast<unsigned char>(utf8[scan.error_offset]), scan.error_offset),
+        scan.error_offset);
+  }
+  return make_valid(heap, utf8, scan.code_points);
+}
+
+Ref<Str> Str::make_valid(Heap& heap, std::string_view utf8, std::size_t code_points) {
+  if (utf8.size() > kMaxStrBytes) throw OverflowError("string longer than 4 GiB");
+  Ref<Str> s = make_in<Str>(heap, utf8.size(), utf8.size(), code_points);
+  if (!utf8.empty()) std::memcpy(s->chars(), utf8.data(), utf8.size());
+  return s;
+}
+
+std::int64_t Str::hash() const noexcept {
+  if (hash_ == -1) hash_ = vd::hash_bytes(as_bytes(utf8()));
+  return hash_;
+}
+
+Ref<Bytes> Bytes::make(Heap& heap, std::span<const std::byte> data) {
+  Ref<Bytes> b = make_in<Bytes>(heap, data.size(), data.size());
+  if (!data.empty()) std::memcpy(static_cast<void*>(b.get() + 1), data.data(), data.size());
+  return b;
+}
+
+std::int64_t Bytes::hash() const noexcept {
+  if (hash_ == -1) hash_ = vd::hash_bytes(data());
+  return hash_;
+}
+
+Ref<ByteArray> ByteArray::make(Heap& heap, std::span<const std::byte> data) {
+  Ref<ByteArray> a = make_in<ByteArray>(heap, 0);
+  a->extend(data);
+  return a;
+}
+
+void ByteArray::extend(std::span<const std::byte> more) {
+  if (more.empty()) return;
+  const std::size_t needed = size_ + more.size();
+  if (needed > capacity_) {
+    // Same over-allocation as CPython's bytearray (about 1/8 extra).
+    const std::size_t capacity = std::max(needed, needed + (needed >> 3) + 8);
+    Heap& heap = vd::heap_of(*this);
+    auto* fresh = static_cast<std::byte*>(heap.allocate(capacity));
+    if (size_ != 0) std::memcpy(fresh, data_, size_);
+    std::memcpy(fresh + size_, more.data(), more.size());  // before `more` may be freed
+    if (data_ != nullptr) heap.deallocate(data_, capacity_);
+    data_ = fresh;
+    capacity_ = capacity;
+  } else {
+    std::memmove(data_ + size_, more.data(), more.size());
+  }
+  size_ = needed;
+}
+
+std::size_t ByteArray::owned_bytes() const noexcept {
+  return data_ != nullptr ? Heap::block_size_for(capacity_) : 0;
+}
+
+ByteArray::~ByteArray() {
+  if (data_ != nullptr) vd::heap_of(*this).deallocate(data_, capacity_);
+}
+
+}  // namespace ouro
