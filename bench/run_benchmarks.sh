@@ -15,6 +15,8 @@
 # and heap_bench_jemalloc are ouro vs that peer (one binary per peer: linking a peer replaces
 # the process's malloc; see bench/CMakeLists.txt). A missing peer binary is reported, not
 # fatal. Console output of the runs goes to stderr; the table goes to stdout.
+# Then, if gc_bench was built, bench/gc_vs_cpython.py prints the collector's table against
+# this machine's python3 (docs/benchmarks.md, "Collector").
 set -euo pipefail
 
 if [[ $# -lt 1 ]]; then
@@ -122,3 +124,10 @@ print()
 print("Medians of 5 repetitions, CPU time; each ratio compares two benchmarks of one process "
       "in this run. Memory rows are single deterministic runs." + (f" Extra flags: `{extra}`." if extra else ""))
 PY
+
+if [[ -x $bench_dir/gc_bench ]]; then
+  echo "== gc_bench vs $(python3 --version)" >&2
+  python3 "$(dirname "$0")/gc_vs_cpython.py" "$bench_dir/gc_bench"
+else
+  echo "$0: $bench_dir/gc_bench not built: the collector's table is left out" >&2
+fi

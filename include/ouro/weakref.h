@@ -77,6 +77,10 @@ namespace detail {
 /// TypeError for a null referent or a type that opted out of weak references
 /// (`static constexpr bool kWeakReferenceable = false;`), MemoryError under the limit.
 Ref<WeakRef> make_weakref(Object* referent, WeakCallback callback);
+/// Drops the callback of `wr` without calling it (a callback already running is not
+/// affected). The weak containers and finalize() disarm their weak references this way
+/// before the state their callbacks point to goes away.
+void clear_callback(WeakRef& wr) noexcept;
 }  // namespace detail
 
 /// A typed weak reference: the weakref.ref of C++.

@@ -81,20 +81,27 @@ void weak_set_head(WeakState& state, Object* referent, WeakRef* head) noexcept {
 }
 
 void weak_reserve_one(Heap& heap, WeakState& state) {
-  if ((state.used + 1) * 2 <= state.capacity) return;
-  // Rehash into a table sized for the live keys (tombstones go away).
-  std::size_t capacity = 16;
-  while ((state.live + 1) * 4 > capacity) capacity *= 2;
-  auto* slots = static_cast<WeakSlot*>(heap.allocate(capacity * sizeof(WeakSlot)));
-  std::memset(static_cast<void*>(slots), 0, capacity * sizeof(WeakSlot));
-  for (std::size_t i = 0; i < state.capacity; ++i) {
-    const WeakSlot& slot = state.slots[i];
-    if (slot.key != nullptr && slot.key != kTombstone) place(slots, capacity, slot.key, slot.head);
+  // A loop, because allocating may collect, and the callbacks and finalizers of that
+  // collection may insert keys of their own: the new table is checked once it exists.
+  while ((state.used + 1) * 2 > state.capacity) {
+    // Rehash into a table sized for the live keys (tombstones go away).
+    std::size_t capacity = 16;
+    while ((state.live + 1) * 4 > capacity) capacity *= 2;
+    auto* slots = static_cast<WeakSlot*>(heap.allocate(capacity * sizeof(WeakSlot)));
+    if ((state.live + 1) * 2 > capacity) {  // outgrown while allocating: size it again
+      heap.deallocate(slots, capacity * sizeof(WeakSlot));
+      continue;
+    }
+    std::memset(static_cast<void*>(slots), 0, capacity * sizeof(WeakSlot));
+    for (std::size_t i = 0; i < state.capacity; ++i) {
+      const WeakSlot& slot = state.slots[i];
+      if (slot.key != nullptr && slot.key != kTombstone) place(slots, capacity, slot.key, slot.head);
+    }
+    if (state.slots != nullptr) heap.deallocate(state.slots, state.capacity * sizeof(WeakSlot));
+    state.slots = slots;
+    state.capacity = capacity;
+    state.used = state.live;
   }
-  if (state.slots != nullptr) heap.deallocate(state.slots, state.capacity * sizeof(WeakSlot));
-  state.slots = slots;
-  state.capacity = capacity;
-  state.used = state.live;
 }
 
 }  // namespace ouro::detail

@@ -161,14 +161,25 @@ Ref<WeakRef> make_weakref(Object* referent, WeakCallback callback) {
   }
   Heap& heap = referent->heap();
   WeakState& state = weak_state(heap);
-  if (!callback && (flags(*referent) & Object::kWeaklyReferenced)) {
+  auto shared_ref = [&]() -> WeakRef* {
     WeakRef* head = weak_list_head(state, referent);
-    if (!head->has_callback()) return Ref<WeakRef>::borrow(head);  // shared, as CPython
+    return head != nullptr && !head->has_callback() ? head : nullptr;
+  };
+  if (!callback) {
+    if (WeakRef* shared = shared_ref()) return Ref<WeakRef>::borrow(shared);  // as CPython
   }
-  weak_reserve_one(heap, state);  // before the object exists: the insert cannot fail
-  Ref<WeakRef> wr = make_in<WeakRef>(heap, 0, WeakRefKey{}, referent, std::move(callback));
-  // make_in may have collected: look the list up again.
+  // make_in and weak_reserve_one may collect, and the callbacks and finalizers a collection
+  // runs may create weak references themselves: they can take the room reserved here or
+  // create the shared reference. So the reference is made first, room is reserved next, and
+  // nothing allocates between the last look at the table and the insert. Until it is
+  // linked, `wr` must not look linked to its destructor: its referent is set last.
+  Ref<WeakRef> wr = make_in<WeakRef>(heap, 0, WeakRefKey{}, nullptr, std::move(callback));
+  if (!wr->has_callback()) {
+    if (WeakRef* shared = shared_ref()) return Ref<WeakRef>::borrow(shared);
+  }
+  weak_reserve_one(heap, state);  // unconditional: a collection may have emptied the list
   WeakRef* head = weak_list_head(state, referent);
+  A::referent(*wr) = referent;
   WeakRef* after = (head != nullptr && !head->has_callback() && wr->has_callback()) ? head : nullptr;
   if (after != nullptr) {  // behind the shared callback-less ref
     A::prev(*wr) = after;
@@ -183,6 +194,8 @@ Ref<WeakRef> make_weakref(Object* referent, WeakCallback callback) {
   }
   return wr;
 }
+
+void clear_callback(WeakRef& wr) noexcept { A::callback(wr) = nullptr; }
 
 }  // namespace detail
 

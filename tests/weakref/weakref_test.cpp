@@ -40,6 +40,22 @@ class Sealed : public ouro::Object {
   ~Sealed() override = default;
 };
 
+// Resurrects itself from its finalizer into `graveyard` (once: I6).
+class Phoenix : public ouro::Object {
+ public:
+  explicit Phoenix(std::vector<Ref<Phoenix>>* graveyard) : graveyard_(graveyard) {}
+  Ref<Phoenix> partner;
+  void traverse(ouro::Visitor& visit) override { visit(partner); }
+  void clear() override { partner = nullptr; }
+  void finalize() override { graveyard_->push_back(Ref<Phoenix>::borrow(this)); }
+
+ protected:
+  ~Phoenix() override = default;
+
+ private:
+  std::vector<Ref<Phoenix>>* graveyard_;
+};
+
 class WeakrefTest : public ouro::testing::HeapTest {
  protected:
   void SetUp() override { ouro::gc::disable(); }
@@ -177,6 +193,101 @@ TEST_F(WeakrefTest, ManyReferentsGrowTheSideTable) {
     EXPECT_EQ(weaks[static_cast<std::size_t>(i)].expired(), i % 2 == 0) << i;
   }
   EXPECT_TRUE(heap().verify());
+}
+
+TEST_F(WeakrefTest, CollectionCallsBackNewestFirstWithTheDeadReference) {
+  std::vector<std::pair<std::string, WeakRef*>> calls;
+  Weak<Thing> basic, first, second;
+  {
+    Ref<Thing> a = ouro::make<Thing>();
+    a->other = a;
+    basic = Weak<Thing>(a);
+    first = Weak<Thing>(a, [&](const Ref<WeakRef>& dead) {
+      EXPECT_TRUE(basic.expired());  // all cleared before any callback (I5)
+      calls.emplace_back("first", dead.get());
+    });
+    second = Weak<Thing>(a, [&](const Ref<WeakRef>& dead) {
+      EXPECT_TRUE(first.expired());
+      calls.emplace_back("second", dead.get());
+    });
+  }
+  EXPECT_TRUE(calls.empty());
+  EXPECT_EQ(ouro::gc::collect(), 1u);
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0], std::make_pair(std::string("second"), second.ref().get()));
+  EXPECT_EQ(calls[1], std::make_pair(std::string("first"), first.ref().get()));
+}
+
+TEST_F(WeakrefTest, AResurrectedObjectKeepsItsWeakrefsCleared) {
+  std::vector<Ref<Phoenix>> graveyard;
+  int calls = 0;
+  Weak<Phoenix> basic, with_callback;
+  {
+    Ref<Phoenix> a = ouro::make<Phoenix>(&graveyard);
+    Ref<Phoenix> b = ouro::make<Phoenix>(&graveyard);
+    a->partner = b;
+    b->partner = a;
+    basic = Weak<Phoenix>(a);
+    with_callback = Weak<Phoenix>(a, [&](const Ref<WeakRef>&) { ++calls; });
+  }
+  // The collector clears the weak references before the finalizers run; the finalizers
+  // resurrect both objects, and the references stay cleared (CPython's rule).
+  EXPECT_EQ(ouro::gc::collect(), 0u);
+  ASSERT_EQ(graveyard.size(), 2u);
+  EXPECT_TRUE(basic.expired());
+  EXPECT_TRUE(with_callback.expired());
+  EXPECT_EQ(calls, 1);
+  Ref<Phoenix> a = graveyard[0]->partner ? graveyard[0] : graveyard[1];
+  EXPECT_EQ(ouro::getweakrefcount(a), 0u);
+  // New weak references work on the resurrected object, and follow it to its real death.
+  Weak<Phoenix> again(a);
+  EXPECT_EQ(again.lock(), a);
+  a.reset();
+  for (auto& p : graveyard) p->partner = nullptr;
+  graveyard.clear();
+  EXPECT_TRUE(again.expired());
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(heap().verify());
+}
+
+TEST_F(WeakrefTest, CallbacksThatMakeWeakrefsDuringStressCollections) {
+  // In stress mode every new weak reference (a container) collects first; the callbacks
+  // that collection runs make weak references to new referents of their own, taking room
+  // in the side table between the outer reservation and its insert.
+  ouro::gc::enable();
+  ouro::gc::set_stress(true);
+  constexpr int kRounds = 400;
+  std::vector<Ref<Thing>> kept, made_in_callbacks;
+  std::vector<Weak<Thing>> weaks, weaks_in_callbacks;
+  made_in_callbacks.reserve(3 * kRounds);  // no reallocation under the outer push_back
+  weaks_in_callbacks.reserve(3 * kRounds);
+  for (int i = 0; i < kRounds; ++i) {
+    Ref<Thing> garbage = ouro::make<Thing>();
+    garbage->other = garbage;
+    weaks.emplace_back(garbage, [&](const Ref<WeakRef>&) {
+      for (int j = 0; j < 3; ++j) {
+        made_in_callbacks.push_back(ouro::make<Thing>());
+        weaks_in_callbacks.emplace_back(made_in_callbacks.back());
+      }
+    });
+    garbage.reset();
+    kept.push_back(ouro::make<Thing>());
+    Weak<Thing> w(kept.back());  // collects: the callback above runs in there
+    weaks.push_back(std::move(w));
+  }
+  ouro::gc::collect();
+  EXPECT_EQ(made_in_callbacks.size(), 3u * kRounds);
+  for (std::size_t i = 0; i < weaks.size(); ++i) {
+    EXPECT_EQ(weaks[i].expired(), i % 2 == 0) << i;  // the garbage ones are cleared
+  }
+  for (std::size_t i = 0; i < weaks_in_callbacks.size(); ++i) {
+    EXPECT_EQ(weaks_in_callbacks[i].lock(), made_in_callbacks[i]);
+  }
+  EXPECT_TRUE(heap().verify());
+  kept.clear();
+  made_in_callbacks.clear();
+  for (auto& w : weaks) EXPECT_TRUE(w.expired());
+  for (auto& w : weaks_in_callbacks) EXPECT_TRUE(w.expired());
 }
 
 }  // namespace

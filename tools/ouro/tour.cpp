@@ -11,7 +11,7 @@
 namespace ouro::tour {
 
 void heading(int number, const std::string& title) {
-  fmt::print("\n== {}. {} ==\n\n", number, title);
+  fmt::print("\n== {}. {} ==\n", number, title);
 }
 
 void say(const std::string& text) {
@@ -34,6 +34,7 @@ std::vector<Chapter> chapters() {
   return {
       {"The private heap", heap_chapter},
       {"Reference counting and the cycle collector", collector_chapter},
+      {"Weak references", weakref_chapter},
       {"Python values and what they cost", values_chapter},
   };
 }

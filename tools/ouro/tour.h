@@ -28,5 +28,6 @@ std::vector<Chapter> chapters();
 void heap_chapter();
 void collector_chapter();
 void values_chapter();
+void weakref_chapter();
 
 }  // namespace ouro::tour
