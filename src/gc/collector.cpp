@@ -160,10 +160,13 @@ class VisitReachable final : public Visitor {
 // rest, doubly linked, with kCollecting | kUnreachable.
 // Loop invariant: every object to the left of `gc` is reachable, its prev restored and its
 // kCollecting cleared; objects to the right still hold gc_refs in prev.
-void move_unreachable(GcList& young, GcList& unreachable) noexcept {
+// Returns the number of reachable objects (each passes the reachable branch exactly once),
+// which the 25% rule needs: counting here saves a walk over the survivors.
+std::size_t move_unreachable(GcList& young, GcList& unreachable) noexcept {
   VisitReachable visitor(young);
   GcLinks* prev = &young.head;
   GcLinks* gc = young.head.next;
+  std::size_t reachable = 0;
   while (gc != &young.head) {
     Object* object = object_of(gc);
     if (gc_refs(gc) != 0) {
@@ -171,6 +174,7 @@ void move_unreachable(GcList& young, GcList& unreachable) noexcept {
       gc->prev = prev;
       ObjectAccess::flags(*object) &= ~Object::kCollecting;
       prev = gc;
+      ++reachable;
     } else {
       prev->next = gc->next;  // young is singly linked here: no next->prev to fix
       ObjectAccess::flags(*object) |= Object::kUnreachable;
@@ -179,14 +183,17 @@ void move_unreachable(GcList& young, GcList& unreachable) noexcept {
     gc = prev->next;
   }
   young.head.prev = prev;
+  return reachable;
 }
 
-void deduce_unreachable(GcList& young, GcList& unreachable) noexcept {
+// Steps 1-3. Returns the number of reachable objects left in `young`.
+std::size_t deduce_unreachable(GcList& young, GcList& unreachable) noexcept {
   update_refs(young);
   subtract_refs(young);
-  move_unreachable(young, unreachable);
+  const std::size_t reachable = move_unreachable(young, unreachable);
   OURO_ASSERT_EXPENSIVE(validate_list(young, kGcStateMask, 0));
   OURO_ASSERT_EXPENSIVE(validate_list(unreachable, kGcStateMask, kGcStateMask));
+  return reachable;
 }
 
 // --- steps 6-8 ----------------------------------------------------------------------------
@@ -288,27 +295,41 @@ std::size_t collect_main(Heap& heap, int generation) noexcept {
   OURO_ASSERT_EXPENSIVE(validate_list(young, kGcStateMask, 0));
 
   GcList unreachable;
-  deduce_unreachable(young, unreachable);
+  const std::size_t survivors = deduce_unreachable(young, unreachable);
   if (&young != &old) {
-    if (generation == kGenerations - 2) rt.long_lived_pending += gc_list_size(young);
+    if (generation == kGenerations - 2) rt.long_lived_pending += survivors;
     gc_list_merge(young, old);
   } else {
     rt.long_lived_pending = 0;
-    rt.long_lived_total = gc_list_size(young);
+    rt.long_lived_total = survivors;
   }
-  clear_flags(unreachable, Object::kUnreachable);
-  if (rt.debug_flags & gc::DEBUG_COLLECTABLE) {
-    for (GcLinks* l = unreachable.head.next; l != &unreachable.head; l = l->next) {
-      print_object("collectable", object_of(l));
+  std::size_t found = 0;
+  std::size_t pending_finalizers = 0;
+  for (GcLinks* l = unreachable.head.next; l != &unreachable.head; l = l->next) {
+    Object* object = object_of(l);
+    Flags& flags = ObjectAccess::flags(*object);
+    flags &= ~Object::kUnreachable;
+    ++found;
+    if ((flags & (Object::kHasFinalizer | Object::kFinalized)) == Object::kHasFinalizer) {
+      ++pending_finalizers;
     }
+    if (rt.debug_flags & gc::DEBUG_COLLECTABLE) print_object("collectable", object);
   }
-  if (rt.handle_weakrefs != nullptr) rt.handle_weakrefs(heap, unreachable, old);
-  finalize_garbage(heap, unreachable);
+  const bool callbacks_ran =
+      rt.handle_weakrefs != nullptr && rt.handle_weakrefs(heap, unreachable, old);
   GcList final_unreachable;
-  handle_resurrected_objects(unreachable, final_unreachable, old);
-  // Counted before step 8 frees them, and after step 7: what a finalizer resurrected was
-  // not collected (CPython's `m += gc_list_size(&final_unreachable)`).
-  const std::size_t found = gc_list_size(final_unreachable);
+  if (pending_finalizers == 0 && !callbacks_ran) {
+    // Steps 6-7 can only change the outcome through code they run: with no finalizer
+    // pending and no weakref callback run, nothing can have been resurrected, so the
+    // second pass over the garbage (CPython runs it unconditionally) is skipped.
+    gc_list_merge(unreachable, final_unreachable);
+  } else {
+    finalize_garbage(heap, unreachable);
+    handle_resurrected_objects(unreachable, final_unreachable, old);
+    // Counted before step 8 frees them, and after step 7: what a finalizer resurrected was
+    // not collected (CPython's `m += gc_list_size(&final_unreachable)`).
+    found = gc_list_size(final_unreachable);
+  }
   delete_garbage(heap, final_unreachable, old);
 
   GenerationStats& stats = rt.stats[generation];

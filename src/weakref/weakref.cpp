@@ -113,10 +113,10 @@ void clear_weakrefs_on_dealloc(Heap& heap, Object* object) noexcept {
 
 // Collector step 5 (see src/gc/collector.cpp). Contract: after it, no weakref refers to an
 // object of `unreachable`; callbacks of reachable weakrefs to those objects have run;
-// those weakrefs, if still alive, are in `old`.
-void handle_weakrefs(Heap& heap, GcList& unreachable, GcList& old) noexcept {
+// those weakrefs, if still alive, are in `old`. Returns true if any callback ran.
+bool handle_weakrefs(Heap& heap, GcList& unreachable, GcList& old) noexcept {
   WeakState* state = weak_state_if_any(heap);
-  if (state == nullptr) return;
+  if (state == nullptr) return false;
   GcList callbacks_to_call;
   for (GcLinks* l = unreachable.head.next; l != &unreachable.head; l = l->next) {
     Object* object = object_of(l);
@@ -137,6 +137,7 @@ void handle_weakrefs(Heap& heap, GcList& unreachable, GcList& old) noexcept {
       wr = next;
     }
   }
+  const bool any = !callbacks_to_call.empty();
   while (!callbacks_to_call.empty()) {
     GcLinks* links = callbacks_to_call.head.next;
     auto* wr = static_cast<WeakRef*>(object_of(links));
@@ -144,6 +145,7 @@ void handle_weakrefs(Heap& heap, GcList& unreachable, GcList& old) noexcept {
     Ref<WeakRef>::adopt(wr).reset();
     if (callbacks_to_call.head.next == links) gc_list_move(links, old);
   }
+  return any;
 }
 
 }  // namespace

@@ -157,8 +157,9 @@ struct Runtime {
   // their callbacks; called only for objects flagged weakly_referenced.
   void (*clear_weakrefs_on_dealloc)(Heap&, Object*) noexcept = nullptr;
   // Weak references, collector step 5 (I5): clear the weakrefs to `unreachable` objects and
-  // run the callbacks of reachable ones before any finalizer or clear() runs.
-  void (*handle_weakrefs)(Heap&, GcList& unreachable, GcList& old) noexcept = nullptr;
+  // run the callbacks of reachable ones before any finalizer or clear() runs. Returns true
+  // if it ran any callback (which could have resurrected something).
+  bool (*handle_weakrefs)(Heap&, GcList& unreachable, GcList& old) noexcept = nullptr;
   // Weak references: the heap is shutting down (run atexit finalizers).
   void (*weakref_shutdown)(Heap&) noexcept = nullptr;
   void* weakref_state = nullptr;   // owned by src/weakref
