@@ -168,14 +168,12 @@ bool Heap::verify() const {
     small_in_use += pool.used * size;
   });
   for (std::size_t c = 0; c < kSizeClassCount; ++c) {
-    const Pool* head = used_pools_[c];
-    if (head == nullptr) continue;
-    const Pool* p = head;
-    do {
-      OURO_VERIFY(p->size_class == c && p->free_list != nullptr && p->next->prev == p);
+    OURO_VERIFY(used_pools_[c] == nullptr || used_pools_[c]->prev == nullptr);
+    for (const Pool* p = used_pools_[c]; p != nullptr; p = p->next) {
+      OURO_VERIFY(p->size_class == c && p->free_list != nullptr);
+      OURO_VERIFY(p->next == nullptr || p->next->prev == p);
       ++pools_on_rings;
-      p = p->next;
-    } while (p != head);
+    }
   }
   std::size_t large_in_use = 0, large = 0;
   for (const LargeBlock* b = large_blocks_; b != nullptr; b = b->next) {

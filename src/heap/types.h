@@ -29,8 +29,8 @@ struct FreeBlock {
 
 /// Header at the start of every pool. Field validity:
 ///   free_list        valid while the pool serves a class; nullptr means "full" (a pool with
-///                    no free block is not on its class's ring).
-///   next, prev       ring of used_pools_[size_class] while it has a free block; `next` alone
+///                    no free block is not on its class's list).
+///   next, prev       list of used_pools_[size_class] (not circular) while it has a free block; `next` alone
 ///                    links the arena's free pools while the pool serves no class.
 struct Heap::Pool {
   FreeBlock* free_list;    // free blocks of this pool, most recently freed first
