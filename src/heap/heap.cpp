@@ -599,21 +599,19 @@ Heap::Arena* Heap::find_arena(const void* p) const noexcept {
 }
 
 // Debug builds (OURO_DEBUG >= 2): a block handed back must be a live block of this heap of
-// the expected class. Level 3 proves by address that the pointer lies in one of our arenas
-// before any header is read; level 2 reads the would-be pool header directly (CPython's
-// "benign read" in address_in_range) so that the check stays O(1). A double free is
-// suspected only when the block already carries the dead-byte fill, then confirmed by
-// walking the pool's free list.
+// the expected class. The pointer is first proved by address to lie in one of our arenas
+// (a walk over the arenas, cheap next to a debug build's other costs), so no header is
+// ever read from foreign memory — CPython's "benign read" in address_in_range is exactly
+// what AddressSanitizer reports. A double free is suspected only when the block already
+// carries the dead-byte fill, then confirmed by walking the pool's free list.
 void Heap::check_small_block(const void* p, const Pool* pool, std::size_t size_class) const
     noexcept {
   if (address(p) % kAlignment != 0) {
     detail::fatal("deallocate: pointer is not a block of this heap (foreign pointer)");
   }
-#if OURO_DEBUG >= 3
   if (find_arena(p) == nullptr) {
     detail::fatal("deallocate: pointer is not a block of this heap (foreign pointer)");
   }
-#endif
   if (pool == nullptr) {
     pool = reinterpret_cast<const Pool*>(address(p) & ~((std::uintptr_t{1} << pool_shift_) - 1));
   }

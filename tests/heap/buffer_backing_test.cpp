@@ -105,8 +105,9 @@ TEST(BufferBacking, ExhaustedBufferThrowsMemoryErrorAndRecovers) {
   // Freed chunks coalesce: one big request fits again.
   void* big = heap.allocate(48 * 1024);
   heap.deallocate(big, 48 * 1024);
-  for (int i = 0; i < 100; ++i) blocks[static_cast<std::size_t>(i)] = heap.allocate(100);
-  for (int i = 0; i < 100; ++i) heap.deallocate(blocks[static_cast<std::size_t>(i)], 100);
+  std::vector<void*> small;
+  for (int i = 0; i < 100; ++i) small.push_back(heap.allocate(100));
+  for (void* p : small) heap.deallocate(p, 100);
   EXPECT_TRUE(heap.verify());
 }
 
