@@ -195,7 +195,6 @@ std::array<const OpcodeInfo*, 256> build_index() {
   return index;
 }
 
-const std::array<const OpcodeInfo*, 256> kIndex = build_index();
 
 // ---------------------------------------------------------------------------------------
 // Argument decoding. `Cursor` is the file-like object pickletools reads from: every read
@@ -215,7 +214,7 @@ class Cursor {
   }
 
   std::string_view take_fixed(std::size_t n, std::string_view what) {
-    if (remaining() < n) fail(fmt::format("not enough data in stream to read {}", what));
+    if (remaining() < n) fail_truncated(fmt::format("not enough data in stream to read {}", what));
     return take(n);
   }
 
@@ -224,13 +223,17 @@ class Cursor {
     const std::string_view rest = peek_rest();
     const std::size_t nl = rest.find('\n');
     if (nl == std::string_view::npos) {
-      fail(fmt::format("no newline found when trying to read {}", what));
+      fail_truncated(fmt::format("no newline found when trying to read {}", what));
     }
     return take(nl + 1).substr(0, nl);
   }
 
   [[noreturn]] static void fail(const std::string& message) {
     throw OpcodeError("ValueError", message);
+  }
+  // The input ended inside an argument (the unpickler reports these as truncation).
+  [[noreturn]] static void fail_truncated(const std::string& message) {
+    throw OpcodeError("ValueError", message, std::nullopt, /*truncated=*/true);
   }
 
  private:
@@ -340,7 +343,7 @@ std::uint64_t read_count(Cursor& in, ArgKind count_kind, std::string_view name) 
 std::string_view read_counted(Cursor& in, ArgKind count_kind, std::string_view name) {
   const std::uint64_t n = read_count(in, count_kind, name);
   if (in.remaining() < n) {
-    Cursor::fail(
+    Cursor::fail_truncated(
         fmt::format("expected {} bytes in a {}, but only {} remain", n, name, in.remaining()));
   }
   return in.take(static_cast<std::size_t>(n));
@@ -348,7 +351,9 @@ std::string_view read_counted(Cursor& in, ArgKind count_kind, std::string_view n
 
 Argument read_long(Cursor& in, ArgKind count_kind, std::string_view name) {
   const std::uint64_t n = read_count(in, count_kind, name);
-  if (in.remaining() < n) Cursor::fail(fmt::format("not enough data in stream to read {}", name));
+  if (in.remaining() < n) {
+    Cursor::fail_truncated(fmt::format("not enough data in stream to read {}", name));
+  }
   Argument arg;
   arg.type = ArgType::kLong;
   arg.long_form = Argument::LongForm::kTwosComplement;
@@ -454,6 +459,85 @@ Argument read_argument(Cursor& in, ArgKind kind) {
   }
 }
 
+// The argument of one instruction left in the input (OpcodeReader::next_raw): the same
+// cursor reads, count checks and messages as read_argument, without building values.
+void read_raw_argument(Cursor& in, ArgKind kind, RawInstruction& out) {
+  switch (kind) {
+    case ArgKind::kNone:
+      return;
+    case ArgKind::kUint1:
+      out.int_value = static_cast<std::int64_t>(little_endian(in.take_fixed(1, "uint1")));
+      return;
+    case ArgKind::kUint2:
+      out.int_value = static_cast<std::int64_t>(little_endian(in.take_fixed(2, "uint2")));
+      return;
+    case ArgKind::kInt4:
+      out.int_value = static_cast<std::int32_t>(little_endian(in.take_fixed(4, "int4")));
+      return;
+    case ArgKind::kUint4:
+      out.int_value = static_cast<std::int64_t>(little_endian(in.take_fixed(4, "uint4")));
+      return;
+    case ArgKind::kUint8:
+      out.uint_value = little_endian(in.take_fixed(8, "uint8"));
+      return;
+    case ArgKind::kStringNlNoescapePair:
+      out.text = in.take_line("stringnl");
+      out.text2 = in.take_line("stringnl");
+      return;
+    case ArgKind::kDecimalNlShort:
+    case ArgKind::kDecimalNlLong:
+    case ArgKind::kStringNl:
+    case ArgKind::kStringNlNoescape:
+    case ArgKind::kFloatNl:
+      out.text = in.take_line("stringnl");
+      return;
+    case ArgKind::kUnicodeStringNl:
+      out.text = in.take_line("unicodestringnl");
+      return;
+    case ArgKind::kLong1:
+    case ArgKind::kLong4: {
+      const bool one = kind == ArgKind::kLong1;
+      const std::string_view name = one ? "long1" : "long4";
+      const std::uint64_t n = read_count(in, one ? ArgKind::kUint1 : ArgKind::kInt4, name);
+      if (in.remaining() < n) {
+        Cursor::fail_truncated(fmt::format("not enough data in stream to read {}", name));
+      }
+      out.text = in.take(static_cast<std::size_t>(n));
+      return;
+    }
+    case ArgKind::kString1:
+      out.text = read_counted(in, ArgKind::kUint1, "string1");
+      return;
+    case ArgKind::kString4:
+      out.text = read_counted(in, ArgKind::kInt4, "string4");
+      return;
+    case ArgKind::kBytes1:
+      out.text = read_counted(in, ArgKind::kUint1, "bytes1");
+      return;
+    case ArgKind::kBytes4:
+      out.text = read_counted(in, ArgKind::kUint4, "bytes4");
+      return;
+    case ArgKind::kBytes8:
+      out.text = read_counted(in, ArgKind::kUint8, "bytes8");
+      return;
+    case ArgKind::kBytearray8:
+      out.text = read_counted(in, ArgKind::kUint8, "bytearray8");
+      return;
+    case ArgKind::kUnicodeString1:
+      out.text = read_counted(in, ArgKind::kUint1, "unicodestring1");
+      return;
+    case ArgKind::kUnicodeString4:
+      out.text = read_counted(in, ArgKind::kUint4, "unicodestring4");
+      return;
+    case ArgKind::kUnicodeString8:
+      out.text = read_counted(in, ArgKind::kUint8, "unicodestring8");
+      return;
+    case ArgKind::kFloat8:
+      out.float_value = read_float8(in).float_value;
+      return;
+  }
+}
+
 }  // namespace
 
 std::string_view arg_kind_name(ArgKind kind) noexcept {
@@ -493,15 +577,40 @@ std::string_view stack_kind_name(StackKind kind) noexcept {
   return kNames[static_cast<std::size_t>(kind)];
 }
 
+const std::array<const OpcodeInfo*, 256> OpcodeReader::kIndex = build_index();
+
+const std::array<std::uint8_t, 256> OpcodeReader::kFastArgument = [] {
+  std::array<std::uint8_t, 256> fast{};
+  fast.fill(kSlow);
+  for (const OpcodeInfo& info : kTable) {
+    const auto byte = static_cast<std::uint8_t>(info.code);
+    if (info.code == Op::kStop) continue;
+    switch (info.arg) {
+      case ArgKind::kNone: fast[byte] = kFastNone; break;
+      case ArgKind::kUint1: fast[byte] = kFastUint1; break;
+      case ArgKind::kUint2: fast[byte] = kFastUint2; break;
+      case ArgKind::kInt4: fast[byte] = kFastInt4; break;
+      case ArgKind::kUint4: fast[byte] = kFastUint4; break;
+      default: break;
+    }
+  }
+  return fast;
+}();
+
 std::span<const OpcodeInfo> all_opcodes() noexcept { return kTable; }
 
-const OpcodeInfo* find_opcode(std::uint8_t code) noexcept { return kIndex[code]; }
+const OpcodeInfo* find_opcode(std::uint8_t code) noexcept { return OpcodeReader::kIndex[code]; }
 
-const OpcodeInfo& opcode_info(Op code) noexcept { return *kIndex[static_cast<std::uint8_t>(code)]; }
+const OpcodeInfo& opcode_info(Op code) noexcept {
+  return *OpcodeReader::kIndex[static_cast<std::uint8_t>(code)];
+}
 
 OpcodeError::OpcodeError(std::string python_type, const std::string& message,
-                         std::optional<std::size_t> offset)
-    : std::runtime_error(message), python_type_(std::move(python_type)), offset_(offset) {}
+                         std::optional<std::size_t> offset, bool truncated)
+    : std::runtime_error(message),
+      python_type_(std::move(python_type)),
+      offset_(offset),
+      truncated_(truncated) {}
 
 std::string Argument::repr() const {
   switch (type) {
@@ -572,11 +681,41 @@ std::optional<Instruction> OpcodeReader::next() {
     ins.arg = read_argument(in, info->arg);
   } catch (const OpcodeError& e) {
     stopped_ = true;
-    throw OpcodeError(e.python_type(), e.what(), offset);
+    throw OpcodeError(e.python_type(), e.what(), offset, e.truncated());
   }
   pos_ = ins.end = in.position();
   stopped_ = info->code == Op::kStop;
   return ins;
+}
+
+bool OpcodeReader::next_raw_slow(RawInstruction& out) {
+  if (stopped_) return false;
+  const std::size_t offset = pos_;
+  const OpcodeInfo* info =
+      pos_ < data_.size() ? find_opcode(static_cast<std::uint8_t>(data_[pos_])) : nullptr;
+  if (info == nullptr) {
+    stopped_ = true;
+    if (pos_ >= data_.size()) {
+      throw OpcodeError("ValueError", "pickle exhausted before seeing STOP", offset, true);
+    }
+    const char code = static_cast<char>(data_[pos_]);
+    throw OpcodeError("ValueError",
+                      fmt::format("at position {}, opcode {} unknown", offset,
+                                  detail::repr_bytes(std::string_view(&code, 1))),
+                      offset);
+  }
+  Cursor in(data_, pos_ + 1);
+  out.offset = offset;
+  out.info = info;
+  try {
+    read_raw_argument(in, info->arg, out);
+  } catch (const OpcodeError& e) {
+    stopped_ = true;
+    throw OpcodeError(e.python_type(), e.what(), offset, e.truncated());
+  }
+  pos_ = out.end = in.position();
+  stopped_ = info->code == Op::kStop;
+  return true;
 }
 
 }  // namespace ouro::pickle

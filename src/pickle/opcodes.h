@@ -12,6 +12,7 @@
 // anything is allocated, so a hostile length costs nothing.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -175,8 +176,11 @@ const OpcodeInfo& opcode_info(Op code) noexcept;
 class OpcodeError : public std::runtime_error {
  public:
   OpcodeError(std::string python_type, const std::string& message,
-              std::optional<std::size_t> offset = std::nullopt);
+              std::optional<std::size_t> offset = std::nullopt, bool truncated = false);
   const std::string& python_type() const noexcept { return python_type_; }
+  /// True when the input ended inside the argument (or before STOP): the unpickler's
+  /// "pickle data was truncated".
+  bool truncated() const noexcept { return truncated_; }
   /// Offset of the opcode being read (the input size for "exhausted before STOP"); empty
   /// when the error comes from printing an argument outside a reader.
   std::optional<std::size_t> offset() const noexcept { return offset_; }
@@ -184,6 +188,7 @@ class OpcodeError : public std::runtime_error {
  private:
   std::string python_type_;
   std::optional<std::size_t> offset_;
+  bool truncated_;
 };
 
 /// Type of a decoded inline argument, matching the Python object pickletools builds.
@@ -230,6 +235,20 @@ struct Instruction {
   Argument arg;
 };
 
+/// One instruction whose argument is left undecoded in the input (OpcodeReader::next_raw):
+/// what the unpickler executes. Fixed-size integers and float8 are decoded; everything else
+/// is a view into the reader's data, valid as long as that data.
+struct RawInstruction {
+  std::size_t offset = 0;            // position of the opcode byte
+  std::size_t end = 0;               // position just past its argument
+  const OpcodeInfo* info = nullptr;  // never null after next_raw returned true
+  std::int64_t int_value = 0;        // uint1, uint2, int4, uint4
+  std::uint64_t uint_value = 0;      // uint8 (FRAME's length)
+  double float_value = 0.0;          // float8
+  std::string_view text;   // counted payload, or a line without its newline (first of a pair)
+  std::string_view text2;  // second line of stringnl_noescape_pair
+};
+
 /// Streams instructions from a pickle, like pickletools.genops: stops after STOP (later bytes
 /// are not looked at), throws OpcodeError for an unknown opcode, a truncated or malformed
 /// argument, or data that ends before STOP. The span must outlive the reader.
@@ -242,10 +261,64 @@ class OpcodeReader {
   explicit OpcodeReader(std::span<const std::byte> data) noexcept : data_(data) {}
   /// The next instruction, or nullopt once STOP has been returned.
   std::optional<Instruction> next();
+  /// The next instruction with its argument as a view (no copy, no text decoding), or false
+  /// once STOP has been returned. Same checks and errors as next(): counted lengths are
+  /// compared with the remaining input before anything is read.
+  ///
+  /// Inline fast path for the opcodes that dominate real pickles (no argument, or a 1-4
+  /// byte integer, with the bytes present): the unpickler's inner loop. Everything else,
+  /// and every error, goes through next_raw_slow, the general decoder.
+  bool next_raw(RawInstruction& out) {
+    if (pos_ + 5 <= data_.size() && !stopped_) {
+      const auto* p = reinterpret_cast<const unsigned char*>(data_.data()) + pos_;
+      const std::uint8_t fast = kFastArgument[p[0]];  // no dependent load on the row
+      if (fast != kSlow) {
+        std::size_t width = 0;
+        switch (fast) {
+          case kFastUint1:
+            out.int_value = p[1];
+            width = 1;
+            break;
+          case kFastUint2:
+            out.int_value = p[1] | (p[2] << 8);
+            width = 2;
+            break;
+          case kFastInt4:
+          case kFastUint4: {
+            const std::uint32_t v = std::uint32_t{p[1]} | (std::uint32_t{p[2]} << 8) |
+                                    (std::uint32_t{p[3]} << 16) | (std::uint32_t{p[4]} << 24);
+            out.int_value = fast == kFastInt4 ? std::int64_t{static_cast<std::int32_t>(v)}
+                                              : std::int64_t{v};
+            width = 4;
+            break;
+          }
+          default:  // kFastNone
+            break;
+        }
+        out.offset = pos_;
+        out.info = kIndex[p[0]];
+        pos_ += 1 + width;
+        out.end = pos_;
+        return true;
+      }
+    }
+    return next_raw_slow(out);
+  }
+  /// next_raw for any instruction (the general decoder; also reports every error).
+  bool next_raw_slow(RawInstruction& out);
   /// Offset of the next byte to read.
   std::size_t position() const noexcept { return pos_; }
 
  private:
+  friend const OpcodeInfo* find_opcode(std::uint8_t code) noexcept;
+  friend const OpcodeInfo& opcode_info(Op code) noexcept;
+  /// find_opcode's table, indexed by the opcode byte (for the inline fast path).
+  static const std::array<const OpcodeInfo*, 256> kIndex;
+  /// Per opcode byte: how next_raw's fast path decodes its argument, or kSlow (unknown
+  /// byte, STOP, and every argument that is not a fixed 0-4 byte integer).
+  enum : std::uint8_t { kFastNone, kFastUint1, kFastUint2, kFastInt4, kFastUint4, kSlow };
+  static const std::array<std::uint8_t, 256> kFastArgument;
+
   std::span<const std::byte> data_;
   std::size_t pos_ = 0;
   bool stopped_ = false;
