@@ -1,10 +1,9 @@
 // Python's repr() for the argument types pickletools prints: str, bytes, float and int.
 //
-// dis must print arguments byte for byte as CPython does, so these helpers follow CPython's
-// rules exactly: str repr escapes what str.isprintable() rejects (table generated from the
-// interpreter, see unicode_printable.inc), float repr is the shortest round-trip form laid
-// out by float_repr_style 'short', and int repr enforces the default int_max_str_digits
-// limit (4300 digits). Private to src/pickle/ for now; the value layer may adopt them later.
+// dis must print arguments byte for byte as CPython does. These are the shapes dis needs
+// (code-point strings, raw bytes, LONG payloads) over the value layer's exact helpers:
+// str.isprintable() from src/value/unicode_tables.inc, float_repr_style 'short', and the
+// default int_max_str_digits limit (4300 digits).
 #pragma once
 
 #include <cstddef>
