@@ -7,5 +7,7 @@ namespace ouro::cli {
 
 /// `ouro tour [--chapter N]`: the guided demonstration.
 void add_tour_command(CLI::App& app);
+/// `ouro pickle dis|show|convert|scan|stats FILE`: pickle files from the command line.
+void add_pickle_command(CLI::App& app);
 
 }  // namespace ouro::cli

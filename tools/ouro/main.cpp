@@ -15,10 +15,14 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("ouro ") + OURO_VERSION_STRING);
   app.require_subcommand(1);
   ouro::cli::add_tour_command(app);
+  ouro::cli::add_pickle_command(app);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();  // a command's own status, its message already printed
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every usage error exits 2, the common convention.
+    return app.exit(e) == 0 ? 0 : 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ouro: error: %s\n", e.what());
     return 1;

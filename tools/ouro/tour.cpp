@@ -36,6 +36,7 @@ std::vector<Chapter> chapters() {
       {"Reference counting and the cycle collector", collector_chapter},
       {"Weak references", weakref_chapter},
       {"Python values and what they cost", values_chapter},
+      {"Pickling from a memory perspective", pickle_chapter},
   };
 }
 

@@ -29,5 +29,6 @@ void heap_chapter();
 void collector_chapter();
 void values_chapter();
 void weakref_chapter();
+void pickle_chapter();
 
 }  // namespace ouro::tour

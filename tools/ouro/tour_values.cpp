@@ -7,6 +7,7 @@
 #include "ouro/gc.h"
 #include "ouro/value.h"
 #include "tour.h"
+#include "tour_seed.h"
 
 namespace ouro::tour {
 
@@ -49,14 +50,8 @@ void values_chapter() {
 
   say("The seed's ComplexDataObject needs no C++ class: an Instance holds its class (a Global, "
       "module and qualified name) and its state dict, exactly what pickle stores.");
-  Value nested = Instance::make(heap, Global::make(heap, "__main__", "NestedClass"));
-  nested.as<Instance>().set_attr("message", "I am nested");
-  Value obj = Instance::make(heap, Global::make(heap, "__main__", "ComplexDataObject"));
-  Instance& o = obj.as<Instance>();
-  o.set_attr("integer", 1024);
-  o.set_attr("string", "Sample Text");
-  o.set_attr("list", list({1, 2, 3, dict({{"nested", "dict"}}), tuple({"tuple", 42})}));
-  o.set_attr("nested", nested);
+  Value obj = complex_data_object(heap);
+  const Instance& o = obj.as<Instance>();
   show(fmt::format("obj.integer = {}, obj.string = {}", repr(*o.get_attr("integer")),
                    repr(*o.get_attr("string"))));
   show(fmt::format("obj.list = {}", repr(*o.get_attr("list"))));

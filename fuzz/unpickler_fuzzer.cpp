@@ -1,0 +1,56 @@
+// libFuzzer target: ouro::pickle::loads on arbitrary bytes, strict and inspect, in a heap
+// limited to 64 MiB (DESIGN.md I7: the limit bounds any input; I8: nothing is executed).
+// Whatever loads, dumps again and loads back; then the heap must hold no object and pass
+// verify(). Only ouro's documented exceptions may escape loads: anything else, a crash, a
+// leak (LeakSanitizer) or undefined behaviour is a finding.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "ouro/errors.h"
+#include "ouro/gc.h"
+#include "ouro/heap.h"
+#include "ouro/pickle.h"
+#include "ouro/pickle_scan.h"
+#include "ouro/value.h"
+
+namespace {
+
+constexpr std::size_t kHeapLimit = std::size_t{64} << 20;
+
+// Loads `data` with `policy`; what loads is printed, dumped and loaded back.
+void load_one(std::string_view data, ouro::pickle::Policy policy) {
+  ouro::pickle::LoadOptions options;
+  options.policy = policy;
+  options.persistent_load = [](const ouro::Value& pid) { return pid; };
+  try {
+    const ouro::Value value = ouro::pickle::loads(data, options);
+    (void)ouro::repr(value);
+    const std::string again = ouro::pickle::dumps(value, {.protocol = ouro::pickle::kHighestProtocol});
+    (void)ouro::pickle::loads(again, options);
+  } catch (const ouro::pickle::PickleError&) {
+  } catch (const ouro::MemoryError&) {
+  } catch (const ouro::Error&) {      // RecursionError, ValueError, ... from repr or dumps
+  } catch (const ouro::TypeError&) {  // dumps of an inert value it cannot write
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
+  const std::string_view data(reinterpret_cast<const char*>(bytes), size);
+  {
+    ouro::Heap heap({.limit_bytes = kHeapLimit});
+    {
+      ouro::HeapScope scope(heap);
+      load_one(data, ouro::pickle::Policy::kStrict);
+      load_one(data, ouro::pickle::Policy::kInspect);
+      ouro::gc::collect();
+    }
+    if (heap.runtime().live_objects != 0 || !heap.verify()) std::abort();
+  }
+  // The scanner runs the same loader; it must never throw.
+  (void)ouro::pickle::scan(data, {.limit_bytes = kHeapLimit});
+  return 0;
+}
