@@ -20,7 +20,8 @@
 //            minus freed containers) reach its threshold. Every automatic collection is timed
 //            from its "start" to its "stop" gc callback (steady_clock); reported: how many of
 //            each generation, median, 99th percentile and max of the young ones (generations
-//            0 and 1), and median and max of the full ones. One untimed warm-up round of 1/10 the size.
+//            0 and 1), and median and max of the full ones. One untimed warm-up round of 1/10 the
+//            size.
 //   header   bytes the collector and the object header add to a container: sizeof(GcLinks)
 //            + sizeof(Object), and getsizeof() of a container with no fields (both compare
 //            with CPython's 16-byte PyGC_Head + 16-byte PyObject) and of a Node.
@@ -182,7 +183,7 @@ Pauses run_pauses(std::size_t containers) {
   ouro::gc::set_threshold(700, 10, 10, heap);
   Pauses pauses;
   for (std::vector<double>& s : pauses.seconds) s.reserve(containers / 1000);  // no allocation
-  Clock::time_point started{};                                                  // in a pause
+  Clock::time_point started{};                                                 // in a pause
   ouro::gc::callbacks(heap).push_back(
       [&](const std::string& phase, const ouro::gc::CollectionInfo& info) {
         if (phase == "start") {
@@ -211,7 +212,8 @@ Pauses run_pauses(std::size_t containers) {
 double percentile(std::vector<double> values, double p) {
   if (values.empty()) return 0.0;
   std::sort(values.begin(), values.end());
-  const auto rank = static_cast<std::size_t>(std::ceil(p / 100 * static_cast<double>(values.size())));
+  const auto rank =
+      static_cast<std::size_t>(std::ceil(p / 100 * static_cast<double>(values.size())));
   return values[std::max<std::size_t>(rank, 1) - 1];
 }
 
@@ -224,12 +226,13 @@ void measure_pauses(std::size_t containers) {
   const Pauses pauses = run_pauses(containers);
   std::vector<double> young = pauses.seconds[0];
   young.insert(young.end(), pauses.seconds[1].begin(), pauses.seconds[1].end());
-  std::printf("{\"measure\": \"pauses\", \"containers\": %zu, \"count\": [%zu, %zu, %zu], "
-              "\"young_median\": %.9f, \"young_p99\": %.9f, \"young_max\": %.9f, \"full_median\": %.9f, "
-              "\"full_max\": %.9f}\n",
-              containers, pauses.seconds[0].size(), pauses.seconds[1].size(),
-              pauses.seconds[2].size(), median_of(young), percentile(young, 99), max_of(young),
-              median_of(pauses.seconds[2]), max_of(pauses.seconds[2]));
+  std::printf(
+      "{\"measure\": \"pauses\", \"containers\": %zu, \"count\": [%zu, %zu, %zu], "
+      "\"young_median\": %.9f, \"young_p99\": %.9f, \"young_max\": %.9f, \"full_median\": %.9f, "
+      "\"full_max\": %.9f}\n",
+      containers, pauses.seconds[0].size(), pauses.seconds[1].size(), pauses.seconds[2].size(),
+      median_of(young), percentile(young, 99), max_of(young), median_of(pauses.seconds[2]),
+      max_of(pauses.seconds[2]));
 }
 
 void measure_header() {
@@ -237,11 +240,12 @@ void measure_header() {
   ouro::HeapScope scope(heap);
   const ouro::Ref<Empty> empty = ouro::make<Empty>();
   const ouro::Ref<Node> node = ouro::make<Node>();
-  std::printf("{\"measure\": \"header\", \"gc_links\": %zu, \"object\": %zu, \"header\": %zu, "
-              "\"empty_getsizeof\": %zu, \"node_getsizeof\": %zu}\n",
-              sizeof(ouro::detail::GcLinks), sizeof(ouro::Object),
-              sizeof(ouro::detail::GcLinks) + sizeof(ouro::Object), ouro::getsizeof(empty),
-              ouro::getsizeof(node));
+  std::printf(
+      "{\"measure\": \"header\", \"gc_links\": %zu, \"object\": %zu, \"header\": %zu, "
+      "\"empty_getsizeof\": %zu, \"node_getsizeof\": %zu}\n",
+      sizeof(ouro::detail::GcLinks), sizeof(ouro::Object),
+      sizeof(ouro::detail::GcLinks) + sizeof(ouro::Object), ouro::getsizeof(empty),
+      ouro::getsizeof(node));
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 // bench/pickle_vs_cpython.py sets next to CPython's figures. Operations are keyed by name
 // ("dumps", "memcpy"; the loads side adds "loads"), so new rows need no script change.
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
@@ -26,8 +27,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "ouro/pickle.h"
 #include "ouro/value.h"
@@ -130,14 +129,15 @@ double best_seconds(int runs, F&& f) {
   for (int i = 0; i < runs; ++i) {
     const auto start = std::chrono::steady_clock::now();
     f();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    best = std::min(
+        best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   return best;
 }
 
 void print_row(const char* dataset, const char* op, double seconds, std::size_t bytes) {
-  std::printf("{\"dataset\": \"%s\", \"op\": \"%s\", \"seconds\": %.6f, \"bytes\": %zu}\n",
-              dataset, op, seconds, bytes);
+  std::printf("{\"dataset\": \"%s\", \"op\": \"%s\", \"seconds\": %.6f, \"bytes\": %zu}\n", dataset,
+              op, seconds, bytes);
   std::fflush(stdout);
 }
 
@@ -147,7 +147,8 @@ void report(int runs, const char* write_dir) {
     ouro::HeapScope scope(heap);
     const ouro::Value v = d.build(heap);
     std::string out;
-    const double s = best_seconds(runs, [&] { out = ouro::pickle::dumps(v, {.protocol = kProtocol}); });
+    const double s =
+        best_seconds(runs, [&] { out = ouro::pickle::dumps(v, {.protocol = kProtocol}); });
     print_row(d.name, "dumps", s, out.size());
     if (write_dir != nullptr) {
       std::ofstream(fmt::format("{}/{}.pickle", write_dir, d.name), std::ios::binary) << out;
@@ -156,9 +157,8 @@ void report(int runs, const char* write_dir) {
       // As CPython's `pickle.loads(data)` in the script's loop, the result is freed inside
       // the measured time.
       const ouro::pickle::LoadOptions options = load_options();
-      const double l = best_seconds(runs, [&] {
-        benchmark::DoNotOptimize(ouro::pickle::loads(out, options).bits());
-      });
+      const double l = best_seconds(
+          runs, [&] { benchmark::DoNotOptimize(ouro::pickle::loads(out, options).bits()); });
       print_row(d.name, "loads", l, out.size());
     }
     if (std::strcmp(d.name, "bytes") == 0) {

@@ -12,14 +12,13 @@
 // bench/value_vs_cpython.py puts next to CPython's: heap bytes in live blocks
 // (HeapStats::bytes_in_use, size-class rounding included) and the best build time of N.
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "ouro/value.h"
 

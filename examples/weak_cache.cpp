@@ -30,8 +30,7 @@ class LargeObject : public ouro::Object {
 };
 
 ouro::Ref<LargeObject> make_large(const std::string& name) {
-  return ouro::make_in<LargeObject>(*ouro::Heap::current(), LargeObject::kInts * sizeof(int),
-                                    name);
+  return ouro::make_in<LargeObject>(*ouro::Heap::current(), LargeObject::kInts * sizeof(int), name);
 }
 
 int main() {

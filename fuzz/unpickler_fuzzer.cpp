@@ -27,7 +27,8 @@ void load_one(std::string_view data, ouro::pickle::Policy policy) {
   try {
     const ouro::Value value = ouro::pickle::loads(data, options);
     (void)ouro::repr(value);
-    const std::string again = ouro::pickle::dumps(value, {.protocol = ouro::pickle::kHighestProtocol});
+    const std::string again =
+        ouro::pickle::dumps(value, {.protocol = ouro::pickle::kHighestProtocol});
     (void)ouro::pickle::loads(again, options);
   } catch (const ouro::pickle::PickleError&) {
   } catch (const ouro::MemoryError&) {

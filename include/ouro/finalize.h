@@ -25,8 +25,8 @@ struct FinalizerRecord;
 
 /// What Finalizer::peek() and detach() return.
 struct FinalizerInfo {
-  Ref<Object> object;         ///< the object, alive
-  std::function<void()> fn;   ///< the function that was to be called
+  Ref<Object> object;        ///< the object, alive
+  std::function<void()> fn;  ///< the function that was to be called
 };
 
 /// A handle to a finalizer made by ouro::finalize(). Copies refer to the same finalizer;

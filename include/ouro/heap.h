@@ -206,15 +206,15 @@ class Heap {
 
   HeapOptions options_;
   std::size_t limit_bytes_;
-  std::size_t pool_shift_;        // log2(pool_size): a block's pool header is at p & ~(pool_size-1)
+  std::size_t pool_shift_;  // log2(pool_size): a block's pool header is at p & ~(pool_size-1)
   std::size_t pools_per_arena_;
-  Pool* used_pools_[kSizeClassCount] = {};  // rings of pools with a free block, per class
-  Pool* parked_pool_ = nullptr;             // one emptied pool kept back (see park_empty_pool)
-  Arena* usable_arenas_ = nullptr;          // arenas with a free pool, fewest free first
-  Arena** last_arena_with_nfree_ = nullptr; // [n]: rightmost usable arena with n free pools
-  Arena* all_arenas_ = nullptr;             // every held arena (for teardown, verify, stats)
-  LargeBlock* large_blocks_ = nullptr;      // every live large block
-  FreeChunk* buffer_free_ = nullptr;        // buffer backing: free chunks, address order
+  Pool* used_pools_[kSizeClassCount] = {};   // rings of pools with a free block, per class
+  Pool* parked_pool_ = nullptr;              // one emptied pool kept back (see park_empty_pool)
+  Arena* usable_arenas_ = nullptr;           // arenas with a free pool, fewest free first
+  Arena** last_arena_with_nfree_ = nullptr;  // [n]: rightmost usable arena with n free pools
+  Arena* all_arenas_ = nullptr;              // every held arena (for teardown, verify, stats)
+  LargeBlock* large_blocks_ = nullptr;       // every live large block
+  FreeChunk* buffer_free_ = nullptr;         // buffer backing: free chunks, address order
   std::size_t bookkeeping_bytes_ = 0;
   // Accounting; updated only after an operation has succeeded (strong guarantee).
   std::size_t bytes_in_use_ = 0;

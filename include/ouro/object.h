@@ -129,7 +129,7 @@ class Object {
   static constexpr std::uint32_t kHasFinalizer = 1u << 13;
   static constexpr std::uint32_t kNoWeakrefs = 1u << 14;
 
- /// Managed objects come only from ouro::make<T>; `new T` does not compile.
+  /// Managed objects come only from ouro::make<T>; `new T` does not compile.
   static void* operator new(std::size_t) = delete;
   static void* operator new[](std::size_t) = delete;
   static void operator delete[](void*) = delete;
@@ -177,8 +177,7 @@ inline constexpr bool is_container_v =
 
 /// True if T overrides Object::finalize: only such objects pay for the PEP 442 steps.
 template <class T>
-inline constexpr bool has_finalizer_v =
-    !std::is_same_v<decltype(&T::finalize), void (Object::*)()>;
+inline constexpr bool has_finalizer_v = !std::is_same_v<decltype(&T::finalize), void (Object::*)()>;
 
 /// False if T opted out of weak references with
 /// `static constexpr bool kWeakReferenceable = false;` (every type may be weakly
@@ -199,9 +198,7 @@ void report_unraisable(Heap& heap, std::string_view where, const Object* object)
 /// The GcLinks in front of a container.
 inline GcLinks* links_of(Object* o) noexcept { return reinterpret_cast<GcLinks*>(o) - 1; }
 /// The container behind a GcLinks.
-inline Object* object_of(GcLinks* links) noexcept {
-  return reinterpret_cast<Object*>(links + 1);
-}
+inline Object* object_of(GcLinks* links) noexcept { return reinterpret_cast<Object*>(links + 1); }
 
 }  // namespace detail
 

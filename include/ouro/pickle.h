@@ -53,7 +53,7 @@ class UnpicklingError : public PickleError {
                   std::string opcode);
   const std::string& python_type() const noexcept { return python_type_; }  ///< e.g. "EOFError"
   const std::string& message() const noexcept { return message_; }
-  std::int64_t offset() const noexcept { return offset_; }  ///< byte offset, -1 if none
+  std::int64_t offset() const noexcept { return offset_; }        ///< byte offset, -1 if none
   const std::string& opcode() const noexcept { return opcode_; }  ///< opcode name, "" if none
 
  private:
@@ -71,7 +71,8 @@ class UnpicklingError : public PickleError {
 ///     ouro::Value buf = ouro::pickle::Buffer::make(heap, ouro::bytes("payload"));
 ///     std::vector<ouro::Value> out_of_band;
 ///     auto data = ouro::pickle::dumps(buf, {.protocol = 5, .buffer_callback =
-///         [&](const ouro::pickle::Buffer& b) { out_of_band.push_back(b.target()); return false; }});
+///         [&](const ouro::pickle::Buffer& b) { out_of_band.push_back(b.target()); return false;
+///         }});
 class Buffer final : public Object {
  public:
   static constexpr std::string_view kTypeName = "pickle.PickleBuffer";
@@ -167,14 +168,13 @@ Value load(std::istream& in, const LoadOptions& options = {});
 struct TypeRegistration {
   std::string module;
   std::string qualname;
-  std::uint16_t type_id;                                   ///< the C++ type's ouro type id
-  std::function<Value(const Object&)> reduce;              ///< object -> state (a Dict usually)
-  std::function<Value(const Value& state)> restore;       ///< state -> new object
+  std::uint16_t type_id;                             ///< the C++ type's ouro type id
+  std::function<Value(const Object&)> reduce;        ///< object -> state (a Dict usually)
+  std::function<Value(const Value& state)> restore;  ///< state -> new object
 };
 void register_type(TypeRegistration registration);
 template <class T>
-void register_type(std::string module, std::string qualname,
-                   std::function<Value(const T&)> reduce,
+void register_type(std::string module, std::string qualname, std::function<Value(const T&)> reduce,
                    std::function<Ref<T>(const Value& state)> restore) {
   register_type(TypeRegistration{
       std::move(module), std::move(qualname), detail::type_id_of<T>(),

@@ -27,11 +27,11 @@ std::string_view verdict_name(Verdict verdict) noexcept;
 
 /// One global the pickle names (GLOBAL, STACK_GLOBAL or INST), after the Python 2 mapping.
 struct ScanGlobal {
-  std::string module;     // e.g. "os"
-  std::string name;       // qualified name, e.g. "system"
-  std::int64_t offset;    // byte offset of the opcode that names it
-  std::string opcode;     // "GLOBAL", "STACK_GLOBAL" or "INST"
-  bool allowed;           // on the allow-list (built-in, registered or ScanOptions::allow)
+  std::string module;   // e.g. "os"
+  std::string name;     // qualified name, e.g. "system"
+  std::int64_t offset;  // byte offset of the opcode that names it
+  std::string opcode;   // "GLOBAL", "STACK_GLOBAL" or "INST"
+  bool allowed;         // on the allow-list (built-in, registered or ScanOptions::allow)
 };
 
 /// One opcode for which CPython would call or import something (OpcodeInfo::calls_code):

@@ -40,13 +40,11 @@ class Ref {
   Ref(const Ref& other) noexcept : ptr_(other.ptr_) { incref(ptr_); }
   Ref(Ref&& other) noexcept : ptr_(std::exchange(other.ptr_, nullptr)) {}
   template <class U>
-    requires std::is_convertible_v<U*, T*>
-  Ref(const Ref<U>& other) noexcept : ptr_(other.get()) {
-    incref(ptr_);
-  }
+  requires std::is_convertible_v<U*, T*> Ref(const Ref<U>& other)
+  noexcept : ptr_(other.get()) { incref(ptr_); }
   template <class U>
-    requires std::is_convertible_v<U*, T*>
-  Ref(Ref<U>&& other) noexcept : ptr_(other.release()) {}
+  requires std::is_convertible_v<U*, T*> Ref(Ref<U>&& other)
+  noexcept : ptr_(other.release()) {}
   ~Ref() { decref(ptr_); }
 
   // The new pointer is stored before the old one is released: the old object's destructor

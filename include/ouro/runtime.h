@@ -14,8 +14,8 @@ namespace ouro {
 
 /// One row of live_objects_by_type().
 struct TypeCount {
-  std::string type;     ///< the C++ type's registered name
-  std::size_t count;    ///< live objects of that type
+  std::string type;   ///< the C++ type's registered name
+  std::size_t count;  ///< live objects of that type
 };
 
 /// Live objects of a heap per type, most numerous first.

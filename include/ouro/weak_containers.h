@@ -107,7 +107,9 @@ struct ValueEntry {
   mutable Ref<WeakRef> value;  // replaced in place by set(); not part of the set's key
 
   WeakRef* weak() const noexcept { return value.get(); }
-  static bool equal(const ValueEntry& a, const ValueEntry& b) { return Traits::equal(a.key, b.key); }
+  static bool equal(const ValueEntry& a, const ValueEntry& b) {
+    return Traits::equal(a.key, b.key);
+  }
   bool matches(const KeyProbe<K>& p) const { return Traits::equal(key, *p.key); }
 };
 
@@ -571,9 +573,7 @@ class WeakKeyDictionary : public detail::WeakTableOwner<detail::KeyEntry<K, V, T
     return *find(key);
   }
   /// del d[key]: true if an entry was removed.
-  bool erase(const Ref<K>& key) {
-    return key && !this->take(*key, Traits::hash(*key)).empty();
-  }
+  bool erase(const Ref<K>& key) { return key && !this->take(*key, Traits::hash(*key)).empty(); }
   /// d.pop(key, fallback).
   V pop(const Ref<K>& key, V fallback) {
     auto node = key ? this->take(*key, Traits::hash(*key)) : typename Table::Set::node_type();

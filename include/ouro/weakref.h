@@ -64,7 +64,7 @@ class WeakRef final : public Object {
   ~WeakRef() override;
   friend struct WeakRefAccess;
 
-  Object* referent_;       // borrowed: weak; nullptr once cleared
+  Object* referent_;         // borrowed: weak; nullptr once cleared
   WeakRef* prev_ = nullptr;  // the referent's list: basic ref first, then newest callback
   WeakRef* next_ = nullptr;  // refs first (CPython's order)
   WeakCallback callback_;

@@ -111,10 +111,10 @@ class SubtractRefs final : public Visitor {
 
  private:
   [[noreturn]] void report_over_visit(Object* target) const noexcept {
-    const std::string message =
-        "gc: a traverse() visits a reference it does not own: " +
-        std::string(referrer->type_name()) + " visited " + std::string(target->type_name()) +
-        " more times than that object's refcount allows (I3)";
+    const std::string message = "gc: a traverse() visits a reference it does not own: " +
+                                std::string(referrer->type_name()) + " visited " +
+                                std::string(target->type_name()) +
+                                " more times than that object's refcount allows (I3)";
     fatal(message.c_str());
   }
 };
@@ -289,7 +289,8 @@ std::size_t collect_main(Heap& heap, int generation) noexcept {
   }
   if (generation + 1 < kGenerations) ++rt.generations[generation + 1].count;
   for (int i = 0; i <= generation; ++i) rt.generations[i].count = 0;
-  for (int i = 0; i < generation; ++i) gc_list_merge(rt.generations[i].list, rt.generations[generation].list);
+  for (int i = 0; i < generation; ++i)
+    gc_list_merge(rt.generations[i].list, rt.generations[generation].list);
   GcList& young = rt.generations[generation].list;
   GcList& old = generation + 1 < kGenerations ? rt.generations[generation + 1].list : young;
   OURO_ASSERT_EXPENSIVE(validate_list(young, kGcStateMask, 0));

@@ -10,19 +10,20 @@
 //   free   serves no class: on its arena's free_pools list, or never carved (next_fresh).
 // Invariant: every pool on a class list has free_list != nullptr (allocation never looks
 // twice). The lists keep CPython's "ring" name in the code (ring_insert_front, ring_remove).
+#include "ouro/heap.h"
+
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <utility>
 #include <bit>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "heap/types.h"
-#include "ouro/heap.h"
 
 namespace ouro {
 
@@ -165,8 +166,8 @@ void* Heap::allocate_small(std::size_t size_class) noexcept {
     // Keep the ring invariant: carve the next never-used block, or retire the full pool.
     const std::size_t size = class_block_size(size_class);
     if (pool->next_offset <= pool->max_offset) {
-      pool->free_list = reinterpret_cast<FreeBlock*>(reinterpret_cast<std::byte*>(pool) +
-                                                     pool->next_offset);
+      pool->free_list =
+          reinterpret_cast<FreeBlock*>(reinterpret_cast<std::byte*>(pool) + pool->next_offset);
       pool->free_list->next = nullptr;
       pool->next_offset += static_cast<std::uint32_t>(size);
     } else {
@@ -299,9 +300,12 @@ void Heap::deallocate(void* p, std::size_t n) noexcept {
 #if OURO_DEBUG >= 2
     const auto* block = static_cast<const LargeBlock*>(p) - 1;
     bool found = false;
-    for (const LargeBlock* b = large_blocks_; b != nullptr && !found; b = b->next) found = b == block;
-    if (!found) detail::fatal("deallocate: pointer is not a live large block of this heap "
-                              "(foreign pointer or double free)");
+    for (const LargeBlock* b = large_blocks_; b != nullptr && !found; b = b->next)
+      found = b == block;
+    if (!found)
+      detail::fatal(
+          "deallocate: pointer is not a live large block of this heap "
+          "(foreign pointer or double free)");
     if (block->size != round_up(n, kAlignment)) {
       detail::fatal("deallocate: size does not match the large block's size");
     }
@@ -327,8 +331,10 @@ void Heap::deallocate_small(void* p, std::size_t size_class) noexcept {
 
 void Heap::deallocate_large(void* p) noexcept {
   auto* block = static_cast<LargeBlock*>(p) - 1;
-  if (block->prev != nullptr) block->prev->next = block->next;
-  else large_blocks_ = block->next;
+  if (block->prev != nullptr)
+    block->prev->next = block->next;
+  else
+    large_blocks_ = block->next;
   if (block->next != nullptr) block->next->prev = block->prev;
   const std::size_t size = block->size;
   --large_count_;
@@ -399,8 +405,10 @@ void Heap::link_usable_arena(Arena* arena) noexcept {
 }
 
 void Heap::unlink_usable_arena(Arena* arena) noexcept {
-  if (arena->prev_usable != nullptr) arena->prev_usable->next_usable = arena->next_usable;
-  else usable_arenas_ = arena->next_usable;
+  if (arena->prev_usable != nullptr)
+    arena->prev_usable->next_usable = arena->next_usable;
+  else
+    usable_arenas_ = arena->next_usable;
   if (arena->next_usable != nullptr) arena->next_usable->prev_usable = arena->prev_usable;
   arena->prev_usable = arena->next_usable = nullptr;
 }
@@ -427,8 +435,10 @@ bool Heap::add_arena() noexcept {
 }
 
 void Heap::release_arena(Arena* arena) noexcept {
-  if (arena->prev_all != nullptr) arena->prev_all->next_all = arena->next_all;
-  else all_arenas_ = arena->next_all;
+  if (arena->prev_all != nullptr)
+    arena->prev_all->next_all = arena->next_all;
+  else
+    all_arenas_ = arena->next_all;
   if (arena->next_all != nullptr) arena->next_all->prev_all = arena->prev_all;
   --arena_count_;
   ++arenas_released_;
@@ -489,8 +499,8 @@ void* Heap::backing_reserve(std::size_t bytes, Chunk kind) noexcept {
   const std::size_t page = page_size();
   const std::size_t length = round_up(bytes, page);
   const std::size_t slack = align > page ? align - page : 0;
-  void* mapped = ::mmap(nullptr, length + slack, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* mapped =
+      ::mmap(nullptr, length + slack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mapped == MAP_FAILED) return nullptr;
   const std::uintptr_t begin = address(mapped);
   const std::uintptr_t start = round_up(begin, align);
@@ -564,8 +574,8 @@ void Heap::buffer_give(void* p, std::size_t bytes) noexcept {
 
 Heap& Heap::owner_of_block(const void* block, std::uint32_t pool_shift) noexcept {
   if (pool_shift != 0) {
-    auto* pool = reinterpret_cast<const Pool*>(address(block) &
-                                               ~((std::uintptr_t{1} << pool_shift) - 1));
+    auto* pool =
+        reinterpret_cast<const Pool*>(address(block) & ~((std::uintptr_t{1} << pool_shift) - 1));
     return *pool->heap;
   }
   return *(static_cast<const LargeBlock*>(block) - 1)->heap;
@@ -583,8 +593,8 @@ void Heap::deallocate_block(void* block, std::uint32_t pool_shift) noexcept {
 
 std::size_t Heap::block_size_of(const void* block, std::uint32_t pool_shift) noexcept {
   if (pool_shift == 0) return (static_cast<const LargeBlock*>(block) - 1)->size;
-  auto* pool = reinterpret_cast<const Pool*>(address(block) &
-                                             ~((std::uintptr_t{1} << pool_shift) - 1));
+  auto* pool =
+      reinterpret_cast<const Pool*>(address(block) & ~((std::uintptr_t{1} << pool_shift) - 1));
   return class_block_size(pool->size_class);
 }
 
@@ -604,8 +614,8 @@ Heap::Arena* Heap::find_arena(const void* p) const noexcept {
 // ever read from foreign memory — CPython's "benign read" in address_in_range is exactly
 // what AddressSanitizer reports. A double free is suspected only when the block already
 // carries the dead-byte fill, then confirmed by walking the pool's free list.
-void Heap::check_small_block(const void* p, const Pool* pool, std::size_t size_class) const
-    noexcept {
+void Heap::check_small_block(const void* p, const Pool* pool,
+                             std::size_t size_class) const noexcept {
   if (address(p) % kAlignment != 0) {
     detail::fatal("deallocate: pointer is not a block of this heap (foreign pointer)");
   }

@@ -46,7 +46,8 @@ struct HeapInternals {
   static void for_each_carved_pool(const Heap& heap, Fn&& fn) {
     for (const Heap::Arena* a = heap.all_arenas_; a != nullptr; a = a->next_all) {
       for (std::uint32_t i = 0; i < a->next_fresh; ++i) {
-        fn(*a, *reinterpret_cast<const Heap::Pool*>(a->base + (std::size_t{i} << heap.pool_shift_)));
+        fn(*a,
+           *reinterpret_cast<const Heap::Pool*>(a->base + (std::size_t{i} << heap.pool_shift_)));
       }
     }
   }
@@ -72,7 +73,8 @@ HeapStats Heap::stats() const noexcept {
   s.deallocations = deallocations_;
   s.memory_errors = memory_errors_;
   s.pressure_calls = pressure_calls_;
-  for (std::size_t c = 0; c < kSizeClassCount; ++c) s.size_classes[c].block_size = class_block_size(c);
+  for (std::size_t c = 0; c < kSizeClassCount; ++c)
+    s.size_classes[c].block_size = class_block_size(c);
   for (const Arena* a = all_arenas_; a != nullptr; a = a->next_all) s.pools_free += a->nfree_pools;
   HeapInternals::for_each_carved_pool(*this, [&](const Arena&, const Pool& pool) {
     if (pool.size_class == kNoClass) return;
@@ -157,8 +159,8 @@ bool Heap::verify() const {
     const std::size_t size = class_block_size(pool.size_class);
     std::size_t free_blocks = 0;
     for (const FreeBlock* b = pool.free_list; b != nullptr; b = b->next) {
-      const std::size_t offset = reinterpret_cast<const std::byte*>(b) -
-                                 reinterpret_cast<const std::byte*>(&pool);
+      const std::size_t offset =
+          reinterpret_cast<const std::byte*>(b) - reinterpret_cast<const std::byte*>(&pool);
       OURO_VERIFY(offset >= pool.first_offset && offset < pool.next_offset);
       OURO_VERIFY((offset - pool.first_offset) % size == 0);
       ++free_blocks;
@@ -191,8 +193,8 @@ bool Heap::verify() const {
     const bool rightmost = next == nullptr || next->nfree_pools != a->nfree_pools;
     OURO_VERIFY((last_arena_with_nfree_[a->nfree_pools] == a) == rightmost);
   }
-  const std::size_t reserved = arenas * options_.arena_size + bookkeeping_bytes_ +
-                               large * sizeof(LargeBlock) + large_in_use;
+  const std::size_t reserved =
+      arenas * options_.arena_size + bookkeeping_bytes_ + large * sizeof(LargeBlock) + large_in_use;
   OURO_VERIFY(reserved == bytes_reserved_);
   (void)pools_on_rings;
   return true;

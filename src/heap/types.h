@@ -30,16 +30,17 @@ struct FreeBlock {
 /// Header at the start of every pool. Field validity:
 ///   free_list        valid while the pool serves a class; nullptr means "full" (a pool with
 ///                    no free block is not on its class's list).
-///   next, prev       list of used_pools_[size_class] (not circular) while it has a free block; `next` alone
+///   next, prev       list of used_pools_[size_class] (not circular) while it has a free block;
+///   `next` alone
 ///                    links the arena's free pools while the pool serves no class.
 struct Heap::Pool {
-  FreeBlock* free_list;    // free blocks of this pool, most recently freed first
-  Pool* next;              // see above
-  Pool* prev;              // see above
-  Arena* arena;            // the arena this pool was cut from
-  Heap* heap;              // owner (found from any block by masking)
-  std::uint32_t used;      // live blocks
-  std::uint32_t size_class;  // index into size classes; kNoClass while free
+  FreeBlock* free_list;        // free blocks of this pool, most recently freed first
+  Pool* next;                  // see above
+  Pool* prev;                  // see above
+  Arena* arena;                // the arena this pool was cut from
+  Heap* heap;                  // owner (found from any block by masking)
+  std::uint32_t used;          // live blocks
+  std::uint32_t size_class;    // index into size classes; kNoClass while free
   std::uint32_t first_offset;  // offset of the first block (after the headers)
   std::uint32_t next_offset;   // offset of the first never-carved block (lazy carving)
   std::uint32_t max_offset;    // carving stops once next_offset passes this
@@ -57,18 +58,18 @@ struct Heap::Arena {
   std::uint32_t ntotal_pools;  // pools in this arena
   std::uint32_t next_fresh;    // index of the first never-used pool
   std::uint32_t padding;
-  Arena* next_usable;          // usable_arenas_ neighbours
+  Arena* next_usable;  // usable_arenas_ neighbours
   Arena* prev_usable;
-  Arena* next_all;             // all_arenas_ neighbours
+  Arena* next_all;  // all_arenas_ neighbours
   Arena* prev_all;
 };
 
 /// Header in front of every large block.
 struct Heap::LargeBlock {
-  LargeBlock* next;   // all live large blocks of the heap
+  LargeBlock* next;  // all live large blocks of the heap
   LargeBlock* prev;
-  Heap* heap;         // owner
-  std::size_t size;   // payload bytes (request rounded up to 16)
+  Heap* heap;        // owner
+  std::size_t size;  // payload bytes (request rounded up to 16)
 };
 
 /// A free run of the caller's buffer (buffer backing), kept in address order and coalesced.

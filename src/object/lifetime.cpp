@@ -61,8 +61,7 @@ void untrack(Runtime& rt, Object* object) noexcept {
   // The collector's state goes with the list (CPython's _PyObject_GC_UNTRACK keeps only
   // FINALIZED): an object that leaves a collection's list mid-collection and is re-tracked
   // from the trashcan must not look like a member of that collection.
-  ObjectAccess::flags(*object) &=
-      ~(Object::kTracked | Object::kCollecting | Object::kUnreachable);
+  ObjectAccess::flags(*object) &= ~(Object::kTracked | Object::kCollecting | Object::kUnreachable);
   // CPython counts generation 0 as allocations minus deallocations of containers.
   if (rt.generations[0].count > 0) --rt.generations[0].count;
 }

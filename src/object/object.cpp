@@ -1,22 +1,21 @@
 // The object core's out-of-line parts: the process-wide type registry, Object's defaults,
 // getsizeof, the leak report, and the heap's shutdown sequence.
-#include <cxxabi.h>
+#include "ouro/object.h"
 
-#include <cstring>
+#include <cxxabi.h>
+#include <fmt/format.h>
+#include <fmt/ostream.h>
 
 #include <algorithm>
 #include <cstdlib>
-#include <list>
+#include <cstring>
 #include <iostream>
+#include <list>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
-#include <fmt/ostream.h>
-
-#include "ouro/object.h"
 #include "ouro/ref.h"
 #include "ouro/runtime.h"
 
@@ -155,7 +154,8 @@ void clear_remaining_containers(Heap& heap) noexcept {
   Runtime& rt = heap.runtime();
   std::vector<Object*> remaining;
   auto collect_list = [&](GcList& list) {
-    for (GcLinks* l = list.head.next; l != &list.head; l = l->next) remaining.push_back(object_of(l));
+    for (GcLinks* l = list.head.next; l != &list.head; l = l->next)
+      remaining.push_back(object_of(l));
   };
   try {
     for (Generation& g : rt.generations) collect_list(g.list);

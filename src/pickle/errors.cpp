@@ -20,8 +20,8 @@ std::string format_unpickling_error(const std::string& python_type, const std::s
 
 }  // namespace
 
-UnpicklingError::UnpicklingError(std::string python_type, std::string message,
-                                 std::int64_t offset, std::string opcode)
+UnpicklingError::UnpicklingError(std::string python_type, std::string message, std::int64_t offset,
+                                 std::string opcode)
     : PickleError(format_unpickling_error(python_type, message, offset, opcode)),
       python_type_(std::move(python_type)),
       message_(std::move(message)),

@@ -195,7 +195,6 @@ std::array<const OpcodeInfo*, 256> build_index() {
   return index;
 }
 
-
 // ---------------------------------------------------------------------------------------
 // Argument decoding. `Cursor` is the file-like object pickletools reads from: every read
 // names what it wanted so that a short read produces pickletools' own message.
@@ -586,12 +585,23 @@ const std::array<std::uint8_t, 256> OpcodeReader::kFastArgument = [] {
     const auto byte = static_cast<std::uint8_t>(info.code);
     if (info.code == Op::kStop) continue;
     switch (info.arg) {
-      case ArgKind::kNone: fast[byte] = kFastNone; break;
-      case ArgKind::kUint1: fast[byte] = kFastUint1; break;
-      case ArgKind::kUint2: fast[byte] = kFastUint2; break;
-      case ArgKind::kInt4: fast[byte] = kFastInt4; break;
-      case ArgKind::kUint4: fast[byte] = kFastUint4; break;
-      default: break;
+      case ArgKind::kNone:
+        fast[byte] = kFastNone;
+        break;
+      case ArgKind::kUint1:
+        fast[byte] = kFastUint1;
+        break;
+      case ArgKind::kUint2:
+        fast[byte] = kFastUint2;
+        break;
+      case ArgKind::kInt4:
+        fast[byte] = kFastInt4;
+        break;
+      case ArgKind::kUint4:
+        fast[byte] = kFastUint4;
+        break;
+      default:
+        break;
     }
   }
   return fast;

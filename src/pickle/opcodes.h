@@ -287,8 +287,8 @@ class OpcodeReader {
           case kFastUint4: {
             const std::uint32_t v = std::uint32_t{p[1]} | (std::uint32_t{p[2]} << 8) |
                                     (std::uint32_t{p[3]} << 16) | (std::uint32_t{p[4]} << 24);
-            out.int_value = fast == kFastInt4 ? std::int64_t{static_cast<std::int32_t>(v)}
-                                              : std::int64_t{v};
+            out.int_value =
+                fast == kFastInt4 ? std::int64_t{static_cast<std::int32_t>(v)} : std::int64_t{v};
             width = 4;
             break;
           }

@@ -9,14 +9,13 @@
 //      values go to a private heap with a limit (I7) and are dropped at the end.
 // The verdict is the most serious finding: one unknown global makes the pickle unsafe even
 // when it is malformed later, because CPython would have imported it before failing.
-#include "ouro/pickle_scan.h"
-
 #include <exception>
 #include <new>
 
 #include "ouro/errors.h"
 #include "ouro/heap.h"
 #include "ouro/pickle.h"
+#include "ouro/pickle_scan.h"
 #include "pickle/opcodes.h"
 #include "pickle/unpickler.h"
 

@@ -122,9 +122,7 @@ class Unpickler {
                           static_cast<std::int64_t>(offset_),
                           op_ == nullptr ? std::string() : std::string(op_->name));
   }
-  [[noreturn]] void fail(std::string message) const {
-    fail("UnpicklingError", std::move(message));
-  }
+  [[noreturn]] void fail(std::string message) const { fail("UnpicklingError", std::move(message)); }
   [[noreturn]] void truncated() const { fail("pickle data was truncated"); }
   [[noreturn]] void underflow() const {
     fail(marks_.empty() ? "unpickling stack underflow" : "unexpected MARK found");
@@ -159,7 +157,9 @@ class Unpickler {
   std::span<const Value> items_from(std::size_t k) const {
     return {stack_.data() + k, stack_.size() - k};
   }
-  void truncate(std::size_t k) { stack_.erase(stack_.begin() + static_cast<std::ptrdiff_t>(k), stack_.end()); }
+  void truncate(std::size_t k) {
+    stack_.erase(stack_.begin() + static_cast<std::ptrdiff_t>(k), stack_.end());
+  }
 
   // --- memo ----------------------------------------------------------------------------
   void memo_put(std::uint64_t index, const Value& v);
@@ -209,16 +209,16 @@ class Unpickler {
   std::uint64_t memo_count_ = 0;                          // entries (MEMOIZE's next index)
 
   int proto_ = 0;
-  std::size_t offset_ = 0;             // offset of the instruction executing
-  const OpcodeInfo* op_ = nullptr;     // the instruction executing
-  std::uint64_t frame_end_ = 0;        // end of the current frame (0: none)
-  std::size_t next_buffer_ = 0;        // NEXT_BUFFER's index into options_.buffers
+  std::size_t offset_ = 0;          // offset of the instruction executing
+  const OpcodeInfo* op_ = nullptr;  // the instruction executing
+  std::uint64_t frame_end_ = 0;     // end of the current frame (0: none)
+  std::size_t next_buffer_ = 0;     // NEXT_BUFFER's index into options_.buffers
 
-  Value empty_tuple_;                                        // shared (), as in CPython
-  std::unordered_map<const Object*, GlobalKind> kinds_;      // Globals made here
-  mutable const Object* last_global_ = nullptr;              // kind_of's cache (alive: in
-  mutable GlobalKind last_kind_ = GlobalKind::kUnknown;      // globals_ until release_all)
-  std::unordered_map<std::string, Value> globals_;           // "module\nname" -> Global
+  Value empty_tuple_;                                    // shared (), as in CPython
+  std::unordered_map<const Object*, GlobalKind> kinds_;  // Globals made here
+  mutable const Object* last_global_ = nullptr;          // kind_of's cache (alive: in
+  mutable GlobalKind last_kind_ = GlobalKind::kUnknown;  // globals_ until release_all)
+  std::unordered_map<std::string, Value> globals_;       // "module\nname" -> Global
   // Instances of registered C++ types waiting for BUILD, and the memo slots holding them.
   std::unordered_map<const Object*, std::vector<std::uint64_t>> pending_;
   // Unfolded sizes of key tuples/frozensets seen (kept alive so addresses stay valid).
@@ -245,9 +245,8 @@ void Unpickler::release_all() noexcept {
 void Unpickler::check_bookkeeping(std::size_t extra_entries) {
   const std::size_t limit = heap_.limit_bytes();
   if (limit == 0) return;
-  const std::size_t entries =
-      std::max(stack_.capacity(), extra_entries) * 2 + marks_.capacity() + memo_.capacity() +
-      sparse_memo_.size() * 4;
+  const std::size_t entries = std::max(stack_.capacity(), extra_entries) * 2 + marks_.capacity() +
+                              memo_.capacity() + sparse_memo_.size() * 4;
   const std::size_t bytes = entries * sizeof(Value);
   if (bytes > limit) throw MemoryError(bytes, limit, heap_.stats().bytes_reserved, 0);
 }
@@ -292,8 +291,8 @@ std::uint64_t Unpickler::memo_index_text(std::string_view text) const {
   try {
     canonical = detail::parse_python_int(text);
   } catch (const OpcodeError&) {
-    fail("ValueError", fmt::format("invalid literal for int() with base 10: '{}\\n'",
-                                   std::string(text)));
+    fail("ValueError",
+         fmt::format("invalid literal for int() with base 10: '{}\\n'", std::string(text)));
   }
   if (canonical.size() > 18) fail("OverflowError", "Python int too large to convert to C ssize_t");
   const std::int64_t n = std::stoll(canonical);
@@ -320,7 +319,8 @@ Value Unpickler::make_str(std::string_view utf8) {
 }
 
 Value Unpickler::make_int_text(std::string_view canonical) {
-  if (canonical.size() <= 18) return Value(static_cast<std::int64_t>(std::stoll(std::string(canonical))));
+  if (canonical.size() <= 18)
+    return Value(static_cast<std::int64_t>(std::stoll(std::string(canonical))));
   return Int::from_decimal(heap_, canonical);
 }
 
@@ -420,9 +420,10 @@ void Unpickler::guard_key(const Value& key) {
   if (!key.is<Tuple>() && !key.is<FrozenSet>()) return;  // hashing a leaf is O(1) or cached
   hash_work_ += key_cost(key);
   if (hash_work_ > hash_budget_) {
-    fail(fmt::format("hashing the keys would visit more than {} nested items (a pickle that "
-                     "shares tuples or frozensets inside keys: hash bomb)",
-                     hash_budget_));
+    fail(
+        fmt::format("hashing the keys would visit more than {} nested items (a pickle that "
+                    "shares tuples or frozensets inside keys: hash bomb)",
+                    hash_budget_));
   }
 }
 
@@ -519,7 +520,8 @@ bool iterable_items(const Value& v, std::vector<Value>& out) {
     out.assign(l->begin(), l->end());
   } else if (const Tuple* t = v.get_if<Tuple>()) {
     out.assign(t->begin(), t->end());
-  } else if (const AnySet* s = v.is<Set>() || v.is<FrozenSet>() ? static_cast<AnySet*>(v.object()) : nullptr) {
+  } else if (const AnySet* s =
+                 v.is<Set>() || v.is<FrozenSet>() ? static_cast<AnySet*>(v.object()) : nullptr) {
     for (const SetEntry& e : *s) out.push_back(e.key);
   } else if (const Dict* d = v.get_if<Dict>()) {
     for (const DictEntry& e : *d) out.push_back(e.key);
@@ -537,7 +539,8 @@ Value Unpickler::call(const Value& callable, const Value& args) {
     if (!callable.is<Reduce>() && !callable.is<Instance>()) {
       fail("TypeError", fmt::format("'{}' object is not callable", callable.type_name()));
     }
-    if (options_.policy == Policy::kStrict) refuse(fmt::format("calling a {}", callable.type_name()));
+    if (options_.policy == Policy::kStrict)
+      refuse(fmt::format("calling a {}", callable.type_name()));
     return inert_call(callable, args);
   }
   if (t == nullptr) fail("TypeError", "argument list must be a tuple");
@@ -788,8 +791,9 @@ void Unpickler::add_items(std::size_t mark) {
 
 Value Unpickler::persistent_load(Value pid) {
   if (!options_.persistent_load) {
-    fail("A load persistent id instruction was encountered,\n"
-         "but no persistent_load function was specified.");
+    fail(
+        "A load persistent id instruction was encountered,\n"
+        "but no persistent_load function was specified.");
   }
   return options_.persistent_load(pid);
 }
@@ -906,8 +910,8 @@ void Unpickler::execute(const RawInstruction& ins) {
         canonical = detail::parse_python_int(text);
       } catch (const OpcodeError& e) {
         if (std::string_view(e.what()).starts_with("Exceeds")) fail("ValueError", e.what());
-        fail("ValueError", fmt::format("invalid literal for int() with base 10: '{}\\n'",
-                                       std::string(ins.text)));
+        fail("ValueError",
+             fmt::format("invalid literal for int() with base 10: '{}\\n'", std::string(ins.text)));
       }
       push(make_int_text(canonical));
       return;
@@ -978,7 +982,9 @@ void Unpickler::execute(const RawInstruction& ins) {
     case Op::kTuple1:
     case Op::kTuple2:
     case Op::kTuple3: {
-      const std::size_t n = ins.info->code == Op::kTuple1 ? 1 : ins.info->code == Op::kTuple2 ? 2 : 3;
+      const std::size_t n = ins.info->code == Op::kTuple1   ? 1
+                            : ins.info->code == Op::kTuple2 ? 2
+                                                            : 3;
       if (stack_.size() < fence_ + n) underflow();
       const std::size_t k = stack_.size() - n;
       Value t(Tuple::make(heap_, items_from(k)));

@@ -22,8 +22,8 @@ Ref<Dict> Dict::make(Heap& heap, std::size_t reserve) {
 
 void Dict::set(Value key, Value value) {
   DictEntry entry{std::move(key), std::move(value)};
-  if (DictEntry* existing = DictOps::insert(*this, value::detail::heap_of(*this),
-                                             std::move(entry))) {
+  if (DictEntry* existing =
+          DictOps::insert(*this, value::detail::heap_of(*this), std::move(entry))) {
     // The key stays (Python keeps the first key object); the old value dies last.
     Value old = std::exchange(existing->value, std::move(entry.value));
   }

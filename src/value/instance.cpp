@@ -17,8 +17,8 @@ Ref<Global> Global::make(Heap& heap, std::string_view module, std::string_view q
   if (!vd::scan_utf8(module).valid || !vd::scan_utf8(qualname).valid) {
     throw UnicodeDecodeError("'utf-8' codec can't decode a global's name", 0);
   }
-  Ref<Global> g = make_in<Global>(heap, module.size() + qualname.size(), module.size(),
-                                  qualname.size());
+  Ref<Global> g =
+      make_in<Global>(heap, module.size() + qualname.size(), module.size(), qualname.size());
   std::memcpy(g->chars(), module.data(), module.size());
   std::memcpy(g->chars() + module.size(), qualname.data(), qualname.size());
   return g;
@@ -65,8 +65,7 @@ void Instance::set_attr(std::string_view name, Value value) {
   Dict* d = dict();
   if (d == nullptr) {
     if (!state_.is_none()) {
-      throw TypeError("instance state is a '" + std::string(state_.type_name()) +
-                      "', not a dict");
+      throw TypeError("instance state is a '" + std::string(state_.type_name()) + "', not a dict");
     }
     Ref<Dict> fresh = Dict::make(heap);
     fresh->set(std::move(key), std::move(value));
@@ -100,8 +99,8 @@ void Reduce::traverse(Visitor& visit) {
 }
 
 void Reduce::clear() {
-  Value parts[] = {std::move(callable), std::move(args), std::move(state),
-                   std::move(listitems), std::move(dictitems)};
+  Value parts[] = {std::move(callable), std::move(args), std::move(state), std::move(listitems),
+                   std::move(dictitems)};
 }
 
 }  // namespace ouro

@@ -46,8 +46,8 @@ std::string literal_repr(std::string_view text) {
 Value Int::from_limbs(Heap& heap, std::span<const Limb> limbs, bool negative) {
   const std::size_t size = vd::normalized_size(limbs);
   const vd::LimbsView view{limbs.first(size), negative && size != 0};
-  if (const auto small = vd::to_int64(view); small && *small >= kSmallIntMin &&
-                                              *small <= kSmallIntMax) {
+  if (const auto small = vd::to_int64(view);
+      small && *small >= kSmallIntMin && *small <= kSmallIntMax) {
     return Value(*small);
   }
   Ref<Int> out = make_in<Int>(heap, size * sizeof(Limb), size, view.negative);

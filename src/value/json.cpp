@@ -1,6 +1,8 @@
 // ouro::to_json / ouro::from_json: the JSON mapping documented in ouro/value/json.h and
 // docs/values.md. Both directions recurse with RecursionGuard (RecursionError past the
 // limit); to_json also detects cycles (ValueError "Circular reference detected").
+#include "ouro/value/json.h"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -8,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "ouro/value/json.h"
 #include "value/internal.h"
 
 namespace ouro {
@@ -56,7 +57,8 @@ std::string base64_decode(const std::string& text) {
 // True if the UTF-8 text encodes a surrogate (ED A0..BF xx), which JSON text cannot carry.
 bool has_surrogates(std::string_view utf8) noexcept {
   for (std::size_t i = 0; i + 1 < utf8.size(); ++i) {
-    if (static_cast<unsigned char>(utf8[i]) == 0xED && static_cast<unsigned char>(utf8[i + 1]) >= 0xA0) {
+    if (static_cast<unsigned char>(utf8[i]) == 0xED &&
+        static_cast<unsigned char>(utf8[i + 1]) >= 0xA0) {
       return true;
     }
   }
@@ -178,15 +180,24 @@ class JsonReader {
 
   Value read(const json& j) {
     switch (j.type()) {
-      case json::value_t::null: return {};
-      case json::value_t::boolean: return Value(j.get<bool>());
-      case json::value_t::number_integer: return read_int(j.get<std::int64_t>());
-      case json::value_t::number_unsigned: return read_uint(j.get<std::uint64_t>());
-      case json::value_t::number_float: return Float::make(heap_, j.get<double>());
-      case json::value_t::string: return Str::make(heap_, j.get_ref<const std::string&>());
-      case json::value_t::array: return read_list(j);
-      case json::value_t::object: return read_object(j);
-      default: throw ValueError("unsupported JSON value");
+      case json::value_t::null:
+        return {};
+      case json::value_t::boolean:
+        return Value(j.get<bool>());
+      case json::value_t::number_integer:
+        return read_int(j.get<std::int64_t>());
+      case json::value_t::number_unsigned:
+        return read_uint(j.get<std::uint64_t>());
+      case json::value_t::number_float:
+        return Float::make(heap_, j.get<double>());
+      case json::value_t::string:
+        return Str::make(heap_, j.get_ref<const std::string&>());
+      case json::value_t::array:
+        return read_list(j);
+      case json::value_t::object:
+        return read_object(j);
+      default:
+        throw ValueError("unsupported JSON value");
     }
   }
 
@@ -218,7 +229,8 @@ class JsonReader {
   }
 
   Value read_object(const json& j) {
-    if (j.size() == 1 && j.begin().key().starts_with('$')) return read_tagged(j.begin().key(), j.begin().value());
+    if (j.size() == 1 && j.begin().key().starts_with('$'))
+      return read_tagged(j.begin().key(), j.begin().value());
     vd::RecursionGuard guard(" while decoding a JSON object");
     Ref<Dict> d = Dict::make(heap_, j.size());
     for (const auto& [key, value] : j.items()) d->set(Str::make(heap_, key), read(value));

@@ -138,8 +138,7 @@ Value List::pop(std::int64_t i) {
   const std::size_t at = normalize_index(i, "pop index out of range");
   Value out = std::move(items_[at]);
   items_[at].~Value();
-  std::memmove(static_cast<void*>(items_ + at), items_ + at + 1,
-               (size_ - at - 1) * sizeof(Value));
+  std::memmove(static_cast<void*>(items_ + at), items_ + at + 1, (size_ - at - 1) * sizeof(Value));
   --size_;
   return out;
 }

@@ -5,11 +5,11 @@
 // Invariants kept here: no recursion past recursion_limit() (RecursionError "maximum
 // recursion depth exceeded while getting the repr of an object", as CPython), so the C++
 // stack is never at risk; repr reads values and never changes them.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "value/float_format.h"
 #include "value/internal.h"

@@ -15,8 +15,7 @@ using SetOps = detail::TableOps<SetEntry>;
 bool AnySet::contains(const Value& key) const { return SetOps::find(*this, key) != nullptr; }
 
 bool AnySet::add_key(Value key) {
-  return SetOps::insert(*this, value::detail::heap_of(*this), SetEntry{std::move(key)}) ==
-         nullptr;
+  return SetOps::insert(*this, value::detail::heap_of(*this), SetEntry{std::move(key)}) == nullptr;
 }
 
 void AnySet::clear_all() noexcept { SetOps::clear(*this, value::detail::heap_of(*this)); }

@@ -6,10 +6,10 @@
 // limit and reported by getsizeof; ByteArray allocates its new buffer before releasing the
 // old one, so a MemoryError leaves it unchanged. A Str's bytes are always valid UTF-8 with
 // surrogates allowed (value/unicode.h), checked once at creation.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "value/internal.h"
 #include "value/unicode.h"

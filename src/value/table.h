@@ -77,7 +77,8 @@ struct TableOps {
 
   /// CPython's probe step: perturb shifts first, then i = 5*i + perturb + 1 (mod slots).
   /// Every probe loop must use this one sequence, or keys placed by one are lost to another.
-  static std::size_t next_slot(std::size_t slot, std::uint64_t& perturb, std::size_t mask) noexcept {
+  static std::size_t next_slot(std::size_t slot, std::uint64_t& perturb,
+                               std::size_t mask) noexcept {
     perturb >>= 5;
     return (slot * 5 + perturb + 1) & mask;
   }

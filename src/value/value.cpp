@@ -409,8 +409,7 @@ Value set(std::initializer_list<Value> items) {
 }
 
 Value frozenset(std::initializer_list<Value> items) {
-  return FrozenSet::make(vd::current_heap(),
-                         std::span<const Value>(items.begin(), items.size()));
+  return FrozenSet::make(vd::current_heap(), std::span<const Value>(items.begin(), items.size()));
 }
 
 Value bytes(std::string_view data) { return Bytes::make(vd::current_heap(), as_bytes(data)); }

@@ -19,9 +19,9 @@ namespace ouro {
 namespace detail {
 
 struct FinalizerRecord {
-  Heap* heap = nullptr;          // the object's heap; used only while alive
-  Ref<WeakRef> weakref;          // to the object, with the callback calling this record
-  std::function<void()> fn;      // empty once dead
+  Heap* heap = nullptr;      // the object's heap; used only while alive
+  Ref<WeakRef> weakref;      // to the object, with the callback calling this record
+  std::function<void()> fn;  // empty once dead
   bool atexit = true;
   FinalizerRecord* older = nullptr;  // registry list links; valid while alive
   FinalizerRecord* newer = nullptr;

@@ -95,7 +95,8 @@ void weak_reserve_one(Heap& heap, WeakState& state) {
     std::memset(static_cast<void*>(slots), 0, capacity * sizeof(WeakSlot));
     for (std::size_t i = 0; i < state.capacity; ++i) {
       const WeakSlot& slot = state.slots[i];
-      if (slot.key != nullptr && slot.key != kTombstone) place(slots, capacity, slot.key, slot.head);
+      if (slot.key != nullptr && slot.key != kTombstone)
+        place(slots, capacity, slot.key, slot.head);
     }
     if (state.slots != nullptr) heap.deallocate(state.slots, state.capacity * sizeof(WeakSlot));
     state.slots = slots;

@@ -39,9 +39,7 @@ using A = WeakRefAccess;
 
 std::uint32_t& flags(Object& o) noexcept { return ObjectAccess::flags(o); }
 
-bool is_weakref(const Object& o) noexcept {
-  return o.type_id() == type_id_of<WeakRef>();
-}
+bool is_weakref(const Object& o) noexcept { return o.type_id() == type_id_of<WeakRef>(); }
 
 // Takes `wr` off its referent's list and clears it (no callback). Erases the table entry
 // when the list empties.
@@ -182,7 +180,8 @@ Ref<WeakRef> make_weakref(Object* referent, WeakCallback callback) {
   weak_reserve_one(heap, state);  // unconditional: a collection may have emptied the list
   WeakRef* head = weak_list_head(state, referent);
   A::referent(*wr) = referent;
-  WeakRef* after = (head != nullptr && !head->has_callback() && wr->has_callback()) ? head : nullptr;
+  WeakRef* after =
+      (head != nullptr && !head->has_callback() && wr->has_callback()) ? head : nullptr;
   if (after != nullptr) {  // behind the shared callback-less ref
     A::prev(*wr) = after;
     A::next(*wr) = A::next(*after);

@@ -35,8 +35,8 @@ std::string quote(const std::string& s) { return "'" + s + "'"; }
 CliResult run_ouro(const std::string& args, const std::string& input = "") {
   TempFile in(".in"), out(".out"), err(".err");
   in.write(input);
-  const std::string command = quote(OURO_CLI_PATH) + " " + args + " < " + quote(in.path()) +
-                              " > " + quote(out.path()) + " 2> " + quote(err.path());
+  const std::string command = quote(OURO_CLI_PATH) + " " + args + " < " + quote(in.path()) + " > " +
+                              quote(out.path()) + " 2> " + quote(err.path());
   const int raw = std::system(command.c_str());
   return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, out.read(), err.read()};
 }
@@ -44,7 +44,8 @@ CliResult run_ouro(const std::string& args, const std::string& input = "") {
 // Pickles made by python3: name -> Python expression; each is dumped with every protocol.
 const std::vector<std::pair<std::string, std::string>>& python_values() {
   static const std::vector<std::pair<std::string, std::string>> values = {
-      {"scalars", "[None, True, False, 0, -7, 2**70, 1.5, -0.0, 'h\\xe9llo \\u20ac', b'\\x00\\xff']"},
+      {"scalars",
+       "[None, True, False, 0, -7, 2**70, 1.5, -0.0, 'h\\xe9llo \\u20ac', b'\\x00\\xff']"},
       {"containers", "({1, 2}, frozenset({3}), {'a': [1, (2,)], 3: None}, bytearray(b'xy'), ())"},
       {"shared", "(lambda l: [l, l, {'k': l}])([1, 2])"},
       {"recursive", "(lambda l: (l.append(l), l)[1])([])"},
@@ -61,9 +62,8 @@ class PickleCliTest : public ::testing::Test {
 
   // Writes python3's pickle of `expr` with `protocol` to a temporary file.
   std::string python_pickle(const std::string& expr, int protocol) {
-    const PythonResult r = run_python(
-        "import pickle, sys\nsys.stdout.buffer.write(pickle.dumps(" + expr + ", " +
-        std::to_string(protocol) + "))\n");
+    const PythonResult r = run_python("import pickle, sys\nsys.stdout.buffer.write(pickle.dumps(" +
+                                      expr + ", " + std::to_string(protocol) + "))\n");
     EXPECT_EQ(r.status, 0) << r.err;
     return r.out;
   }
@@ -79,7 +79,8 @@ class PickleCliTest : public ::testing::Test {
 
 std::vector<std::string> hostile_files() {
   std::vector<std::string> files;
-  for (const auto& entry : fs::directory_iterator(std::string(OURO_SHARED_DIR) + "/data/hostile-pickles")) {
+  for (const auto& entry :
+       fs::directory_iterator(std::string(OURO_SHARED_DIR) + "/data/hostile-pickles")) {
     if (entry.path().extension() == ".pkl") files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
@@ -89,7 +90,8 @@ std::vector<std::string> hostile_files() {
 TEST_F(PickleCliTest, DisMatchesPickletoolsByteForByte) {
   std::vector<std::string> files;
   for (const auto& [name, expr] : python_values()) {
-    for (int protocol = 0; protocol <= 5; ++protocol) files.push_back(write_temp(python_pickle(expr, protocol)));
+    for (int protocol = 0; protocol <= 5; ++protocol)
+      files.push_back(write_temp(python_pickle(expr, protocol)));
   }
   files.push_back(write_temp("\x80\x04K\x01"));  // ends before STOP
   files.push_back(write_temp("\xff"));           // unknown opcode
@@ -97,9 +99,10 @@ TEST_F(PickleCliTest, DisMatchesPickletoolsByteForByte) {
   for (const std::string& file : files) {
     SCOPED_TRACE(file);
     const CliResult ours = run_ouro("pickle dis " + quote(file));
-    const PythonResult theirs = run_python("import runpy, sys\nsys.argv = ['pickletools', sys.argv[1]]\n"
-                                           "runpy.run_module('pickletools', run_name='__main__')\n",
-                                           "", quote(file));
+    const PythonResult theirs = run_python(
+        "import runpy, sys\nsys.argv = ['pickletools', sys.argv[1]]\n"
+        "runpy.run_module('pickletools', run_name='__main__')\n",
+        "", quote(file));
     EXPECT_EQ(ours.out, theirs.out);
     EXPECT_EQ(ours.status, theirs.status);
     if (theirs.status != 0) {
@@ -174,7 +177,8 @@ TEST_F(PickleCliTest, ConvertWritesAPickleCpythonLoadsBackEqual) {
         bytes);
     EXPECT_EQ(check.out, "True\n") << check.err;
   }
-  EXPECT_EQ(run_ouro("pickle convert " + quote(in) + " - --protocol 2").out, python_pickle(expr, 2));
+  EXPECT_EQ(run_ouro("pickle convert " + quote(in) + " - --protocol 2").out,
+            python_pickle(expr, 2));
   EXPECT_EQ(run_ouro("pickle convert " + quote(in) + " - --protocol 6").status, 2);
 }
 
@@ -224,7 +228,7 @@ for path, report in zip(sys.argv[1:], reports):
         assert report['verdict'] == 'safe', (path, report)
     print(report['verdict'])
 )PY",
-                                          scan.out, args);
+                                        scan.out, args);
   ASSERT_EQ(check.status, 0) << check.err << scan.out.substr(0, 2000);
   EXPECT_NE(check.out.find("unsafe"), std::string::npos);
 }
@@ -233,7 +237,8 @@ TEST_F(PickleCliTest, ScanResolvesStackGlobalsAndExitsByVerdict) {
   const std::string dir = std::string(OURO_SHARED_DIR) + "/data/hostile-pickles/";
   const CliResult hidden = run_ouro("pickle scan " + quote(dir + "GHSA-3gf5-cxq9-w223.pkl"));
   EXPECT_EQ(hidden.status, 1);
-  EXPECT_NE(hidden.out.find("global idlelib.pyshell.ModifiedInterpreter.runcode (STACK_GLOBAL at 59)  UNSAFE"),
+  EXPECT_NE(hidden.out.find(
+                "global idlelib.pyshell.ModifiedInterpreter.runcode (STACK_GLOBAL at 59)  UNSAFE"),
             std::string::npos)
       << hidden.out;
   // A benign first pickle does not hide a second, malicious one.

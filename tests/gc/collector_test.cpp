@@ -50,9 +50,9 @@
 #include <string>
 #include <vector>
 
-#include "support/gc_types.h"
 #include "ouro/gc.h"
 #include "ouro/runtime.h"
+#include "support/gc_types.h"
 
 namespace ouro::testing {
 namespace {
@@ -736,7 +736,8 @@ TEST_F(CollectorTest, SaveAllRunsFinalizersOnce) {
   EXPECT_EQ(live(), 0u);
 }
 
-// --- the heap's limit (I7) ------------------------------------------------------------------------
+// --- the heap's limit (I7)
+// ------------------------------------------------------------------------
 
 HeapOptions small_heap_options() {
   return {.arena_size = 64 << 10, .pool_size = 4 << 10, .limit_bytes = 256 << 10};
@@ -846,9 +847,7 @@ TEST(CollectorShutdown, TeardownCollectionDoesNotCallCallbacks) {
   {
     Heap heap;
     HeapScope scope(heap);
-    gc::callbacks().push_back([&calls](const std::string&, const gc::CollectionInfo&) {
-      ++calls;
-    });
+    gc::callbacks().push_back([&calls](const std::string&, const gc::CollectionInfo&) { ++calls; });
     make_ring(2).reset();
     calls = 0;  // automatic collections until now (OURO_GC_STRESS) do not matter here
   }

@@ -358,10 +358,10 @@ class CallbackTest : public GcTest {
   CallbackTest() {
     disable_automatic();
     for (int id : {1, 2}) {
-      gc::callbacks().push_back([this, id](const std::string& phase,
-                                           const gc::CollectionInfo& info) {
-        visit_.push_back({id, phase, info});
-      });
+      gc::callbacks().push_back(
+          [this, id](const std::string& phase, const gc::CollectionInfo& info) {
+            visit_.push_back({id, phase, info});
+          });
     }
   }
   ~CallbackTest() override { gc::callbacks(heap_).clear(); }
@@ -448,9 +448,8 @@ TEST_F(CallbackTest, CallbackExceptionsGoToTheUnraisableHook) {
 
 TEST_F(CallbackTest, CollectFromACallbackIsSkipped) {
   std::vector<std::size_t> nested;
-  gc::callbacks().push_back([&](const std::string&, const gc::CollectionInfo&) {
-    nested.push_back(gc::collect());
-  });
+  gc::callbacks().push_back(
+      [&](const std::string&, const gc::CollectionInfo&) { nested.push_back(gc::collect()); });
   make_ring(2).reset();
   EXPECT_EQ(gc::collect(), 2u);
   EXPECT_EQ(nested, std::vector<std::size_t>({0, 0}));
@@ -615,8 +614,8 @@ TEST_F(GcApiTest, DebugCollectablePrintsEachObjectFound) {
   EXPECT_EQ(gc::collect(), 2u);
   const std::string output = ::testing::internal::GetCapturedStderr();
   gc::set_debug(0);
-  EXPECT_EQ(output, "gc: collectable <Node " + a_text + ">\n" +
-                        "gc: collectable <Finalized " + b_text + ">\n");
+  EXPECT_EQ(output, "gc: collectable <Node " + a_text + ">\n" + "gc: collectable <Finalized " +
+                        b_text + ">\n");
   EXPECT_EQ(a_text.substr(0, 2), "0x");
 }
 

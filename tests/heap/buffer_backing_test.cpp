@@ -62,8 +62,11 @@ struct CountSystemAllocations {
 alignas(64) std::byte g_buffer[64 * 1024];
 
 TEST(BufferBacking, AWholeHeapFitsIn64KiBWithoutTheSystemAllocator) {
-  ouro::Heap heap({.arena_size = 8 * 1024, .pool_size = 1024, .limit_bytes = 0,
-                   .buffer = g_buffer, .buffer_size = sizeof g_buffer});
+  ouro::Heap heap({.arena_size = 8 * 1024,
+                   .pool_size = 1024,
+                   .limit_bytes = 0,
+                   .buffer = g_buffer,
+                   .buffer_size = sizeof g_buffer});
   ouro::HeapScope scope(heap);
   std::size_t calls = 0;
   {
@@ -91,8 +94,11 @@ TEST(BufferBacking, AWholeHeapFitsIn64KiBWithoutTheSystemAllocator) {
 }
 
 TEST(BufferBacking, ExhaustedBufferThrowsMemoryErrorAndRecovers) {
-  ouro::Heap heap({.arena_size = 8 * 1024, .pool_size = 1024, .limit_bytes = 0,
-                   .buffer = g_buffer, .buffer_size = sizeof g_buffer});
+  ouro::Heap heap({.arena_size = 8 * 1024,
+                   .pool_size = 1024,
+                   .limit_bytes = 0,
+                   .buffer = g_buffer,
+                   .buffer_size = sizeof g_buffer});
   std::vector<void*> blocks;
   EXPECT_THROW(
       {

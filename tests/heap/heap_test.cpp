@@ -1,5 +1,7 @@
 // The allocator: size classes, large blocks, arena return, the limit and pressure hook,
 // statistics against a model, randomized contents checks, and debug-build misuse checks.
+#include "ouro/heap.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -8,8 +10,6 @@
 #include <sstream>
 #include <thread>
 #include <vector>
-
-#include "ouro/heap.h"
 
 namespace {
 
@@ -127,7 +127,8 @@ TEST(Heap, NewPoolsComeFromTheMostUsedArena) {
   std::vector<void*> blocks;
   const std::size_t per_pool = (16384 - 64) / 512;
   // Fill three arenas completely with 512-byte blocks (one pool ~ 31 blocks).
-  while (heap.stats().arenas < 3 || heap.stats().pools_free > 0) blocks.push_back(heap.allocate(512));
+  while (heap.stats().arenas < 3 || heap.stats().pools_free > 0)
+    blocks.push_back(heap.allocate(512));
   const std::size_t arenas = heap.stats().arenas;
   // Free one pool's worth from the first arena and most of the last arena.
   for (std::size_t i = 0; i < per_pool + 1; ++i) heap.deallocate(blocks[i], 512);

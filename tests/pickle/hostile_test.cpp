@@ -171,17 +171,15 @@ TEST_F(HostileTest, InspectLoadsInertlyAndReportsEveryGlobal) {
       EXPECT_EQ(reported.size(), globals);
       EXPECT_GE(loaded, 1u);
     }
-    if (!is_benign(file.name) && file.name != "malicious6.pkl" &&
-        file.name != "broken_model.pkl") {
+    if (!is_benign(file.name) && file.name != "malicious6.pkl" && file.name != "broken_model.pkl") {
       EXPECT_FALSE(reported.empty());
     }
     EXPECT_EQ(live_objects(), before);
     EXPECT_TRUE(heap().verify());
   }
-  EXPECT_EQ(failed, (std::vector<std::string>{"broken_model.pkl", "keyerror-exploit.pkl",
-                                              "malicious-invalid-bytes.pkl",
-                                              "sys_module_override_sploit.pkl",
-                                              "type-confusion-exploit.pkl"}));
+  EXPECT_EQ(failed, (std::vector<std::string>{
+                        "broken_model.pkl", "keyerror-exploit.pkl", "malicious-invalid-bytes.pkl",
+                        "sys_module_override_sploit.pkl", "type-confusion-exploit.pkl"}));
 }
 
 TEST_F(HostileTest, InspectKeepsTheCallInert) {

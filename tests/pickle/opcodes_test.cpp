@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "pickle/blob_io.h"
 #include "pickle/pydecode.h"
 #include "pickle/pyrepr.h"
-#include "pickle/blob_io.h"
 #include "support/python_oracle.h"
 
 namespace ouro::pickle {

@@ -21,66 +21,66 @@ struct PickletesterCase {
 };
 
 inline constexpr std::string_view kData0Bytes =
-        "(lp0\012L0L\012aL1L\012aF2.0\012ac__builtin__\012complex\012p1\012(F3.0\012F0.0\012"
-        "tp2\012Rp3\012aL1L\012aL-1L\012aL255L\012aL-255L\012aL-256L\012aL65535L\012aL-65"
-        "535L\012aL-65536L\012aL2147483647L\012aL-2147483647L\012aL-2147483648L\012a(Vabc"
-        "\012p4\012g4\012ccopy_reg\012_reconstructor\012p5\012(c__main__\012C\012p6\012c_"
-        "_builtin__\012object\012p7\012Ntp8\012Rp9\012(dp10\012Vfoo\012p11\012L1L\012sVba"
-        "r\012p12\012L2L\012sbg9\012tp13\012ag13\012aL5L\012a."sv;
+    "(lp0\012L0L\012aL1L\012aF2.0\012ac__builtin__\012complex\012p1\012(F3.0\012F0.0\012"
+    "tp2\012Rp3\012aL1L\012aL-1L\012aL255L\012aL-255L\012aL-256L\012aL65535L\012aL-65"
+    "535L\012aL-65536L\012aL2147483647L\012aL-2147483647L\012aL-2147483648L\012a(Vabc"
+    "\012p4\012g4\012ccopy_reg\012_reconstructor\012p5\012(c__main__\012C\012p6\012c_"
+    "_builtin__\012object\012p7\012Ntp8\012Rp9\012(dp10\012Vfoo\012p11\012L1L\012sVba"
+    "r\012p12\012L2L\012sbg9\012tp13\012ag13\012aL5L\012a."sv;
 
 inline constexpr std::string_view kData1Bytes =
-        "]q\000(K\000K\001G@\000\000\000\000\000\000\000c__builtin__\012complex\012q\001("
-        "G@\010\000\000\000\000\000\000G\000\000\000\000\000\000\000\000tq\002Rq\003K\001"
-        "J\377\377\377\377K\377J\001\377\377\377J\000\377\377\377M\377\377J\001\000\377\377"
-        "J\000\000\377\377J\377\377\377\177J\001\000\000\200J\000\000\000\200(X\003\000\000"
-        "\000abcq\004h\004ccopy_reg\012_reconstructor\012q\005(c__main__\012C\012q\006c__"
-        "builtin__\012object\012q\007Ntq\010Rq\011}q\012(X\003\000\000\000fooq\013K\001X\003"
-        "\000\000\000barq\014K\002ubh\011tq\015h\015K\005e."sv;
+    "]q\000(K\000K\001G@\000\000\000\000\000\000\000c__builtin__\012complex\012q\001("
+    "G@\010\000\000\000\000\000\000G\000\000\000\000\000\000\000\000tq\002Rq\003K\001"
+    "J\377\377\377\377K\377J\001\377\377\377J\000\377\377\377M\377\377J\001\000\377\377"
+    "J\000\000\377\377J\377\377\377\177J\001\000\000\200J\000\000\000\200(X\003\000\000"
+    "\000abcq\004h\004ccopy_reg\012_reconstructor\012q\005(c__main__\012C\012q\006c__"
+    "builtin__\012object\012q\007Ntq\010Rq\011}q\012(X\003\000\000\000fooq\013K\001X\003"
+    "\000\000\000barq\014K\002ubh\011tq\015h\015K\005e."sv;
 
 inline constexpr std::string_view kData2Bytes =
-        "\200\002]q\000(K\000K\001G@\000\000\000\000\000\000\000c__builtin__\012complex\012"
-        "q\001G@\010\000\000\000\000\000\000G\000\000\000\000\000\000\000\000\206q\002Rq\003"
-        "K\001J\377\377\377\377K\377J\001\377\377\377J\000\377\377\377M\377\377J\001\000\377"
-        "\377J\000\000\377\377J\377\377\377\177J\001\000\000\200J\000\000\000\200(X\003\000"
-        "\000\000abcq\004h\004c__main__\012C\012q\005)\201q\006}q\007(X\003\000\000\000fo"
-        "oq\010K\001X\003\000\000\000barq\011K\002ubh\006tq\012h\012K\005e."sv;
+    "\200\002]q\000(K\000K\001G@\000\000\000\000\000\000\000c__builtin__\012complex\012"
+    "q\001G@\010\000\000\000\000\000\000G\000\000\000\000\000\000\000\000\206q\002Rq\003"
+    "K\001J\377\377\377\377K\377J\001\377\377\377J\000\377\377\377M\377\377J\001\000\377"
+    "\377J\000\000\377\377J\377\377\377\177J\001\000\000\200J\000\000\000\200(X\003\000"
+    "\000\000abcq\004h\004c__main__\012C\012q\005)\201q\006}q\007(X\003\000\000\000fo"
+    "oq\010K\001X\003\000\000\000barq\011K\002ubh\006tq\012h\012K\005e."sv;
 
 inline constexpr std::string_view kData3Bytes =
-        "\200\003]q\000(K\000K\001G@\000\000\000\000\000\000\000cbuiltins\012complex\012q"
-        "\001G@\010\000\000\000\000\000\000G\000\000\000\000\000\000\000\000\206q\002Rq\003"
-        "K\001J\377\377\377\377K\377J\001\377\377\377J\000\377\377\377M\377\377J\001\000\377"
-        "\377J\000\000\377\377J\377\377\377\177J\001\000\000\200J\000\000\000\200(X\003\000"
-        "\000\000abcq\004h\004c__main__\012C\012q\005)\201q\006}q\007(X\003\000\000\000ba"
-        "rq\010K\002X\003\000\000\000fooq\011K\001ubh\006tq\012h\012K\005e."sv;
+    "\200\003]q\000(K\000K\001G@\000\000\000\000\000\000\000cbuiltins\012complex\012q"
+    "\001G@\010\000\000\000\000\000\000G\000\000\000\000\000\000\000\000\206q\002Rq\003"
+    "K\001J\377\377\377\377K\377J\001\377\377\377J\000\377\377\377M\377\377J\001\000\377"
+    "\377J\000\000\377\377J\377\377\377\177J\001\000\000\200J\000\000\000\200(X\003\000"
+    "\000\000abcq\004h\004c__main__\012C\012q\005)\201q\006}q\007(X\003\000\000\000ba"
+    "rq\010K\002X\003\000\000\000fooq\011K\001ubh\006tq\012h\012K\005e."sv;
 
 inline constexpr std::string_view kData4Bytes =
-        "\200\004\225\250\000\000\000\000\000\000\000]\224(K\000K\001G@\000\000\000\000\000"
-        "\000\000\214\010builtins\224\214\007complex\224\223\224G@\010\000\000\000\000\000"
-        "\000G\000\000\000\000\000\000\000\000\206\224R\224K\001J\377\377\377\377K\377J\001"
-        "\377\377\377J\000\377\377\377M\377\377J\001\000\377\377J\000\000\377\377J\377\377"
-        "\377\177J\001\000\000\200J\000\000\000\200(\214\003abc\224h\006\214\010__main__\224"
-        "\214\001C\224\223\224)\201\224}\224(\214\003bar\224K\002\214\003foo\224K\001ubh\012"
-        "t\224h\016K\005e."sv;
+    "\200\004\225\250\000\000\000\000\000\000\000]\224(K\000K\001G@\000\000\000\000\000"
+    "\000\000\214\010builtins\224\214\007complex\224\223\224G@\010\000\000\000\000\000"
+    "\000G\000\000\000\000\000\000\000\000\206\224R\224K\001J\377\377\377\377K\377J\001"
+    "\377\377\377J\000\377\377\377M\377\377J\001\000\377\377J\000\000\377\377J\377\377"
+    "\377\177J\001\000\000\200J\000\000\000\200(\214\003abc\224h\006\214\010__main__\224"
+    "\214\001C\224\223\224)\201\224}\224(\214\003bar\224K\002\214\003foo\224K\001ubh\012"
+    "t\224h\016K\005e."sv;
 
 inline constexpr std::string_view kDataSetBytes =
-        "\200\002c__builtin__\012set\012q\000]q\001(K\001K\002e\205q\002Rq\003."sv;
+    "\200\002c__builtin__\012set\012q\000]q\001(K\001K\002e\205q\002Rq\003."sv;
 
 inline constexpr std::string_view kDataXrangeBytes =
-        "\200\002c__builtin__\012xrange\012q\000K\000K\005K\001\207q\001Rq\002."sv;
+    "\200\002c__builtin__\012xrange\012q\000K\000K\005K\001\207q\001Rq\002."sv;
 
 inline constexpr std::string_view kDataCookieBytes =
-        "\200\002cCookie\012SimpleCookie\012q\000)\201q\001U\003keyq\002cCookie\012Morsel"
-        "\012q\003)\201q\004(U\007commentq\005U\000q\006U\006domainq\007h\006U\006secureq"
-        "\010h\006U\007expiresq\011h\006U\007max-ageq\012h\006U\007versionq\013h\006U\004"
-        "pathq\014h\006U\010httponlyq\015h\006u}q\016(U\013coded_valueq\017U\005valueq\020"
-        "h\020h\020h\002h\002ubs}q\021b."sv;
+    "\200\002cCookie\012SimpleCookie\012q\000)\201q\001U\003keyq\002cCookie\012Morsel"
+    "\012q\003)\201q\004(U\007commentq\005U\000q\006U\006domainq\007h\006U\006secureq"
+    "\010h\006U\007expiresq\011h\006U\007max-ageq\012h\006U\007versionq\013h\006U\004"
+    "pathq\014h\006U\010httponlyq\015h\006u}q\016(U\013coded_valueq\017U\005valueq\020"
+    "h\020h\020h\002h\002ubs}q\021b."sv;
 
 inline constexpr std::string_view kDataSet2Bytes =
-        "\200\002c__builtin__\012set\012q\000]q\001K\003a\205q\002Rq\003."sv;
+    "\200\002c__builtin__\012set\012q\000]q\001K\003a\205q\002Rq\003."sv;
 
 inline constexpr std::string_view kDataUeerrBytes =
-        "\200\002cexceptions\012UnicodeEncodeError\012q\000(U\005asciiq\001X\003\000\000\000"
-        "fooq\002K\000K\001U\003badq\003tq\004Rq\005."sv;
+    "\200\002cexceptions\012UnicodeEncodeError\012q\000(U\005asciiq\001X\003\000\000\000"
+    "fooq\002K\000K\001U\003badq\003tq\004Rq\005."sv;
 
 inline constexpr std::string_view kData0Dis = R"(    0: (    MARK
     1: l        LIST       (MARK at 0)
@@ -404,16 +404,11 @@ highest protocol among opcodes = 4
 )"sv;
 
 inline constexpr PickletesterCase kPickletesterCases[] = {
-    {"DATA0", kData0Bytes, kData0Dis},
-    {"DATA1", kData1Bytes, kData1Dis},
-    {"DATA2", kData2Bytes, kData2Dis},
-    {"DATA3", kData3Bytes, kData3Dis},
-    {"DATA4", kData4Bytes, kData4Dis},
-    {"DATA_SET", kDataSetBytes, {}},
-    {"DATA_XRANGE", kDataXrangeBytes, {}},
-    {"DATA_COOKIE", kDataCookieBytes, {}},
-    {"DATA_SET2", kDataSet2Bytes, {}},
-    {"DATA_UEERR", kDataUeerrBytes, {}},
+    {"DATA0", kData0Bytes, kData0Dis},     {"DATA1", kData1Bytes, kData1Dis},
+    {"DATA2", kData2Bytes, kData2Dis},     {"DATA3", kData3Bytes, kData3Dis},
+    {"DATA4", kData4Bytes, kData4Dis},     {"DATA_SET", kDataSetBytes, {}},
+    {"DATA_XRANGE", kDataXrangeBytes, {}}, {"DATA_COOKIE", kDataCookieBytes, {}},
+    {"DATA_SET2", kDataSet2Bytes, {}},     {"DATA_UEERR", kDataUeerrBytes, {}},
 };
 
 }  // namespace ouro::pickle::testdata

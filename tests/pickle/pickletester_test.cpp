@@ -64,8 +64,7 @@ for data in read_blobs(sys.stdin.buffer.read()):
   }
 
   // Compares ouro's errors with CPython's for each input, exactly.
-  void expect_cpython_errors(std::span<const std::string_view> inputs,
-                             const LoadOptions& options) {
+  void expect_cpython_errors(std::span<const std::string_view> inputs, const LoadOptions& options) {
     OURO_REQUIRE_PYTHON();
     const auto expected = cpython_errors(inputs);
     for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -138,20 +137,24 @@ TEST_F(PickletesterTest, LoadPython2Pickles) {
 }
 
 constexpr std::string_view kBadStack[] = {
-    "."sv,     "0"sv,        "1"sv,          "2"sv,          "(2"sv,
-    "R"sv,     ")R"sv,       "a"sv,          "Na"sv,         "b"sv,
-    "Nb"sv,    "d"sv,        "e"sv,          "(e"sv,         "ibuiltins\nlist\n"sv,
-    "l"sv,     "o"sv,        "(o"sv,         "p1\n"sv,       "q\x00"sv,
-    "r\x00\x00\x00\x00"sv,  "s"sv,          "Ns"sv,          "NNs"sv,        "t"sv,
-    "u"sv,     "(u"sv,       "}(Nu"sv,       "\x81"sv,       ")\x81"sv,
-    "\x85"sv,  "\x86"sv,     "N\x86"sv,      "\x87"sv,       "N\x87"sv,
-    "NN\x87"sv, "\x90"sv,    "(\x90"sv,      "\x91"sv,       "\x92"sv,
-    ")}\x92"sv, "\x93"sv,    "Vlist\n\x93"sv, "\x94"sv,
+    "."sv,           "0"sv,      "1"sv,
+    "2"sv,           "(2"sv,     "R"sv,
+    ")R"sv,          "a"sv,      "Na"sv,
+    "b"sv,           "Nb"sv,     "d"sv,
+    "e"sv,           "(e"sv,     "ibuiltins\nlist\n"sv,
+    "l"sv,           "o"sv,      "(o"sv,
+    "p1\n"sv,        "q\x00"sv,  "r\x00\x00\x00\x00"sv,
+    "s"sv,           "Ns"sv,     "NNs"sv,
+    "t"sv,           "u"sv,      "(u"sv,
+    "}(Nu"sv,        "\x81"sv,   ")\x81"sv,
+    "\x85"sv,        "\x86"sv,   "N\x86"sv,
+    "\x87"sv,        "N\x87"sv,  "NN\x87"sv,
+    "\x90"sv,        "(\x90"sv,  "\x91"sv,
+    "\x92"sv,        ")}\x92"sv, "\x93"sv,
+    "Vlist\n\x93"sv, "\x94"sv,
 };
 
-TEST_F(PickletesterTest, BadStack) {
-  expect_cpython_errors(kBadStack, {});
-}
+TEST_F(PickletesterTest, BadStack) { expect_cpython_errors(kBadStack, {}); }
 
 constexpr std::string_view kBadMark[] = {
     "N(."sv,
@@ -192,32 +195,99 @@ TEST_F(PickletesterTest, BadMark) {
 }
 
 constexpr std::string_view kTruncated[] = {
-    "B"sv, "B\x03\x00\x00"sv, "B\x03\x00\x00\x00"sv, "B\x03\x00\x00\x00" "ab"sv,
-    "C"sv, "C\x03"sv, "C\x03" "ab"sv,
-    "F"sv, "F0.0"sv, "F0.00"sv,
-    "G"sv, "G\x00\x00\x00\x00\x00\x00\x00"sv,
-    "I"sv, "I0"sv, "J"sv, "J\x00\x00\x00"sv, "K"sv,
-    "L"sv, "L0"sv, "L10"sv, "L0L"sv, "L10L"sv,
-    "M"sv, "M\x00"sv,
-    "S"sv, "S'abc'"sv,
-    "T"sv, "T\x03\x00\x00"sv, "T\x03\x00\x00\x00"sv, "T\x03\x00\x00\x00" "ab"sv,
-    "U"sv, "U\x03"sv, "U\x03" "ab"sv,
-    "V"sv, "Vabc"sv,
-    "X"sv, "X\x03\x00\x00"sv, "X\x03\x00\x00\x00"sv, "X\x03\x00\x00\x00" "ab"sv,
-    "(c"sv, "(cbuiltins"sv, "(cbuiltins\n"sv, "(cbuiltins\nlist"sv,
-    "Ng"sv, "Ng0"sv,
-    "(i"sv, "(ibuiltins"sv, "(ibuiltins\n"sv, "(ibuiltins\nlist"sv,
-    "Nh"sv, "Nj"sv, "Nj\x00\x00\x00"sv, "Np"sv, "Np0"sv, "Nq"sv, "Nr"sv, "Nr\x00\x00\x00"sv,
-    "\x80"sv, "\x82"sv, "\x83"sv, "\x84\x01"sv, "\x84"sv, "\x84\x01\x00\x00"sv,
-    "\x8a"sv, "\x8b"sv, "\x8b\x00\x00\x00"sv,
-    "\x8c"sv, "\x8c\x03"sv, "\x8c\x03" "ab"sv,
-    "\x8d"sv, "\x8d\x03\x00\x00\x00\x00\x00\x00"sv, "\x8d\x03\x00\x00\x00\x00\x00\x00\x00"sv,
-    "\x8d\x03\x00\x00\x00\x00\x00\x00\x00" "ab"sv,
-    "\x8e"sv, "\x8e\x03\x00\x00\x00\x00\x00\x00"sv, "\x8e\x03\x00\x00\x00\x00\x00\x00\x00"sv,
-    "\x8e\x03\x00\x00\x00\x00\x00\x00\x00" "ab"sv,
-    "\x96"sv, "\x96\x03\x00\x00\x00\x00\x00\x00"sv, "\x96\x03\x00\x00\x00\x00\x00\x00\x00"sv,
-    "\x96\x03\x00\x00\x00\x00\x00\x00\x00" "ab"sv,
-    "\x95"sv, "\x95\x02\x00\x00\x00\x00\x00\x00"sv, "\x95\x02\x00\x00\x00\x00\x00\x00\x00"sv,
+    "B"sv,
+    "B\x03\x00\x00"sv,
+    "B\x03\x00\x00\x00"sv,
+    "B\x03\x00\x00\x00"
+    "ab"sv,
+    "C"sv,
+    "C\x03"sv,
+    "C\x03"
+    "ab"sv,
+    "F"sv,
+    "F0.0"sv,
+    "F0.00"sv,
+    "G"sv,
+    "G\x00\x00\x00\x00\x00\x00\x00"sv,
+    "I"sv,
+    "I0"sv,
+    "J"sv,
+    "J\x00\x00\x00"sv,
+    "K"sv,
+    "L"sv,
+    "L0"sv,
+    "L10"sv,
+    "L0L"sv,
+    "L10L"sv,
+    "M"sv,
+    "M\x00"sv,
+    "S"sv,
+    "S'abc'"sv,
+    "T"sv,
+    "T\x03\x00\x00"sv,
+    "T\x03\x00\x00\x00"sv,
+    "T\x03\x00\x00\x00"
+    "ab"sv,
+    "U"sv,
+    "U\x03"sv,
+    "U\x03"
+    "ab"sv,
+    "V"sv,
+    "Vabc"sv,
+    "X"sv,
+    "X\x03\x00\x00"sv,
+    "X\x03\x00\x00\x00"sv,
+    "X\x03\x00\x00\x00"
+    "ab"sv,
+    "(c"sv,
+    "(cbuiltins"sv,
+    "(cbuiltins\n"sv,
+    "(cbuiltins\nlist"sv,
+    "Ng"sv,
+    "Ng0"sv,
+    "(i"sv,
+    "(ibuiltins"sv,
+    "(ibuiltins\n"sv,
+    "(ibuiltins\nlist"sv,
+    "Nh"sv,
+    "Nj"sv,
+    "Nj\x00\x00\x00"sv,
+    "Np"sv,
+    "Np0"sv,
+    "Nq"sv,
+    "Nr"sv,
+    "Nr\x00\x00\x00"sv,
+    "\x80"sv,
+    "\x82"sv,
+    "\x83"sv,
+    "\x84\x01"sv,
+    "\x84"sv,
+    "\x84\x01\x00\x00"sv,
+    "\x8a"sv,
+    "\x8b"sv,
+    "\x8b\x00\x00\x00"sv,
+    "\x8c"sv,
+    "\x8c\x03"sv,
+    "\x8c\x03"
+    "ab"sv,
+    "\x8d"sv,
+    "\x8d\x03\x00\x00\x00\x00\x00\x00"sv,
+    "\x8d\x03\x00\x00\x00\x00\x00\x00\x00"sv,
+    "\x8d\x03\x00\x00\x00\x00\x00\x00\x00"
+    "ab"sv,
+    "\x8e"sv,
+    "\x8e\x03\x00\x00\x00\x00\x00\x00"sv,
+    "\x8e\x03\x00\x00\x00\x00\x00\x00\x00"sv,
+    "\x8e\x03\x00\x00\x00\x00\x00\x00\x00"
+    "ab"sv,
+    "\x96"sv,
+    "\x96\x03\x00\x00\x00\x00\x00\x00"sv,
+    "\x96\x03\x00\x00\x00\x00\x00\x00\x00"sv,
+    "\x96\x03\x00\x00\x00\x00\x00\x00\x00"
+    "ab"sv,
+    "\x95"sv,
+    "\x95\x02\x00\x00\x00\x00\x00\x00"sv,
+    "\x95\x02\x00\x00\x00\x00\x00\x00\x00"sv,
     "\x95\x02\x00\x00\x00\x00\x00\x00\x00N"sv,
 };
 
@@ -237,8 +307,8 @@ TEST_F(PickletesterTest, TruncatedData) {
 
 TEST_F(PickletesterTest, BadlyQuotedString) {
   constexpr std::string_view bad[] = {
-      "S'\n."sv,    "S\"\n."sv,    "S' \n."sv,  "S\" \n."sv, "S'\"\n."sv, "S\"'\n."sv,
-      "S' ' \n."sv, "S\" \" \n."sv, "S ''\n."sv, "S \"\"\n."sv, "S \n."sv,  "S\n."sv,
+      "S'\n."sv,    "S\"\n."sv,     "S' \n."sv,  "S\" \n."sv,   "S'\"\n."sv, "S\"'\n."sv,
+      "S' ' \n."sv, "S\" \" \n."sv, "S ''\n."sv, "S \"\"\n."sv, "S \n."sv,   "S\n."sv,
   };
   expect_cpython_errors(bad, {});
   EXPECT_EQ(load_error("S."sv).python_type(), "UnpicklingError");

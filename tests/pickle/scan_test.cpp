@@ -1,12 +1,12 @@
 // ouro::pickle::scan: the globals and calling opcodes it reports, the verdict, and that a
 // hostile input never escapes as an exception. The CLI's end-to-end checks against
 // CPython's pickletools are in tests/cli/pickle_cli_test.cpp.
-#include "ouro/pickle_scan.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "ouro/pickle_scan.h"
 
 namespace ouro::pickle {
 namespace {
@@ -20,7 +20,10 @@ std::vector<std::string> call_names(const ScanReport& r) {
 }
 
 TEST(ScanTest, PlainDataIsSafeAndCallsNothing) {
-  const ScanReport r = scan("\x80\x04}\x94\x8c\x01""a\x94]\x94K\x01""as."s);
+  const ScanReport r = scan(
+      "\x80\x04}\x94\x8c\x01"
+      "a\x94]\x94K\x01"
+      "as."s);
   EXPECT_EQ(r.verdict, Verdict::kSafe);
   EXPECT_TRUE(r.globals.empty());
   EXPECT_TRUE(r.calls.empty());
@@ -53,7 +56,9 @@ TEST(ScanTest, ListsCallsAndMapsPython2Names) {
 }
 
 TEST(ScanTest, AllowedGlobalsAreSafe) {
-  const std::string data = "\x80\x02" "c__builtin__\nset\n]\x85R."s;
+  const std::string data =
+      "\x80\x02"
+      "c__builtin__\nset\n]\x85R."s;
   const ScanReport builtin = scan(data);
   ASSERT_EQ(builtin.globals.size(), 1u);
   EXPECT_TRUE(builtin.globals[0].allowed);
@@ -78,7 +83,8 @@ TEST(ScanTest, EveryPickleOfTheDataIsScanned) {
 TEST(ScanTest, MalformedInputIsReportedNotThrown) {
   const ScanReport truncated = scan("\x80\x04K"s);
   EXPECT_EQ(truncated.verdict, Verdict::kMalformed);
-  EXPECT_NE(truncated.error.find("pickle data was truncated"), std::string::npos) << truncated.error;
+  EXPECT_NE(truncated.error.find("pickle data was truncated"), std::string::npos)
+      << truncated.error;
   EXPECT_EQ(scan(""s).verdict, Verdict::kMalformed);
   EXPECT_EQ(scan("\xff"s).verdict, Verdict::kMalformed);
   // An unknown global before the damage still makes it unsafe: CPython imports it first.
@@ -86,8 +92,9 @@ TEST(ScanTest, MalformedInputIsReportedNotThrown) {
   EXPECT_EQ(both.verdict, Verdict::kUnsafe);
   EXPECT_NE(both.error, "");
   // Past the heap limit: malformed with the MemoryError, not an exception.
-  const ScanReport big = scan("\x80\x04\x8e\x00\x00\x10\x00\x00\x00\x00\x00"s + std::string(1 << 20, 'x') + ".",
-                              {.limit_bytes = 256 << 10});
+  const ScanReport big =
+      scan("\x80\x04\x8e\x00\x00\x10\x00\x00\x00\x00\x00"s + std::string(1 << 20, 'x') + ".",
+           {.limit_bytes = 256 << 10});
   EXPECT_EQ(big.verdict, Verdict::kMalformed);
   EXPECT_NE(big.error.find("MemoryError"), std::string::npos) << big.error;
 }

@@ -47,8 +47,8 @@ class UnpicklerTest : public testing::HeapTest {
     const std::size_t before = live_objects();
     try {
       Value v = loads(data, options);
-      ADD_FAILURE() << "no error for " << ::testing::PrintToString(std::string(data))
-                    << ", got " << repr(v);
+      ADD_FAILURE() << "no error for " << ::testing::PrintToString(std::string(data)) << ", got "
+                    << repr(v);
     } catch (const UnpicklingError& e) {
       EXPECT_EQ(live_objects(), before) << e.what();
       EXPECT_TRUE(heap().verify());
@@ -87,16 +87,24 @@ constexpr ValueCase kValueCases[] = {
     {"S'abc'\n."sv, "'abc'"},
     {"S\"a\\nb\"\n."sv, "'a\\nb'"},
     {"S''\n."sv, "''"},
-    {"U\x03" "abc."sv, "'abc'"},
+    {"U\x03"
+     "abc."sv,
+     "'abc'"},
     {"T\x01\x00\x00\x00z."sv, "'z'"},
     {"Vh\\u00e9\n."sv, "'hé'"},
     {"X\x02\x00\x00\x00\xc3\xa9."sv, "'é'"},
     {"\x8c\x03\xed\xa0\x80."sv, "'\\ud800'"},
-    {"\x8d\x01\x00\x00\x00\x00\x00\x00\x00" "a."sv, "'a'"},
+    {"\x8d\x01\x00\x00\x00\x00\x00\x00\x00"
+     "a."sv,
+     "'a'"},
     {"C\x02\x00\xff."sv, "b'\\x00\\xff'"},
-    {"B\x01\x00\x00\x00" "a."sv, "b'a'"},
+    {"B\x01\x00\x00\x00"
+     "a."sv,
+     "b'a'"},
     {"\x8e\x00\x00\x00\x00\x00\x00\x00\x00."sv, "b''"},
-    {"\x96\x02\x00\x00\x00\x00\x00\x00\x00" "ab."sv, "bytearray(b'ab')"},
+    {"\x96\x02\x00\x00\x00\x00\x00\x00\x00"
+     "ab."sv,
+     "bytearray(b'ab')"},
     {")."sv, "()"},
     {"K\x01\x85."sv, "(1,)"},
     {"K\x01K\x02\x86."sv, "(1, 2)"},
@@ -104,11 +112,17 @@ constexpr ValueCase kValueCases[] = {
     {"(K\x01K\x02t."sv, "(1, 2)"},
     {"]."sv, "[]"},
     {"(K\x01l."sv, "[1]"},
-    {"]K\x01" "a."sv, "[1]"},
-    {"](K\x01K\x02" "e."sv, "[1, 2]"},
+    {"]K\x01"
+     "a."sv,
+     "[1]"},
+    {"](K\x01K\x02"
+     "e."sv,
+     "[1, 2]"},
     {"](e."sv, "[]"},
     {"}."sv, "{}"},
-    {"(K\x01K\x02" "d."sv, "{1: 2}"},
+    {"(K\x01K\x02"
+     "d."sv,
+     "{1: 2}"},
     {"}K\x01K\x02s."sv, "{1: 2}"},
     {"}(K\x01K\x02K\x03K\x04u."sv, "{1: 2, 3: 4}"},
     {"\x8f."sv, "set()"},
@@ -116,23 +130,49 @@ constexpr ValueCase kValueCases[] = {
     {"(K\x01\x91."sv, "frozenset({1})"},
     // memo and stack manipulation
     {"]\x94h\x00\x86."sv, "([], [])"},
-    {"]q\x05h\x05" "a."sv, "[[...]]"},
+    {"]q\x05h\x05"
+     "a."sv,
+     "[[...]]"},
     {"]p7\ng7\na."sv, "[[...]]"},
-    {"]r\x00\x00\x01\x00j\x00\x00\x01\x00" "a."sv, "[[...]]"},
-    {"K\x01K\x02" "0."sv, "1"},
-    {"K\x01(K\x02K\x03" "1."sv, "1"},
-    {"K\x01" "2\x86."sv, "(1, 1)"},
+    {"]r\x00\x00\x01\x00j\x00\x00\x01\x00"
+     "a."sv,
+     "[[...]]"},
+    {"K\x01K\x02"
+     "0."sv,
+     "1"},
+    {"K\x01(K\x02K\x03"
+     "1."sv,
+     "1"},
+    {"K\x01"
+     "2\x86."sv,
+     "(1, 1)"},
     {"(0K\x01."sv, "1"},
     // built-in calls the allow-list evaluates
     {"c__builtin__\nset\n((K\x01K\x02ltR."sv, "{1, 2}"},
-    {"\x80\x03" "cbuiltins\nfrozenset\n]K\x01" "a\x85R."sv, "frozenset({1})"},
+    {"\x80\x03"
+     "cbuiltins\nfrozenset\n]K\x01"
+     "a\x85R."sv,
+     "frozenset({1})"},
     {"c_codecs\nencode\n(V\xe9\nVlatin1\ntR."sv, "b'\\xe9'"},
-    {"\x80\x02" "c__builtin__\nbytes\n)R."sv, "b''"},
-    {"\x80\x03" "cbuiltins\nbytearray\nC\x02" "ab\x85R."sv, "bytearray(b'ab')"},
+    {"\x80\x02"
+     "c__builtin__\nbytes\n)R."sv,
+     "b''"},
+    {"\x80\x03"
+     "cbuiltins\nbytearray\nC\x02"
+     "ab\x85R."sv,
+     "bytearray(b'ab')"},
     {"cbuiltins\nbytearray\n(Vab\nVlatin-1\ntR."sv, "bytearray(b'ab')"},
-    {"\x80\x02" "cbuiltins\nlist\n)\x81."sv, "[]"},
-    {"\x80\x04\x8c\x08" "builtins\x8c\x05tuple\x93]K\x07" "a\x85R."sv, "(7,)"},
-    {"\x80\x02" "cbuiltins\ndict\n]K\x01K\x02\x86" "a\x85R."sv, "{1: 2}"},
+    {"\x80\x02"
+     "cbuiltins\nlist\n)\x81."sv,
+     "[]"},
+    {"\x80\x04\x8c\x08"
+     "builtins\x8c\x05tuple\x93]K\x07"
+     "a\x85R."sv,
+     "(7,)"},
+    {"\x80\x02"
+     "cbuiltins\ndict\n]K\x01K\x02\x86"
+     "a\x85R."sv,
+     "{1: 2}"},
     // frames
     {"\x80\x04\x95\x03\x00\x00\x00\x00\x00\x00\x00K\x01.N."sv, "1"},
     {"\x80\x04\x95\x02\x00\x00\x00\x00\x00\x00\x00K\x01\x95\x01\x00\x00\x00\x00\x00\x00\x00."sv,
@@ -154,11 +194,16 @@ TEST_F(UnpicklerTest, EmptyTuplesAreShared) {
 
 TEST_F(UnpicklerTest, MemoKeepsSharedAndRecursiveStructure) {
   // [l, l] where l = [1]; and a list that contains itself.
-  Value v = loads("](]\x94K\x01" "ah\x00" "e."sv);
+  Value v = loads(
+      "](]\x94K\x01"
+      "ah\x00"
+      "e."sv);
   const List& outer = v.as<List>();
   ASSERT_EQ(outer.size(), 2u);
   EXPECT_TRUE(outer[0].is_same(outer[1]));
-  Value r = loads("]\x94h\x00" "a."sv);
+  Value r = loads(
+      "]\x94h\x00"
+      "a."sv);
   EXPECT_TRUE(r.as<List>()[0].is_same(r));
   const std::size_t before = live_objects();
   r = Value();
@@ -170,7 +215,8 @@ TEST_F(UnpicklerTest, SparseMemoIndexCostsOneEntry) {
   // LONG_BINPUT 2^31 - 1 and 2^32 - 1 (CPython's C unpickler tries to grow its memo array).
   EXPECT_EQ(load_repr("K\x01K\x01\x86."sv), "(1, 1)");  // warms the heap's pools up
   const std::size_t before = heap().stats().bytes_reserved;
-  EXPECT_EQ(load_repr("K\x01r\xff\xff\xff\x7fK\x02r\xff\xff\xff\xff" "0j\xff\xff\xff\x7f\x86."sv),
+  EXPECT_EQ(load_repr("K\x01r\xff\xff\xff\x7fK\x02r\xff\xff\xff\xff"
+                      "0j\xff\xff\xff\x7f\x86."sv),
             "(1, 1)");
   EXPECT_EQ(heap().stats().bytes_reserved, before);
 }
@@ -220,7 +266,9 @@ TEST_F(UnpicklerTest, OutOfBandBuffers) {
 // --- policy --------------------------------------------------------------------------
 
 TEST_F(UnpicklerTest, StrictRefusesUnknownGlobalsNamingThemAndTheOffset) {
-  const UnpicklingError e = load_error("\x80\x02" "cos\nsystem\nX\x02\x00\x00\x00idR."sv);
+  const UnpicklingError e = load_error(
+      "\x80\x02"
+      "cos\nsystem\nX\x02\x00\x00\x00idR."sv);
   EXPECT_EQ(e.python_type(), "UnpicklingError");
   EXPECT_NE(e.message().find("'os.system'"), std::string::npos) << e.message();
   EXPECT_EQ(e.offset(), 2);
@@ -240,7 +288,10 @@ TEST_F(UnpicklerTest, InspectKeepsInertValuesAndReportsGlobals) {
   options.on_global = [&](std::string_view m, std::string_view n, std::int64_t, bool allowed) {
     seen.push_back(std::string(m) + "." + std::string(n) + (allowed ? "" : "!"));
   };
-  Value v = loads("\x80\x02" "cos\nsystem\nX\x02\x00\x00\x00id\x85R."sv, options);
+  Value v = loads(
+      "\x80\x02"
+      "cos\nsystem\nX\x02\x00\x00\x00id\x85R."sv,
+      options);
   ASSERT_TRUE(v.is<Reduce>());
   EXPECT_EQ(v.as<Reduce>().callable.as<Global>().qualname(), "system");
   EXPECT_EQ(repr(v.as<Reduce>().args), "('id',)");
@@ -249,7 +300,9 @@ TEST_F(UnpicklerTest, InspectKeepsInertValuesAndReportsGlobals) {
 
 TEST_F(UnpicklerTest, PlainInstancesNeedTheClassAllowed) {
   // pickle.dumps(C() with x=1, protocol 2) and protocol 0's copyreg._reconstructor form.
-  constexpr std::string_view p2 = "\x80\x02" "c__main__\nC\nq\x00)\x81q\x01}q\x02X\x01\x00\x00\x00xK\x01sb."sv;
+  constexpr std::string_view p2 =
+      "\x80\x02"
+      "c__main__\nC\nq\x00)\x81q\x01}q\x02X\x01\x00\x00\x00xK\x01sb."sv;
   constexpr std::string_view p0 =
       "ccopy_reg\n_reconstructor\np0\n(c__main__\nC\np1\nc__builtin__\nobject\np2\nNtp3\nRp4\n"
       "(dp5\nVx\np6\nI1\nsb."sv;
@@ -265,7 +318,9 @@ TEST_F(UnpicklerTest, PlainInstancesNeedTheClassAllowed) {
 TEST_F(UnpicklerTest, DictSubclassItemsMakeAnInertReduce) {
   // class D(dict) pickled with protocol 2: NEWOBJ, SETITEMS, BUILD.
   constexpr std::string_view data =
-      "\x80\x02" "c__main__\nD\nq\x00)\x81q\x01X\x01\x00\x00\x00" "aK\x01s}q\x02X\x01\x00\x00\x00zK\x02sbh\x01\x86."sv;
+      "\x80\x02"
+      "c__main__\nD\nq\x00)\x81q\x01X\x01\x00\x00\x00"
+      "aK\x01s}q\x02X\x01\x00\x00\x00zK\x02sbh\x01\x86."sv;
   Value v = loads(data, allow("__main__.D"));
   const Tuple& t = v.as<Tuple>();
   ASSERT_TRUE(t[0].is<Reduce>()) << repr(v);
@@ -277,10 +332,14 @@ TEST_F(UnpicklerTest, DictSubclassItemsMakeAnInertReduce) {
 }
 
 TEST_F(UnpicklerTest, InertBuiltinsStayReduce) {
-  Value c = loads("\x80\x02" "c__builtin__\ncomplex\nG?\xf0\x00\x00\x00\x00\x00\x00G\x00\x00\x00\x00\x00\x00\x00\x00\x86R."sv);
+  Value c = loads(
+      "\x80\x02"
+      "c__builtin__\ncomplex\nG?\xf0\x00\x00\x00\x00\x00\x00G\x00\x00\x00\x00\x00\x00\x00\x00\x86R."sv);
   ASSERT_TRUE(c.is<Reduce>());
   EXPECT_EQ(c.as<Reduce>().callable.as<Global>().qualname(), "complex");
-  Value r = loads("\x80\x02" "c__builtin__\nxrange\nK\x00K\x05K\x01\x87R."sv);
+  Value r = loads(
+      "\x80\x02"
+      "c__builtin__\nxrange\nK\x00K\x05K\x01\x87R."sv);
   EXPECT_EQ(r.as<Reduce>().callable.as<Global>().qualname(), "range");  // fix_imports
 }
 
@@ -314,7 +373,8 @@ TEST_F(UnpicklerTest, ErrorsCarryOffsetAndOpcode) {
 
 TEST_F(UnpicklerTest, FramesMayNotBeStraddled) {
   // CPython 3.14 refuses an argument that crosses the frame's end.
-  UnpicklingError e = load_error("\x80\x04\x95\x02\x00\x00\x00\x00\x00\x00\x00J\x01\x00\x00\x00."sv);
+  UnpicklingError e =
+      load_error("\x80\x04\x95\x02\x00\x00\x00\x00\x00\x00\x00J\x01\x00\x00\x00."sv);
   EXPECT_EQ(e.message(), "pickle exhausted before end of frame");
   EXPECT_EQ(e.offset(), 11);
   e = load_error("\x95\x01\x00\x00\x00\x00\x00\x00\x00\x95\x01\x00\x00\x00\x00\x00\x00\x00N."sv);
@@ -325,19 +385,84 @@ TEST_F(UnpicklerTest, FramesMayNotBeStraddled) {
 
 // Crafted inputs whose C-unpickler outcome (exception type and message) python3 gives.
 constexpr std::string_view kOracleErrorCases[] = {
-    ""sv, "K"sv, "("sv, "."sv, "0."sv, "1."sv, "(0."sv, "a."sv, "g0\n."sv, "h\x05."sv, "x"sv,
-    "I1"sv, "I1\n"sv, "Ix\n."sv, "S'abc\n."sv, "Sabc\n."sv, "S\"abc'\n."sv, "T\xff\xff\xff\xff."sv,
-    "\x8b\xff\xff\xff\xff."sv, "X\x05\x00\x00\x00" "ab."sv, "\x80\x06."sv, "K\x01K\x02s."sv,
-    "}K\x01s."sv, "K\x01" "b."sv, "(K\x01" "d."sv, "e."sv, "(e."sv, "]K\x01" "e."sv, "\x94."sv,
-    "K\x01p-1\n."sv, "K\x01\x94h\x01."sv, "\x98."sv, "P1\n."sv, "Q."sv, "\x82\x01."sv,
-    "\x84\x00\x00\x00\x00."sv, "c\n\n."sv, "\x93."sv, "K\x01K\x02\x93."sv, "(K\x01\x91K\x01\x91."sv,
-    "\x8f(]\x90."sv, "}(]K\x01u."sv, "F1.x\n."sv, "Vab\\u12\n."sv, "X\x01\x00\x00\x00\xff."sv,
-    "N1."sv, "(1."sv, "\x81."sv, "N)\x81."sv, ")N\x81."sv, "\x92."sv, "R."sv, "N)R."sv,
-    "}N\x86" "b."sv, "(i\n\n."sv, "o."sv, "(o."sv, "K\x01\x85K\x02\x86(K\x01u."sv,
-    "\x94\x94."sv, "]\x94(K\x01\x94\x94" "a."sv, "K\x01\x85(\x94u."sv, "S'\\x4'\n."sv,
-    "N2(2."sv, "]]\x87."sv, "(\x85."sv, "cbuiltins\nlist\nNR."sv,
-    "cbuiltins\nlist\n)N\x92."sv, "cbuiltins\nlist\nN}\x92."sv, "cbuiltins\nlist\n]\x81."sv,
-    "g-1\n."sv, "g99999999999999999999\n."sv, "gx\n."sv,
+    ""sv,
+    "K"sv,
+    "("sv,
+    "."sv,
+    "0."sv,
+    "1."sv,
+    "(0."sv,
+    "a."sv,
+    "g0\n."sv,
+    "h\x05."sv,
+    "x"sv,
+    "I1"sv,
+    "I1\n"sv,
+    "Ix\n."sv,
+    "S'abc\n."sv,
+    "Sabc\n."sv,
+    "S\"abc'\n."sv,
+    "T\xff\xff\xff\xff."sv,
+    "\x8b\xff\xff\xff\xff."sv,
+    "X\x05\x00\x00\x00"
+    "ab."sv,
+    "\x80\x06."sv,
+    "K\x01K\x02s."sv,
+    "}K\x01s."sv,
+    "K\x01"
+    "b."sv,
+    "(K\x01"
+    "d."sv,
+    "e."sv,
+    "(e."sv,
+    "]K\x01"
+    "e."sv,
+    "\x94."sv,
+    "K\x01p-1\n."sv,
+    "K\x01\x94h\x01."sv,
+    "\x98."sv,
+    "P1\n."sv,
+    "Q."sv,
+    "\x82\x01."sv,
+    "\x84\x00\x00\x00\x00."sv,
+    "c\n\n."sv,
+    "\x93."sv,
+    "K\x01K\x02\x93."sv,
+    "(K\x01\x91K\x01\x91."sv,
+    "\x8f(]\x90."sv,
+    "}(]K\x01u."sv,
+    "F1.x\n."sv,
+    "Vab\\u12\n."sv,
+    "X\x01\x00\x00\x00\xff."sv,
+    "N1."sv,
+    "(1."sv,
+    "\x81."sv,
+    "N)\x81."sv,
+    ")N\x81."sv,
+    "\x92."sv,
+    "R."sv,
+    "N)R."sv,
+    "}N\x86"
+    "b."sv,
+    "(i\n\n."sv,
+    "o."sv,
+    "(o."sv,
+    "K\x01\x85K\x02\x86(K\x01u."sv,
+    "\x94\x94."sv,
+    "]\x94(K\x01\x94\x94"
+    "a."sv,
+    "K\x01\x85(\x94u."sv,
+    "S'\\x4'\n."sv,
+    "N2(2."sv,
+    "]]\x87."sv,
+    "(\x85."sv,
+    "cbuiltins\nlist\nNR."sv,
+    "cbuiltins\nlist\n)N\x92."sv,
+    "cbuiltins\nlist\nN}\x92."sv,
+    "cbuiltins\nlist\n]\x81."sv,
+    "g-1\n."sv,
+    "g99999999999999999999\n."sv,
+    "gx\n."sv,
 };
 
 TEST_F(UnpicklerTest, ErrorsMatchCPythonsCUnpickler) {
@@ -484,13 +609,19 @@ TEST_F(BoundedUnpicklerTest, MutatedPicklesFailCleanly) {
       for (int e = 0; e < edits && !data.empty(); ++e) {
         const std::size_t at = next() % data.size();
         switch (next() % 3) {
-          case 0: data[at] = static_cast<char>(next()); break;
-          case 1: data.erase(at, 1); break;
-          default: data.insert(at, 1, static_cast<char>(next())); break;
+          case 0:
+            data[at] = static_cast<char>(next());
+            break;
+          case 1:
+            data.erase(at, 1);
+            break;
+          default:
+            data.insert(at, 1, static_cast<char>(next()));
+            break;
         }
       }
-      for (const LoadOptions* options : {static_cast<const LoadOptions*>(nullptr),
-                                         static_cast<const LoadOptions*>(&inspect)}) {
+      for (const LoadOptions* options :
+           {static_cast<const LoadOptions*>(nullptr), static_cast<const LoadOptions*>(&inspect)}) {
         try {
           {
             Value v = options == nullptr ? loads(data) : loads(data, *options);

@@ -25,9 +25,9 @@ namespace ouro::testing {
 
 /// Calls counted across every type of this file; reset by GcTest for each test.
 struct GcCounters {
-  std::size_t finalized = 0;  ///< finalize() calls
-  std::size_t cleared = 0;    ///< clear() calls
-  std::size_t destroyed = 0;  ///< destructor calls
+  std::size_t finalized = 0;           ///< finalize() calls
+  std::size_t cleared = 0;             ///< clear() calls
+  std::size_t destroyed = 0;           ///< destructor calls
   std::size_t finalize_anomalies = 0;  ///< Finalized objects dying with finalize() calls != 1
 };
 

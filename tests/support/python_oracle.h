@@ -5,6 +5,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -13,7 +14,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <unistd.h>
 
 namespace ouro::testing {
 
@@ -42,9 +42,7 @@ class TempFile {
   TempFile(const TempFile&) = delete;
   TempFile& operator=(const TempFile&) = delete;
   const std::filesystem::path& path() const { return path_; }
-  void write(const std::string& bytes) const {
-    std::ofstream(path_, std::ios::binary) << bytes;
-  }
+  void write(const std::string& bytes) const { std::ofstream(path_, std::ios::binary) << bytes; }
   std::string read() const {
     std::ifstream in(path_, std::ios::binary);
     std::ostringstream s;
@@ -64,8 +62,8 @@ inline PythonResult run_python(const std::string& script, const std::string& inp
   in_file.write(input);
   std::string command = "PYTHONHASHSEED=0 PYTHONIOENCODING=utf-8 '" + python3_path() + "' '" +
                         script_file.path().string() + "' " + args + " < '" +
-                        in_file.path().string() + "' > '" + out_file.path().string() +
-                        "' 2> '" + err_file.path().string() + "'";
+                        in_file.path().string() + "' > '" + out_file.path().string() + "' 2> '" +
+                        err_file.path().string() + "'";
   PythonResult result;
   int raw = std::system(command.c_str());
   result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
@@ -75,9 +73,9 @@ inline PythonResult run_python(const std::string& script, const std::string& inp
 }
 
 /// Fails the current test (fatally) unless python3 is available.
-#define OURO_REQUIRE_PYTHON()                                                        \
-  do {                                                                               \
-    ASSERT_FALSE(::ouro::testing::python3_path().empty())                            \
+#define OURO_REQUIRE_PYTHON()                                                       \
+  do {                                                                              \
+    ASSERT_FALSE(::ouro::testing::python3_path().empty())                           \
         << "python3 is the test oracle; install it (scripts/install-deps.sh does)"; \
   } while (0)
 

@@ -41,8 +41,8 @@ TEST_F(InstanceTest, SlotStateAndOpaqueState) {
   Ref<Instance> b = Instance::make(heap(), cls, list({1, 2}));  // a __setstate__ payload
   EXPECT_THROW(b->set_attr("y", 1), TypeError);
   EXPECT_EQ(repr(b->state()), "[1, 2]");
-  Ref<Reduce> r = Reduce::make(heap(), Global::make(heap(), "collections", "OrderedDict"),
-                               tuple({}));
+  Ref<Reduce> r =
+      Reduce::make(heap(), Global::make(heap(), "collections", "OrderedDict"), tuple({}));
   r->dictitems = list({tuple({"a", 1})});
   EXPECT_EQ(repr(Value(r)), "<reduce collections.OrderedDict()>");
 }

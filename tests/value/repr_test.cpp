@@ -3,13 +3,12 @@
 // nested containers, shared objects and recursive structures — are built in ouro and, from
 // the same random choices, as Python source; python3 prints each repr and the two texts
 // must be identical byte for byte.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cctype>
 #include <cstring>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "ouro/value.h"
 #include "support/heap_fixture.h"
@@ -38,16 +37,29 @@ class Generator {
   Made any(int depth) {
     const auto kind = uniform(0, depth > 0 ? 12 : 6);
     switch (kind) {
-      case 0: return scalar_simple();
-      case 1: return small_or_big_int();
-      case 2: return float_value();
-      case 3: case 4: return str_value();
-      case 5: return bytes_value(uniform(0, 3) == 0);
-      case 6: return shared_or_scalar();
-      case 7: case 8: return list_value(depth);
-      case 9: return tuple_value(depth, false);
-      case 10: case 11: return dict_value(depth);
-      default: return set_value();
+      case 0:
+        return scalar_simple();
+      case 1:
+        return small_or_big_int();
+      case 2:
+        return float_value();
+      case 3:
+      case 4:
+        return str_value();
+      case 5:
+        return bytes_value(uniform(0, 3) == 0);
+      case 6:
+        return shared_or_scalar();
+      case 7:
+      case 8:
+        return list_value(depth);
+      case 9:
+        return tuple_value(depth, false);
+      case 10:
+      case 11:
+        return dict_value(depth);
+      default:
+        return set_value();
     }
   }
 
@@ -64,9 +76,12 @@ class Generator {
 
   Made scalar_simple() {
     switch (uniform(0, 2)) {
-      case 0: return {Value(), "None"};
-      case 1: return {Value(true), "True"};
-      default: return {Value(false), "False"};
+      case 0:
+        return {Value(), "None"};
+      case 1:
+        return {Value(true), "True"};
+      default:
+        return {Value(false), "False"};
     }
   }
 
@@ -80,7 +95,8 @@ class Generator {
     for (auto& l : limbs) l = uniform(0, UINT64_MAX) >> uniform(0, 63);
     for (auto it = limbs.rbegin(); it != limbs.rend(); ++it) hex += fmt::format("{:016x}", *it);
     const bool negative = uniform(0, 1) == 1;
-    return {Int::from_limbs(heap_, limbs, negative), fmt::format("{}0x{}", negative ? "-" : "", hex)};
+    return {Int::from_limbs(heap_, limbs, negative),
+            fmt::format("{}0x{}", negative ? "-" : "", hex)};
   }
 
   Made float_value() {
@@ -91,8 +107,12 @@ class Generator {
         std::memcpy(&x, &bits, sizeof x);
         break;
       }
-      case 1: x = static_cast<double>(static_cast<std::int64_t>(uniform(0, 2000000)) - 1000000) / 1000.0; break;
-      case 2: x = std::ldexp(1.0, static_cast<int>(uniform(0, 2100)) - 1075); break;
+      case 1:
+        x = static_cast<double>(static_cast<std::int64_t>(uniform(0, 2000000)) - 1000000) / 1000.0;
+        break;
+      case 2:
+        x = std::ldexp(1.0, static_cast<int>(uniform(0, 2100)) - 1075);
+        break;
       default: {
         const double special[] = {0.0, -0.0, INFINITY, -INFINITY, NAN, 1e16, 1e-5, 1e22, 0.1};
         x = special[uniform(0, 8)];
@@ -109,12 +129,23 @@ class Generator {
     for (std::size_t i = 0; i < n; ++i) {
       char32_t cp;
       switch (uniform(0, 5)) {
-        case 0: cp = static_cast<char32_t>(uniform(0, 0x7f)); break;
-        case 1: cp = static_cast<char32_t>(uniform(0x80, 0x2ff)); break;
-        case 2: cp = static_cast<char32_t>(uniform(0xd800, 0xdfff)); break;  // lone surrogates
-        case 3: cp = static_cast<char32_t>(uniform(0, 0x10ffff)); break;
-        case 4: cp = U"'\"\\\n\t\r \x7f"[uniform(0, 8)]; break;
-        default: cp = static_cast<char32_t>(uniform('a', 'z'));
+        case 0:
+          cp = static_cast<char32_t>(uniform(0, 0x7f));
+          break;
+        case 1:
+          cp = static_cast<char32_t>(uniform(0x80, 0x2ff));
+          break;
+        case 2:
+          cp = static_cast<char32_t>(uniform(0xd800, 0xdfff));
+          break;  // lone surrogates
+        case 3:
+          cp = static_cast<char32_t>(uniform(0, 0x10ffff));
+          break;
+        case 4:
+          cp = U"'\"\\\n\t\r \x7f"[uniform(0, 8)];
+          break;
+        default:
+          cp = static_cast<char32_t>(uniform('a', 'z'));
       }
       append_utf8(utf8, cp);
       python += fmt::format("\\U{:08x}", static_cast<std::uint32_t>(cp));
@@ -159,11 +190,17 @@ class Generator {
   // A hashable value for dict keys: scalars, strs, floats (NaN included), tuples of them.
   Made key(int depth) {
     switch (uniform(0, depth > 0 ? 5 : 4)) {
-      case 0: return small_or_big_int();
-      case 1: return float_value();
-      case 2: case 3: return str_value();
-      case 4: return uniform(0, 1) ? scalar_simple() : bytes_value(false);
-      default: return tuple_value(depth - 1, true);
+      case 0:
+        return small_or_big_int();
+      case 1:
+        return float_value();
+      case 2:
+      case 3:
+        return str_value();
+      case 4:
+        return uniform(0, 1) ? scalar_simple() : bytes_value(false);
+      default:
+        return tuple_value(depth - 1, true);
     }
   }
 
@@ -263,12 +300,13 @@ TEST_F(ReprTest, GeneratedValuesPrintExactlyAsCPython) {
   std::map<std::string, int> seen;  // the generator really covers the interesting forms
   for (std::size_t i = 0; i < values.size() && mismatches < 10; ++i) {
     const std::string mine = repr(values[i]);
-    for (const char* form : {"[...]", "{...}", "\\ud", "e+", "e-", "nan", "inf", "b'",
-                             "bytearray(", "frozenset(", "set(", "(", "{"}) {
+    for (const char* form : {"[...]", "{...}", "\\ud", "e+", "e-", "nan", "inf", "b'", "bytearray(",
+                             "frozenset(", "set(", "(", "{"}) {
       if (mine.find(form) != std::string::npos) ++seen[form];
     }
     std::size_t run = 0, longest = 0;
-    for (char c : mine) longest = std::max(longest, run = std::isdigit(static_cast<unsigned char>(c)) ? run + 1 : 0);
+    for (char c : mine)
+      longest = std::max(longest, run = std::isdigit(static_cast<unsigned char>(c)) ? run + 1 : 0);
     if (longest >= 20) ++seen["big int"];
     if (to_hex(mine) != lines[i]) {
       ++mismatches;
@@ -276,8 +314,8 @@ TEST_F(ReprTest, GeneratedValuesPrintExactlyAsCPython) {
                     << value::testing::from_hex(lines[i]);
     }
   }
-  for (const char* form : {"[...]", "{...}", "\\ud", "e+", "e-", "nan", "inf", "b'",
-                           "bytearray(", "frozenset(", "set(", "(", "{", "big int"}) {
+  for (const char* form : {"[...]", "{...}", "\\ud", "e+", "e-", "nan", "inf", "b'", "bytearray(",
+                           "frozenset(", "set(", "(", "{", "big int"}) {
     EXPECT_GE(seen[form], 5) << form;
   }
   // Break the recursive structures so that the heap dies without needing the collector.
@@ -303,9 +341,9 @@ TEST_F(ReprTest, FixedFormsOfEveryType) {
   EXPECT_EQ(repr(Global::make(heap(), "__main__", "Point")), "<class '__main__.Point'>");
   Value obj = Instance::make(heap(), Global::make(heap(), "__main__", "Point"));
   EXPECT_TRUE(repr(obj).starts_with("<__main__.Point object at 0x")) << repr(obj);
-  EXPECT_EQ(repr(Reduce::make(heap(), Global::make(heap(), "builtins", "complex"),
-                              tuple({1.0, 2.0}))),
-            "<reduce builtins.complex(1.0, 2.0)>");
+  EXPECT_EQ(
+      repr(Reduce::make(heap(), Global::make(heap(), "builtins", "complex"), tuple({1.0, 2.0}))),
+      "<reduce builtins.complex(1.0, 2.0)>");
 }
 
 TEST_F(ReprTest, RecursiveStructuresUseCPythonsMarkers) {

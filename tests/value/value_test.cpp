@@ -1,15 +1,15 @@
 // Tests of ouro::Value and the operations on every value (value.h, src/value/value.cpp):
 // the tagged encoding, checked conversions, Python's equality and hash rules across types,
 // truth values, sizes, deep nesting (recursion errors, never a crash) and the heap limit.
+#include "ouro/value.h"
+
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 
-#include <fmt/format.h>
-
 #include "ouro/gc.h"
-#include "ouro/value.h"
 #include "support/heap_fixture.h"
 #include "support/python_oracle.h"
 
@@ -135,20 +135,32 @@ TEST_F(ValueTest, NumbersCompareAndHashAcrossTypes) {
   EXPECT_EQ(hash(p), 0);
   EXPECT_EQ(hash(Value(-1)), -2);
   Value nan = std::nan("");
-  EXPECT_FALSE(equals(nan, nan));                 // nan != nan, even the same object
+  EXPECT_FALSE(equals(nan, nan));  // nan != nan, even the same object
   EXPECT_FALSE(equals(list({std::nan("")}), list({std::nan("")})));  // two NaN objects
   Value l = list({nan});
   Value l2 = list({l.as<List>()[0]});
-  EXPECT_TRUE(equals(l, l2));                     // same object inside: identity first
+  EXPECT_TRUE(equals(l, l2));  // same object inside: identity first
   EXPECT_EQ(hash(Value(std::numeric_limits<double>::infinity())), 314159);
 }
 
 TEST_F(ValueTest, HashesMatchCPythonForNumbersTuplesAndFrozensets) {
   OURO_REQUIRE_PYTHON();
-  const std::vector<Value> values = {
-      0, -1, 1 << 30, kSmallIntMax, Int::from_decimal("123456789012345678901234567890"),
-      0.5, -2.75, 1e300, tuple({}), tuple({1, 2.5}), tuple({tuple({1}), -7}),
-      frozenset({}), frozenset({1, 2, 3}), frozenset({tuple({1, 2}), 0.25}), true, false};
+  const std::vector<Value> values = {0,
+                                     -1,
+                                     1 << 30,
+                                     kSmallIntMax,
+                                     Int::from_decimal("123456789012345678901234567890"),
+                                     0.5,
+                                     -2.75,
+                                     1e300,
+                                     tuple({}),
+                                     tuple({1, 2.5}),
+                                     tuple({tuple({1}), -7}),
+                                     frozenset({}),
+                                     frozenset({1, 2, 3}),
+                                     frozenset({tuple({1, 2}), 0.25}),
+                                     true,
+                                     false};
   const char* python =
       "import sys\n"
       "vals = [0, -1, 1 << 30, 2**62 - 1, 123456789012345678901234567890, 0.5, -2.75, 1e300,\n"
@@ -211,12 +223,12 @@ TEST_F(ValueTest, TruthValues) {
 
 TEST_F(ValueTest, SizesCountBlocksAndOwnedArrays) {
   EXPECT_EQ(getsizeof(Value(5)), 0u);
-  EXPECT_EQ(getsizeof(Value(0.5)), 32u);           // 16 header + 8 double, 16-byte class
-  EXPECT_EQ(getsizeof(Value("user12345")), 48u);   // 32 + 9 bytes inline
+  EXPECT_EQ(getsizeof(Value(0.5)), 32u);          // 16 header + 8 double, 16-byte class
+  EXPECT_EQ(getsizeof(Value("user12345")), 48u);  // 32 + 9 bytes inline
   Value l = list({"a", "b"});
-  EXPECT_EQ(getsizeof(l), 48u + 16u);              // object with links + 2-item array
+  EXPECT_EQ(getsizeof(l), 48u + 16u);  // object with links + 2-item array
   Value d = dict({{"id", 1}, {"name", "x"}, {"score", 0.5}, {"tags", l}});
-  EXPECT_EQ(getsizeof(d), 48u + 80u);              // object + exact 4-entry table
+  EXPECT_EQ(getsizeof(d), 48u + 80u);  // object + exact 4-entry table
   Value shared = "shared";
   Value pair = list({shared, shared});
   EXPECT_EQ(deep_sizeof(pair), getsizeof(pair) + getsizeof(shared));
@@ -290,7 +302,8 @@ TEST_F(ValueTest, RecursionLimitIsAdjustable) {
 
 class LimitTest : public HeapTest {
  protected:
-  LimitTest() : HeapTest({.arena_size = 64 << 10, .pool_size = 4 << 10, .limit_bytes = 256 << 10}) {}
+  LimitTest()
+      : HeapTest({.arena_size = 64 << 10, .pool_size = 4 << 10, .limit_bytes = 256 << 10}) {}
 };
 
 TEST_F(LimitTest, MemoryErrorLeavesContainersUnchangedAndTheHeapConsistent) {
@@ -307,7 +320,8 @@ TEST_F(LimitTest, MemoryErrorLeavesContainersUnchangedAndTheHeapConsistent) {
   ASSERT_TRUE(failed);
   EXPECT_TRUE(heap().verify());
   EXPECT_EQ(items.size(), size_at_failure);
-  EXPECT_EQ(items[size_at_failure - 1].as<double>(), 0.5 * static_cast<double>(size_at_failure - 1));
+  EXPECT_EQ(items[size_at_failure - 1].as<double>(),
+            0.5 * static_cast<double>(size_at_failure - 1));
   // A dict too big to build: the half-made dict is not reachable and is freed.
   const std::size_t before = live_objects();
   EXPECT_THROW((void)Dict::make(heap(), 1'000'000), MemoryError);

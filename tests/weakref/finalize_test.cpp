@@ -77,9 +77,8 @@ TEST_F(FinalizeTest, DirectCallRunsItOnceAndPropagatesExceptions) {
 
 TEST_F(FinalizeTest, ExceptionsAtDeathGoToTheUnraisableHook) {
   std::vector<std::string> where;
-  ouro::set_unraisable_hook(heap(), [&](const ouro::UnraisableInfo& info) {
-    where.emplace_back(info.where);
-  });
+  ouro::set_unraisable_hook(
+      heap(), [&](const ouro::UnraisableInfo& info) { where.emplace_back(info.where); });
   Ref<Node> node = ouro::make<Node>();
   (void)ouro::finalize(node, [] { throw std::runtime_error("boom"); });
   node.reset();

@@ -68,7 +68,7 @@ TEST_F(WeakContainersTest, ValueDictionaryEntryGoesWhenItsValueIsCollected) {
     d.set("a", a);
     d.set("b", b);
   }
-  EXPECT_EQ(d.size(), 2u);  // cyclic garbage, alive until collected
+  EXPECT_EQ(d.size(), 2u);             // cyclic garbage, alive until collected
   EXPECT_EQ(ouro::gc::collect(), 2u);  // the weak references are held: not garbage
   EXPECT_EQ(d.size(), 0u);
   EXPECT_EQ(live_objects(), 0u);

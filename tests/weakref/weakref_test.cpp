@@ -1,11 +1,12 @@
 // Weak references: sharing, clearing and callbacks on refcount death and on collection
 // (CPython's handle_weakrefs rules), hashing and equality, opting out.
+#include "ouro/weakref.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "ouro/weakref.h"
 #include "support/heap_fixture.h"
 
 namespace {
@@ -109,16 +110,17 @@ TEST_F(WeakrefTest, CallbacksRunNewestFirstAfterAllAreCleared) {
 TEST_F(WeakrefTest, CallbackOfADeadWeakrefDoesNotRun) {
   Ref<Thing> thing = ouro::make<Thing>();
   int calls = 0;
-  { Weak<Thing> gone(thing, [&](const Ref<WeakRef>&) { ++calls; }); }
+  {
+    Weak<Thing> gone(thing, [&](const Ref<WeakRef>&) { ++calls; });
+  }
   thing.reset();
   EXPECT_EQ(calls, 0);
 }
 
 TEST_F(WeakrefTest, CallbackExceptionsGoToTheUnraisableHook) {
   std::vector<std::string> where;
-  ouro::set_unraisable_hook(heap(), [&](const ouro::UnraisableInfo& info) {
-    where.emplace_back(info.where);
-  });
+  ouro::set_unraisable_hook(
+      heap(), [&](const ouro::UnraisableInfo& info) { where.emplace_back(info.where); });
   Ref<Thing> thing = ouro::make<Thing>();
   int later = 0;
   Weak<Thing> w1(thing, [&](const Ref<WeakRef>&) { ++later; });

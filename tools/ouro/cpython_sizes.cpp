@@ -16,8 +16,8 @@ constexpr std::size_t kGcHead = 16;  // PyGC_Head in front of every container
 // PyLong: 24-byte header with one 30-bit digit slot; 0 has no digit.
 std::size_t int_size(const Value& v) {
   if (v.is_small_int()) {
-    std::uint64_t magnitude = static_cast<std::uint64_t>(v.small_value() < 0 ? -v.small_value()
-                                                                              : v.small_value());
+    std::uint64_t magnitude =
+        static_cast<std::uint64_t>(v.small_value() < 0 ? -v.small_value() : v.small_value());
     const std::size_t bits = static_cast<std::size_t>(std::bit_width(magnitude));
     return 24 + 4 * ((bits + 29) / 30);
   }
@@ -26,7 +26,8 @@ std::size_t int_size(const Value& v) {
   const auto limbs = i.limbs();
   for (std::size_t k = limbs.size(); k-- > 0;) {
     if (limbs[k] != 0) {
-      bits = k * 64 + static_cast<std::size_t>(std::bit_width(static_cast<std::uint64_t>(limbs[k])));
+      bits =
+          k * 64 + static_cast<std::size_t>(std::bit_width(static_cast<std::uint64_t>(limbs[k])));
       break;
     }
   }
@@ -63,7 +64,10 @@ std::size_t dict_size(const Dict& d) {
   for (const DictEntry& e : d) all_str = all_str && e.key.is<Str>();
   std::size_t slots = 8;
   while (slots * 2 / 3 < d.size()) slots *= 2;
-  const std::size_t index_bytes = slots <= 128 ? 1 : slots <= 0xffff ? 2 : slots <= 0xffffffff ? 4 : 8;
+  const std::size_t index_bytes = slots <= 128          ? 1
+                                  : slots <= 0xffff     ? 2
+                                  : slots <= 0xffffffff ? 4
+                                                        : 8;
   return 48 + kGcHead + 32 + slots * index_bytes + (slots * 2 / 3) * (all_str ? 16 : 24);
 }
 
@@ -110,7 +114,8 @@ std::size_t cpython_sizeof(const Value& v) {
   if (const Bytes* b = v.get_if<Bytes>()) return 33 + b->size();
   if (const ByteArray* b = v.get_if<ByteArray>()) return 56 + (b->size() == 0 ? 0 : b->size() + 1);
   if (const Tuple* t = v.get_if<Tuple>()) return 24 + kGcHead + 8 * t->size();
-  if (const List* l = v.get_if<List>()) return 40 + kGcHead + 8 * unpickled_list_capacity(l->size());
+  if (const List* l = v.get_if<List>())
+    return 40 + kGcHead + 8 * unpickled_list_capacity(l->size());
   if (const Dict* d = v.get_if<Dict>()) return dict_size(*d);
   if (const Set* s = v.get_if<Set>()) return set_size(s->size());
   if (const FrozenSet* s = v.get_if<FrozenSet>()) return set_size(s->size());
@@ -129,7 +134,8 @@ std::size_t cpython_deep_sizeof(const Value& root) {
     if (v.is_small_int() && v.small_value() >= -5 && v.small_value() <= 256) continue;
     if (v.is_object() && !seen.insert(v.object()).second) continue;
     if (const Str* s = v.get_if<Str>()) {
-      if (s->size() == 0 || (s->size() == 1 && static_cast<unsigned char>(s->utf8()[0]) < 0xc4)) continue;
+      if (s->size() == 0 || (s->size() == 1 && static_cast<unsigned char>(s->utf8()[0]) < 0xc4))
+        continue;
     }
     if (const Bytes* b = v.get_if<Bytes>(); b != nullptr && b->size() == 0) continue;
     if (const Tuple* t = v.get_if<Tuple>(); t != nullptr && t->size() == 0) continue;

@@ -11,8 +11,9 @@ namespace ouro::cli {
 
 /// sys.getsizeof(v) in CPython 3.11 for an equal value (items' own objects excluded).
 /// Containers are sized as CPython's unpickler builds them (lists by APPENDS in batches
-/// of 1000, dicts and sets item by item), which is not always a literal's size; an inert Instance counts as a plain object (56 bytes) and a Global as 0 (the
-/// class lives in its module, not in the data).
+/// of 1000, dicts and sets item by item), which is not always a literal's size; an inert Instance
+/// counts as a plain object (56 bytes) and a Global as 0 (the class lives in its module, not in the
+/// data).
 std::size_t cpython_sizeof(const Value& v);
 
 /// The bytes of the whole graph in CPython 3.11: cpython_sizeof of every distinct object

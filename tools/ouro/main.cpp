@@ -1,6 +1,5 @@
 // ouro: Python's memory model as a C++ library — the command-line tool.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <exception>
 

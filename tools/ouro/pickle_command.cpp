@@ -184,9 +184,10 @@ std::string json_string(std::string_view text) {
 std::string scan_json(const std::string& path, const pickle::ScanReport& r) {
   std::string globals;
   for (const auto& g : r.globals) {
-    globals += fmt::format("{}{{\"module\": {}, \"name\": {}, \"offset\": {}, \"opcode\": {}, \"allowed\": {}}}",
-                           globals.empty() ? "" : ", ", json_string(g.module), json_string(g.name),
-                           g.offset, json_string(g.opcode), g.allowed ? "true" : "false");
+    globals += fmt::format(
+        "{}{{\"module\": {}, \"name\": {}, \"offset\": {}, \"opcode\": {}, \"allowed\": {}}}",
+        globals.empty() ? "" : ", ", json_string(g.module), json_string(g.name), g.offset,
+        json_string(g.opcode), g.allowed ? "true" : "false");
   }
   std::string calls;
   for (const auto& c : r.calls) {

@@ -39,8 +39,10 @@ void collector_chapter() {
   b = make<Node>("b");
   show(fmt::format("b = Node('b'): getrefcount(a) = {} (rebinding b dropped a reference)",
                    getrefcount(a)));
-  show(fmt::format("live objects: {}; a takes {} bytes in the heap (16 header + 16 collector "
-                   "links + fields)", heap.runtime().live_objects, getsizeof(a)));
+  show(
+      fmt::format("live objects: {}; a takes {} bytes in the heap (16 header + 16 collector "
+                  "links + fields)",
+                  heap.runtime().live_objects, getsizeof(a)));
 
   say("Now a and b point at each other, and we drop our own references. Each still holds "
       "the other, so reference counting alone can never free them: a cycle.");

@@ -50,9 +50,10 @@ void heap_chapter() {
   for (std::size_t i = 1; i < blocks.size(); i += 2) heap.deallocate(blocks[i], 24 + (i % 5) * 16);
   s = heap.stats();
   say("Freeing everything gives whole arenas back to the system.");
-  show(fmt::format("{} bytes in live blocks, {} bytes still reserved (the heap's own tables "
-                   "and one arena kept to avoid thrashing), peak {} bytes",
-                   s.bytes_in_use, s.bytes_reserved, s.peak_bytes_reserved));
+  show(
+      fmt::format("{} bytes in live blocks, {} bytes still reserved (the heap's own tables "
+                  "and one arena kept to avoid thrashing), peak {} bytes",
+                  s.bytes_in_use, s.bytes_reserved, s.peak_bytes_reserved));
 }
 
 }  // namespace ouro::tour

@@ -39,7 +39,8 @@ print(f'python3: obj.nested.message = {obj.nested.message!r}')
 
 // repr(obj.name), or a note when obj is no object or has no such attribute.
 std::string attr_repr(const Value* obj, std::string_view name) {
-  const Value* v = obj != nullptr && obj->is<Instance>() ? obj->as<Instance>().get_attr(name) : nullptr;
+  const Value* v =
+      obj != nullptr && obj->is<Instance>() ? obj->as<Instance>().get_attr(name) : nullptr;
   return v != nullptr ? repr(*v) : "<missing>";
 }
 
@@ -51,8 +52,7 @@ void load_with_python(const fs::path& file) {
   }
   const fs::path script = fs::temp_directory_path() / "ouro-tour-read_complex_data.py";
   std::ofstream(script) << kPythonReader;
-  const std::string command =
-      fmt::format("python3 '{}' '{}' 2>&1", script.string(), file.string());
+  const std::string command = fmt::format("python3 '{}' '{}' 2>&1", script.string(), file.string());
   std::FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) {
     show("could not start python3");
@@ -91,7 +91,8 @@ void pickle_chapter() {
 
   const fs::path file = fs::temp_directory_path() / "complex_data.pkl";
   const std::string data = pickle::dumps(obj, {.protocol = pickle::kDefaultProtocol});
-  std::ofstream(file, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
+  std::ofstream(file, std::ios::binary)
+      .write(data.data(), static_cast<std::streamsize>(data.size()));
   show(fmt::format("pickle.dump(obj, f) -> {} is {} bytes (protocol {})", file.string(),
                    fs::file_size(file), pickle::kDefaultProtocol));
   obj = nullptr;

@@ -73,8 +73,8 @@ void values_chapter() {
     show(fmt::format("hash(l) -> TypeError: {}", e.what()));
   }
   l = nullptr;
-  show(fmt::format("after dropping l, gc::collect() finds {} unreachable container",
-                   gc::collect()));
+  show(
+      fmt::format("after dropping l, gc::collect() finds {} unreachable container", gc::collect()));
 
   say("A million small ints in a list cost ouro 8 bytes each (the Values in the list's "
       "array); CPython spends 8 bytes for the pointer plus a 28-byte int object (32 with "

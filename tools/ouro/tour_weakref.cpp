@@ -45,9 +45,8 @@ void weakref_chapter() {
       "('BigOne') holds 100,000 ints, and a weak reference to it has a callback that "
       "announces its finalization.");
   Ref<LargeObject> big = make_large(heap, "BigOne");
-  Weak<LargeObject> weak(big, [](const Ref<WeakRef>&) {
-    show("callback: BigOne has been finalized");
-  });
+  Weak<LargeObject> weak(big,
+                         [](const Ref<WeakRef>&) { show("callback: BigOne has been finalized"); });
   if (Ref<LargeObject> strong = weak.lock()) {
     show(fmt::format("weak.lock() -> LargeObject('{}') with {} ints", strong->name,
                      strong->ints().size()));

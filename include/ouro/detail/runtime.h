@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ouro {
@@ -132,24 +132,24 @@ struct Runtime {
   Runtime& operator=(const Runtime&) = delete;
 
   // --- object layer: lifetime -----------------------------------------------------------
-  std::size_t live_objects = 0;    // objects created and not yet freed
-  unsigned dealloc_depth = 0;      // nesting of destroy() calls (the trashcan's depth)
-  GcLinks* deferred = nullptr;     // trashcan: containers whose destruction was deferred
-  bool shutting_down = false;      // the heap's destructor is running
-  std::uint32_t live_by_type[kTypeCountSlots] = {};  // live objects per type id
+  std::size_t live_objects = 0;  // objects created and not yet freed
+  unsigned dealloc_depth = 0;    // nesting of destroy() calls (the trashcan's depth)
+  GcLinks* deferred = nullptr;   // trashcan: containers whose destruction was deferred
+  bool shutting_down = false;    // the heap's destructor is running
+  std::uint32_t live_by_type[kTypeCountSlots] = {};            // live objects per type id
   std::function<void(const UnraisableInfo&)> unraisable_hook;  // empty: print to stderr
 
   // --- collector -------------------------------------------------------------------------
   Generation generations[kGenerations];
-  GcList permanent;                // gc.freeze(): ignored by every collection
+  GcList permanent;  // gc.freeze(): ignored by every collection
   GenerationStats stats[kGenerations];
-  bool enabled = true;             // automatic collection (gc.enable/disable)
-  bool collecting = false;         // a collection is running: nested triggers are skipped
-  bool stress = false;             // collect at every container allocation (OURO_GC_STRESS)
-  int debug_flags = 0;             // gc.DEBUG_* bits
+  bool enabled = true;                 // automatic collection (gc.enable/disable)
+  bool collecting = false;             // a collection is running: nested triggers are skipped
+  bool stress = false;                 // collect at every container allocation (OURO_GC_STRESS)
+  int debug_flags = 0;                 // gc.DEBUG_* bits
   std::size_t long_lived_total = 0;    // objects in the oldest generation after the last full
   std::size_t long_lived_pending = 0;  // objects promoted to it since then (the 25% rule)
-  std::vector<Object*> garbage;    // gc.garbage (strong references, decref'd at shutdown)
+  std::vector<Object*> garbage;        // gc.garbage (strong references, decref'd at shutdown)
   std::vector<std::function<void(const std::string& phase, const CollectionInfo&)>> callbacks;
 
   // --- hooks installed by upper layers -------------------------------------------------
@@ -162,7 +162,7 @@ struct Runtime {
   bool (*handle_weakrefs)(Heap&, GcList& unreachable, GcList& old) noexcept = nullptr;
   // Weak references: the heap is shutting down (run atexit finalizers).
   void (*weakref_shutdown)(Heap&) noexcept = nullptr;
-  void* weakref_state = nullptr;   // owned by src/weakref
+  void* weakref_state = nullptr;  // owned by src/weakref
 };
 
 }  // namespace ouro::detail

@@ -101,12 +101,12 @@ class Value {
   constexpr Value(std::nullptr_t) noexcept {}
   /// True or False (only bool itself; ints never convert to bool implicitly).
   template <class T>
-    requires std::same_as<T, bool>
+  requires std::same_as<T, bool>
   constexpr Value(T b) noexcept : bits_(b ? kTrueBits : kFalseBits) {}
   /// An int; beyond +-2^62 it becomes an Int object in the current heap.
   template <std::integral T>
-    requires(!std::same_as<T, bool>)
-  Value(T n) {  // NOLINT(google-explicit-constructor): Value(42) is the point
+  requires(!std::same_as<T, bool>)
+      Value(T n) {  // NOLINT(google-explicit-constructor): Value(42) is the point
     if constexpr (std::is_signed_v<T>) {
       const auto wide = static_cast<std::int64_t>(n);
       bits_ = fits_small(wide) ? small_bits(wide) : to_bits(detail::make_big_int(wide));
@@ -126,13 +126,11 @@ class Value {
   Value(const std::string& utf8) : Value(std::string_view(utf8)) {}
   /// Any managed object (a reference is added; a moved Ref's reference is taken over).
   template <class T>
-    requires std::derived_from<T, Object>
-  Value(const Ref<T>& ref) noexcept : bits_(to_bits(ref.get())) {
-    incref();
-  }
+  requires std::derived_from<T, Object> Value(const Ref<T>& ref)
+  noexcept : bits_(to_bits(ref.get())) { incref(); }
   template <class T>
-    requires std::derived_from<T, Object>
-  Value(Ref<T>&& ref) noexcept : bits_(to_bits(ref.release())) {}
+  requires std::derived_from<T, Object> Value(Ref<T>&& ref)
+  noexcept : bits_(to_bits(ref.release())) {}
 
   Value(const Value& other) noexcept : bits_(other.bits_) { incref(); }
   Value(Value&& other) noexcept : bits_(std::exchange(other.bits_, kNoneBits)) {}
@@ -172,7 +170,7 @@ class Value {
   bool is_object() const noexcept { return (bits_ & kTagMask) == 0; }
   /// True if the value holds a T (a value-layer type or any other managed type).
   template <class T>
-    requires std::derived_from<T, Object>
+  requires std::derived_from<T, Object>
   bool is() const noexcept {
     if (!is_object()) return false;
     if constexpr (std::is_final_v<T>) {
@@ -187,8 +185,7 @@ class Value {
   }
   /// The held T, or nullptr when the value is something else.
   template <class T>
-    requires std::derived_from<T, Object>
-  T* get_if() const noexcept {
+  requires std::derived_from<T, Object> T* get_if() const noexcept {
     return is<T>() ? static_cast<T*>(object()) : nullptr;
   }
   /// The value as a C++ type, checked: TypeError when the Python type does not fit,
@@ -230,10 +227,8 @@ class Value {
   }
   /// The held T as a Ref (TypeError if the value is no T).
   template <class T>
-    requires std::derived_from<T, Object>
-  Ref<T> ref() const {
-    return Ref<T>::borrow(&as<T>());
-  }
+  requires std::derived_from<T, Object> Ref<T> ref()
+  const { return Ref<T>::borrow(&as<T>()); }
 
   /// The value of a small int. Precondition: is_small_int().
   std::int64_t small_value() const noexcept { return static_cast<std::int64_t>(bits_) >> 1; }
@@ -301,7 +296,9 @@ struct ValueAccess {
     return v;
   }
   /// Gives up the reference without releasing it (the word becomes None).
-  static std::uintptr_t release(Value& v) noexcept { return std::exchange(v.bits_, Value::kNoneBits); }
+  static std::uintptr_t release(Value& v) noexcept {
+    return std::exchange(v.bits_, Value::kNoneBits);
+  }
 };
 
 }  // namespace ouro

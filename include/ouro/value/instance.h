@@ -29,9 +29,7 @@ class Global final : public Object {
   [[nodiscard]] static Ref<Global> make(Heap& heap, std::string_view module,
                                         std::string_view qualname);
   std::string_view module() const noexcept { return {chars(), module_size_}; }
-  std::string_view qualname() const noexcept {
-    return {chars() + module_size_, qualname_size_};
-  }
+  std::string_view qualname() const noexcept { return {chars() + module_size_, qualname_size_}; }
   /// The last component of the qualified name (a class's __name__).
   std::string_view name() const noexcept;
 

@@ -106,7 +106,7 @@ class Str final : public Object {
                                            std::size_t code_points);
 
   std::string_view utf8() const noexcept { return {chars(), byte_size_}; }  ///< the bytes
-  std::size_t size() const noexcept { return length_; }  ///< len(s): code points
+  std::size_t size() const noexcept { return length_; }                     ///< len(s): code points
   bool is_ascii() const noexcept { return length_ == byte_size_; }
   std::int64_t hash() const noexcept;  ///< cached after the first call
 
@@ -119,9 +119,9 @@ class Str final : public Object {
   const char* chars() const noexcept { return reinterpret_cast<const char*>(this + 1); }
   ~Str() override = default;
 
-  std::uint32_t byte_size_;          // UTF-8 bytes inline after the object
-  std::uint32_t length_;             // code points
-  mutable std::int64_t hash_ = -1;   // -1: not computed yet (never a valid hash)
+  std::uint32_t byte_size_;         // UTF-8 bytes inline after the object
+  std::uint32_t length_;            // code points
+  mutable std::int64_t hash_ = -1;  // -1: not computed yet (never a valid hash)
 };
 
 /// A Python bytes: immutable bytes stored inline, hash cached.
@@ -165,9 +165,9 @@ class ByteArray final : public Object {
 
  private:
   ~ByteArray() override;
-  std::byte* data_ = nullptr;   // heap block of capacity_ bytes, or null when capacity_ is 0
-  std::size_t size_ = 0;        // bytes in use
-  std::size_t capacity_ = 0;    // bytes allocated
+  std::byte* data_ = nullptr;  // heap block of capacity_ bytes, or null when capacity_ is 0
+  std::size_t size_ = 0;       // bytes in use
+  std::size_t capacity_ = 0;   // bytes allocated
 };
 
 /// The bytes of a string, for building Bytes and ByteArray from text.

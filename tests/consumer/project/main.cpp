@@ -1,8 +1,8 @@
 // A program outside the ouro tree, built against an installed ouro.
-#include <cstdio>
-
 #include <ouro/gc.h>
 #include <ouro/ref.h>
+
+#include <cstdio>
 
 class Pair : public ouro::Object {
  public:
