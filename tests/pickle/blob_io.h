@@ -9,6 +9,10 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
+
+#include "support/python_oracle.h"
 
 namespace ouro::testing {
 
@@ -71,6 +75,32 @@ class BlobReader {
 /// A byte span over a string's bytes, for ouro::pickle::dis and OpcodeReader.
 inline std::span<const std::byte> as_byte_span(std::string_view bytes) {
   return std::as_bytes(std::span<const char>(bytes.data(), bytes.size()));
+}
+
+/// What CPython's C pickle.loads raises for each input, as (exception type, message); "OK"
+/// and "" for an input that loads. One python3 run for all inputs.
+inline std::vector<std::pair<std::string, std::string>> cpython_load_errors(
+    std::span<const std::string_view> inputs) {
+  std::string input;
+  for (std::string_view c : inputs) put_blob(input, c);
+  const std::string script = std::string(kBlobPython) + R"PY(
+import pickle
+for data in read_blobs(sys.stdin.buffer.read()):
+    try:
+        pickle.loads(data)
+        put('OK'); put('')
+    except BaseException as e:
+        put(type(e).__name__); put(str(e))
+)PY";
+  const PythonResult r = run_python(script, input);
+  EXPECT_EQ(r.status, 0) << r.err;
+  BlobReader out(r.out);
+  std::vector<std::pair<std::string, std::string>> result;
+  for (std::size_t i = 0; i < inputs.size() && !out.done(); ++i) {
+    std::string type(out.next());
+    result.emplace_back(std::move(type), std::string(out.next()));
+  }
+  return result;
 }
 
 }  // namespace ouro::testing

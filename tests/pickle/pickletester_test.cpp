@@ -24,32 +24,6 @@ using namespace std::string_view_literals;
 
 class PickletesterTest : public testing::HeapTest {
  protected:
-  // Runs python3's pickle.loads on each input; returns (type, message) pairs.
-  std::vector<std::pair<std::string, std::string>> cpython_errors(
-      std::span<const std::string_view> inputs) {
-    std::string input;
-    for (std::string_view c : inputs) testing::put_blob(input, c);
-    const std::string script = std::string(testing::kBlobPython) + R"PY(
-import pickle
-for data in read_blobs(sys.stdin.buffer.read()):
-    try:
-        pickle.loads(data)
-        put('OK'); put('')
-    except BaseException as e:
-        put(type(e).__name__); put(str(e))
-)PY";
-    const testing::PythonResult r = testing::run_python(script, input);
-    EXPECT_EQ(r.status, 0) << r.err;
-    testing::BlobReader out(r.out);
-    std::vector<std::pair<std::string, std::string>> result;
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      std::string type(out.next());
-      std::string message(out.next());
-      result.emplace_back(std::move(type), std::move(message));
-    }
-    return result;
-  }
-
   UnpicklingError load_error(std::string_view data, const LoadOptions& options = {}) {
     const std::size_t before = live_objects();
     try {
@@ -66,7 +40,8 @@ for data in read_blobs(sys.stdin.buffer.read()):
   // Compares ouro's errors with CPython's for each input, exactly.
   void expect_cpython_errors(std::span<const std::string_view> inputs, const LoadOptions& options) {
     OURO_REQUIRE_PYTHON();
-    const auto expected = cpython_errors(inputs);
+    const auto expected = testing::cpython_load_errors(inputs);
+    ASSERT_EQ(expected.size(), inputs.size());
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       SCOPED_TRACE(::testing::PrintToString(std::string(inputs[i])));
       const UnpicklingError e = load_error(inputs[i], options);
