@@ -107,6 +107,18 @@ struct ValueEntry {
   mutable Ref<WeakRef> value;  // replaced in place by set(); not part of the set's key
 
   WeakRef* weak() const noexcept { return value.get(); }
+  // What the dictionary's views yield; `v` is the strong Ref to the (live) value.
+  struct GetItem {
+    static std::pair<const K&, Ref<V>> get(const ValueEntry& e, const Ref<V>& v) {
+      return {e.key, v};
+    }
+  };
+  struct GetKey {
+    static const K& get(const ValueEntry& e, const Ref<V>&) noexcept { return e.key; }
+  };
+  struct GetValue {
+    static const Ref<V>& get(const ValueEntry&, const Ref<V>& v) noexcept { return v; }
+  };
   static bool equal(const ValueEntry& a, const ValueEntry& b) {
     return Traits::equal(a.key, b.key);
   }
@@ -124,6 +136,18 @@ struct KeyEntry {
   [[no_unique_address]] mutable V value;
 
   WeakRef* weak() const noexcept { return key.get(); }
+  // What the dictionary's views yield; `k` is the strong Ref to the (live) key.
+  struct GetItem {
+    static std::pair<const Ref<K>&, V&> get(const KeyEntry& e, const Ref<K>& k) noexcept {
+      return {k, e.value};
+    }
+  };
+  struct GetKey {
+    static const Ref<K>& get(const KeyEntry&, const Ref<K>& k) noexcept { return k; }
+  };
+  struct GetValue {
+    static V& get(const KeyEntry& e, const Ref<K>&) noexcept { return e.value; }
+  };
   static const K& as_key(const Object* o) noexcept { return static_cast<const K&>(*o); }
   static bool equal(const KeyEntry& a, const KeyEntry& b) {
     const Object* x = a.key->peek();
@@ -368,6 +392,28 @@ class WeakTableOwner {
   std::unique_ptr<Table> table_;
 };
 
+/// The views both dictionaries offer. The Entry says which side is held weakly and how to
+/// present it (Entry::GetItem/GetKey/GetValue); the weakly held side always comes out as a
+/// strong Ref, so an entry cannot die while the caller looks at it.
+template <class Entry>
+class WeakDictionaryBase : public WeakTableOwner<Entry> {
+ public:
+  /// (key, value) pairs of the live entries.
+  WeakRange<Entry, typename Entry::GetItem> items() const noexcept {
+    return WeakRange<Entry, typename Entry::GetItem>(this->table_if_any());
+  }
+  /// Keys of the live entries (also what iterating the dictionary gives, as in Python).
+  WeakRange<Entry, typename Entry::GetKey> keys() const noexcept {
+    return WeakRange<Entry, typename Entry::GetKey>(this->table_if_any());
+  }
+  /// Values of the live entries.
+  WeakRange<Entry, typename Entry::GetValue> values() const noexcept {
+    return WeakRange<Entry, typename Entry::GetValue>(this->table_if_any());
+  }
+  WeakIterator<Entry, typename Entry::GetKey> begin() const noexcept { return keys().begin(); }
+  std::default_sentinel_t end() const noexcept { return {}; }
+};
+
 }  // namespace detail
 
 /// Python's WeakValueDictionary: a map from strong keys to weakly held values; an entry
@@ -384,18 +430,9 @@ class WeakTableOwner {
 /// container; while one is alive, inserting a new key, erase, pop and clear throw
 /// std::logic_error.
 template <class K, class V, class Traits = KeyTraits<K>>
-class WeakValueDictionary : public detail::WeakTableOwner<detail::ValueEntry<K, V, Traits>> {
+class WeakValueDictionary : public detail::WeakDictionaryBase<detail::ValueEntry<K, V, Traits>> {
   using Entry = detail::ValueEntry<K, V, Traits>;
   using Table = detail::WeakTable<Entry>;
-  struct GetItem {
-    static std::pair<const K&, Ref<V>> get(const Entry& e, const Ref<V>& v) { return {e.key, v}; }
-  };
-  struct GetKey {
-    static const K& get(const Entry& e, const Ref<V>&) noexcept { return e.key; }
-  };
-  struct GetValue {
-    static const Ref<V>& get(const Entry&, const Ref<V>& v) noexcept { return v; }
-  };
 
  public:
   using key_type = K;
@@ -470,24 +507,9 @@ class WeakValueDictionary : public detail::WeakTableOwner<detail::ValueEntry<K, 
   /// Python's copy(): the live entries, with weak references of its own.
   WeakValueDictionary copy() const {
     WeakValueDictionary out;
-    for (auto [key, value] : items()) out.set(key, value);
+    for (auto [key, value] : this->items()) out.set(key, value);
     return out;
   }
-
-  /// (key, value) pairs of the live entries; `value` is a strong Ref.
-  detail::WeakRange<Entry, GetItem> items() const noexcept {
-    return detail::WeakRange<Entry, GetItem>(this->table_if_any());
-  }
-  /// Keys of the live entries (also what iterating the dictionary gives, as in Python).
-  detail::WeakRange<Entry, GetKey> keys() const noexcept {
-    return detail::WeakRange<Entry, GetKey>(this->table_if_any());
-  }
-  /// Strong Refs to the live values.
-  detail::WeakRange<Entry, GetValue> values() const noexcept {
-    return detail::WeakRange<Entry, GetValue>(this->table_if_any());
-  }
-  detail::WeakIterator<Entry, GetKey> begin() const noexcept { return keys().begin(); }
-  std::default_sentinel_t end() const noexcept { return {}; }
 };
 
 /// Python's WeakKeyDictionary: a map from weakly held keys to strong values; an entry
@@ -502,20 +524,9 @@ class WeakValueDictionary : public detail::WeakTableOwner<detail::ValueEntry<K, 
 /// Warning: the value must not hold a strong Ref to its own key, or the key never dies
 /// (as in Python). Iterators follow WeakValueDictionary's rules.
 template <class K, class V, class Traits = IdentityTraits<K>>
-class WeakKeyDictionary : public detail::WeakTableOwner<detail::KeyEntry<K, V, Traits>> {
+class WeakKeyDictionary : public detail::WeakDictionaryBase<detail::KeyEntry<K, V, Traits>> {
   using Entry = detail::KeyEntry<K, V, Traits>;
   using Table = detail::WeakTable<Entry>;
-  struct GetItem {
-    static std::pair<const Ref<K>&, V&> get(const Entry& e, const Ref<K>& k) noexcept {
-      return {k, e.value};
-    }
-  };
-  struct GetKey {
-    static const Ref<K>& get(const Entry&, const Ref<K>& k) noexcept { return k; }
-  };
-  struct GetValue {
-    static V& get(const Entry& e, const Ref<K>&) noexcept { return e.value; }
-  };
 
  public:
   using key_type = Ref<K>;
@@ -596,24 +607,9 @@ class WeakKeyDictionary : public detail::WeakTableOwner<detail::KeyEntry<K, V, T
   /// Python's copy(): the live entries, with weak references of its own.
   WeakKeyDictionary copy() const {
     WeakKeyDictionary out;
-    for (auto [key, value] : items()) out.set(key, value);
+    for (auto [key, value] : this->items()) out.set(key, value);
     return out;
   }
-
-  /// (key, value) pairs of the live entries; `key` is a strong Ref, `value` a reference.
-  detail::WeakRange<Entry, GetItem> items() const noexcept {
-    return detail::WeakRange<Entry, GetItem>(this->table_if_any());
-  }
-  /// Strong Refs to the live keys (also what iterating the dictionary gives).
-  detail::WeakRange<Entry, GetKey> keys() const noexcept {
-    return detail::WeakRange<Entry, GetKey>(this->table_if_any());
-  }
-  /// The values of the live entries.
-  detail::WeakRange<Entry, GetValue> values() const noexcept {
-    return detail::WeakRange<Entry, GetValue>(this->table_if_any());
-  }
-  detail::WeakIterator<Entry, GetKey> begin() const noexcept { return keys().begin(); }
-  std::default_sentinel_t end() const noexcept { return {}; }
 };
 
 namespace detail {
