@@ -15,22 +15,7 @@ namespace ouro::pickle::detail {
 
 namespace vd = ouro::value::detail;
 
-std::string int_to_str_limit_message() {
-  // What vd::to_decimal throws past the limit (src/value/bigint.cpp), asked of it directly
-  // by converting the smallest value that is sure to be too long.
-  static const std::string message = [] {
-    const vd::Limb one = 1;
-    std::vector<vd::Limb> limbs(vd::kIntMaxStrDigits / 19 + 2, 0);
-    limbs.back() = one;
-    try {
-      (void)vd::to_decimal({limbs, false});
-    } catch (const ValueError& e) {
-      return std::string(e.what());
-    }
-    return std::string();
-  }();
-  return message;
-}
+std::string int_to_str_limit_message() { return std::string(vd::kToStrLimitMessage); }
 
 bool is_printable(char32_t cp) noexcept { return vd::is_printable(cp); }
 

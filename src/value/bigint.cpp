@@ -34,9 +34,6 @@ constexpr std::size_t kMaxDecimalLimbs = (kIntMaxStrDigits * 3322 / 1000 + 1) / 
 /// plus the extra character it asks for.
 constexpr std::size_t kMaxDecimalBuffer = kMaxDecimalLimbs * 20 + 1;
 
-constexpr const char* kToStrLimitMessage =
-    "Exceeds the limit (4300 digits) for integer string conversion; "
-    "use sys.set_int_max_str_digits() to increase the limit";
 
 /// A limb count as GMP's signed size type.
 mp_size_t mp_size(std::size_t n) noexcept { return static_cast<mp_size_t>(n); }
@@ -203,18 +200,18 @@ std::size_t write_decimal(LimbsView view, std::span<char> out) {
     out[0] = '0';
     return 1;
   }
-  if (n > kMaxDecimalLimbs) throw ValueError(kToStrLimitMessage);
+  if (n > kMaxDecimalLimbs) throw ValueError(std::string(kToStrLimitMessage));
   std::array<Limb, kMaxDecimalLimbs> scratch;  // mpn_get_str destroys its input
   std::copy(view.limbs.begin(), view.limbs.end(), scratch.begin());
   // mpn_sizeinbase is exact or one too large; skip the conversion when surely too long.
   if (mpn_sizeinbase(scratch.data(), mp_size(n), 10) > kIntMaxStrDigits + 1) {
-    throw ValueError(kToStrLimitMessage);
+    throw ValueError(std::string(kToStrLimitMessage));
   }
   std::array<unsigned char, kMaxDecimalBuffer> digits;
   std::size_t count = mpn_get_str(digits.data(), 10, scratch.data(), mp_size(n));
   std::size_t first = 0;
   while (first + 1 < count && digits[first] == 0) ++first;
-  if (count - first > kIntMaxStrDigits) throw ValueError(kToStrLimitMessage);
+  if (count - first > kIntMaxStrDigits) throw ValueError(std::string(kToStrLimitMessage));
   std::size_t length = 0;
   if (view.negative) out[length++] = '-';
   for (std::size_t i = first; i < count; ++i) out[length++] = static_cast<char>('0' + digits[i]);

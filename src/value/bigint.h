@@ -45,6 +45,11 @@ using OverflowError = ::ouro::OverflowError;
 /// converts. Fixed here; it bounds the stack buffers of the decimal conversions.
 inline constexpr std::size_t kIntMaxStrDigits = 4300;
 
+/// CPython's ValueError text when an int has more than kIntMaxStrDigits decimal digits.
+inline constexpr std::string_view kToStrLimitMessage =
+    "Exceeds the limit (4300 digits) for integer string conversion; "
+    "use sys.set_int_max_str_digits() to increase the limit";
+
 /// Longest text write_decimal() produces: a sign and kIntMaxStrDigits digits.
 inline constexpr std::size_t kMaxDecimalChars = kIntMaxStrDigits + 1;
 
