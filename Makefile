@@ -40,7 +40,7 @@ asan-test: deps
 # for why this subset: the heap and pickle suites allocate millions of containers and would
 # take hours when every allocation collects).
 stress-test: build
-	OURO_GC_STRESS=1 ctest --preset release -j $(JOBS) -L '^(gc|object|weakref)$$'
+	OURO_GC_STRESS=1 ctest --preset release -j $(JOBS) -L '^(core|weak)$$'
 
 bench: deps
 	cmake --preset release -DOURO_BUILD_BENCH=ON > /dev/null

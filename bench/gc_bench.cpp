@@ -40,8 +40,8 @@
 #include <string_view>
 #include <vector>
 
-#include "ouro/gc.h"
-#include "ouro/ref.h"
+#include "ouro/core/gc.h"
+#include "ouro/core/ref.h"
 
 namespace {
 

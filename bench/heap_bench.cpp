@@ -40,8 +40,8 @@
 #include <string_view>
 #include <vector>
 
-#include "ouro/heap.h"
-#include "ouro/ref.h"
+#include "ouro/core/heap.h"
+#include "ouro/core/ref.h"
 
 #if OURO_BENCH_PEER_MIMALLOC
 #include <mimalloc.h>

@@ -28,8 +28,8 @@
 #include <memory>
 #include <string>
 
-#include "ouro/pickle.h"
-#include "ouro/value.h"
+#include "ouro/pickle/pickle.h"
+#include "ouro/value/value.h"
 
 namespace {
 

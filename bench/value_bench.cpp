@@ -20,7 +20,7 @@
 #include <cstring>
 #include <string>
 
-#include "ouro/value.h"
+#include "ouro/value/value.h"
 
 namespace {
 

@@ -27,7 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "ouro/weak_containers.h"
+#include "ouro/weak/containers.h"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <span>
 #include <sstream>
 
-#include "ouro/pickletools.h"
+#include "ouro/pickle/pickletools.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
   const std::span<const std::byte> data(reinterpret_cast<const std::byte*>(bytes), size);

@@ -9,11 +9,11 @@
 #include <string_view>
 
 #include "ouro/errors.h"
-#include "ouro/gc.h"
-#include "ouro/heap.h"
-#include "ouro/pickle.h"
-#include "ouro/pickle_scan.h"
-#include "ouro/value.h"
+#include "ouro/core/gc.h"
+#include "ouro/core/heap.h"
+#include "ouro/pickle/pickle.h"
+#include "ouro/pickle/scan.h"
+#include "ouro/value/value.h"
 
 namespace {
 

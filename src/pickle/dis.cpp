@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "ouro/pickletools.h"
+#include "ouro/pickle/pickletools.h"
 #include "pickle/opcodes.h"
 #include "pickle/pyrepr.h"
 

@@ -2,7 +2,7 @@
 // where in the input it happened.
 #include <fmt/format.h>
 
-#include "ouro/pickle.h"
+#include "ouro/pickle/pickle.h"
 
 namespace ouro::pickle {
 namespace {

@@ -35,7 +35,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "ouro/pickle.h"
+#include "ouro/pickle/pickle.h"
 #include "pickle/opcodes.h"
 #include "value/float_format.h"
 #include "value/unicode.h"

@@ -20,7 +20,7 @@
 #include <string_view>
 #include <utility>
 
-#include "ouro/pickle.h"
+#include "ouro/pickle/pickle.h"
 
 namespace ouro::pickle::detail {
 

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "ouro/pickle.h"
+#include "ouro/pickle/pickle.h"
 
 namespace ouro::pickle {
 namespace {

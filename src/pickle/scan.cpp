@@ -13,9 +13,9 @@
 #include <new>
 
 #include "ouro/errors.h"
-#include "ouro/heap.h"
-#include "ouro/pickle.h"
-#include "ouro/pickle_scan.h"
+#include "ouro/core/heap.h"
+#include "ouro/pickle/pickle.h"
+#include "ouro/pickle/scan.h"
 #include "pickle/opcodes.h"
 #include "pickle/unpickler.h"
 

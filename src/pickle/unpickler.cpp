@@ -41,8 +41,8 @@
 #include <utility>
 #include <vector>
 
-#include "ouro/gc.h"
-#include "ouro/value.h"
+#include "ouro/core/gc.h"
+#include "ouro/value/value.h"
 #include "pickle/opcodes.h"
 #include "pickle/policy.h"
 #include "pickle/pydecode.h"

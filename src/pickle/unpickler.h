@@ -5,8 +5,8 @@
 #include <cstddef>
 #include <span>
 
-#include "ouro/heap.h"
-#include "ouro/pickle.h"
+#include "ouro/core/heap.h"
+#include "ouro/pickle/pickle.h"
 
 namespace ouro::pickle::detail {
 

@@ -8,7 +8,7 @@
 #include <span>
 #include <string_view>
 
-#include "ouro/value.h"
+#include "ouro/value/value.h"
 
 namespace ouro::value::detail {
 

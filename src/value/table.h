@@ -17,7 +17,7 @@
 #include <new>
 #include <utility>
 
-#include "ouro/heap.h"
+#include "ouro/core/heap.h"
 #include "value/internal.h"
 
 namespace ouro::detail {

@@ -1,6 +1,6 @@
 // A well-formed managed type for the compile-fail snippets.
 #pragma once
-#include "ouro/ref.h"
+#include "ouro/core/ref.h"
 
 class Good : public ouro::Object {
  public:

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "ouro/pickletools.h"
+#include "ouro/pickle/pickletools.h"
 #include "pickle/blob_io.h"
 #include "pickle/pickletester_data.h"
 #include "support/python_oracle.h"

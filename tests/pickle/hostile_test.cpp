@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "ouro/pickle.h"
-#include "ouro/value.h"
+#include "ouro/pickle/pickle.h"
+#include "ouro/value/value.h"
 #include "pickle/opcodes.h"
 #include "support/heap_fixture.h"
 

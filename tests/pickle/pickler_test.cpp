@@ -15,8 +15,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "ouro/pickle.h"
-#include "ouro/value.h"
+#include "ouro/pickle/pickle.h"
+#include "ouro/value/value.h"
 #include "pickle/blob_io.h"
 #include "pickle/opcodes.h"
 #include "support/heap_fixture.h"

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "ouro/pickle.h"
-#include "ouro/value.h"
+#include "ouro/pickle/pickle.h"
+#include "ouro/value/value.h"
 #include "pickle/blob_io.h"
 #include "pickle/pickletester_data.h"
 #include "support/heap_fixture.h"

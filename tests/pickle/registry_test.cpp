@@ -7,8 +7,8 @@
 
 #include <string>
 
-#include "ouro/pickle.h"
-#include "ouro/value.h"
+#include "ouro/pickle/pickle.h"
+#include "ouro/value/value.h"
 #include "pickle/blob_io.h"
 #include "support/heap_fixture.h"
 #include "support/python_oracle.h"

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "ouro/pickle_scan.h"
+#include "ouro/pickle/scan.h"
 
 namespace ouro::pickle {
 namespace {

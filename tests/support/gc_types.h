@@ -1,4 +1,4 @@
-// Managed types and a fixture shared by the collector's tests (tests/gc/): nodes with N
+// Managed types and a fixture shared by the collector's tests (tests/core/): nodes with N
 // references, a finalizer that counts, a finalizer that resurrects, types whose
 // finalize() or clear() throw, a traverse() that visits too much, and a non-container.
 //
@@ -16,10 +16,10 @@
 #include <utility>
 #include <vector>
 
-#include "ouro/gc.h"
-#include "ouro/heap.h"
-#include "ouro/ref.h"
-#include "ouro/runtime.h"
+#include "ouro/core/gc.h"
+#include "ouro/core/heap.h"
+#include "ouro/core/ref.h"
+#include "ouro/core/runtime.h"
 
 namespace ouro::testing {
 

@@ -5,10 +5,10 @@
 
 #include <optional>
 
-#include "ouro/gc.h"
-#include "ouro/heap.h"
-#include "ouro/ref.h"
-#include "ouro/runtime.h"
+#include "ouro/core/gc.h"
+#include "ouro/core/heap.h"
+#include "ouro/core/ref.h"
+#include "ouro/core/runtime.h"
 
 namespace ouro::testing {
 

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "ouro/value.h"
+#include "ouro/value/value.h"
 #include "support/heap_fixture.h"
 #include "value/value_oracle.h"
 

@@ -3,8 +3,8 @@
 // counts, and the seed's ComplexDataObject is representable without any C++ class.
 #include <gtest/gtest.h>
 
-#include "ouro/gc.h"
-#include "ouro/value.h"
+#include "ouro/core/gc.h"
+#include "ouro/value/value.h"
 #include "support/heap_fixture.h"
 
 namespace ouro {

@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "ouro/value.h"
+#include "ouro/value/value.h"
 #include "support/heap_fixture.h"
 
 namespace ouro {

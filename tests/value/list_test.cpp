@@ -2,7 +2,7 @@
 // and pop, self-extension, and a list that contains itself.
 #include <gtest/gtest.h>
 
-#include "ouro/value.h"
+#include "ouro/value/value.h"
 #include "support/heap_fixture.h"
 
 namespace ouro {

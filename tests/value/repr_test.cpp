@@ -10,7 +10,7 @@
 #include <cstring>
 #include <map>
 
-#include "ouro/value.h"
+#include "ouro/value/value.h"
 #include "support/heap_fixture.h"
 #include "value/value_oracle.h"
 

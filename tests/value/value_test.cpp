@@ -1,7 +1,7 @@
 // Tests of ouro::Value and the operations on every value (value.h, src/value/value.cpp):
 // the tagged encoding, checked conversions, Python's equality and hash rules across types,
 // truth values, sizes, deep nesting (recursion errors, never a crash) and the heap limit.
-#include "ouro/value.h"
+#include "ouro/value/value.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 #include <cmath>
 #include <limits>
 
-#include "ouro/gc.h"
+#include "ouro/core/gc.h"
 #include "support/heap_fixture.h"
 #include "support/python_oracle.h"
 

@@ -5,7 +5,7 @@
 
 #include <cstddef>
 
-#include "ouro/value.h"
+#include "ouro/value/value.h"
 
 namespace ouro::cli {
 

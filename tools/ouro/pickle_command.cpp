@@ -18,12 +18,12 @@
 #include "commands.h"
 #include "cpython_sizes.h"
 #include "ouro/errors.h"
-#include "ouro/heap.h"
-#include "ouro/pickle.h"
-#include "ouro/pickle_scan.h"
-#include "ouro/pickletools.h"
-#include "ouro/runtime.h"
-#include "ouro/value.h"
+#include "ouro/core/heap.h"
+#include "ouro/pickle/pickle.h"
+#include "ouro/pickle/scan.h"
+#include "ouro/pickle/pickletools.h"
+#include "ouro/core/runtime.h"
+#include "ouro/value/value.h"
 
 namespace ouro::cli {
 namespace {

@@ -2,9 +2,9 @@
 // deallocation, getrefcount, rebinding, a cycle that needs the collector, gc.disable/collect).
 #include <fmt/format.h>
 
-#include "ouro/gc.h"
-#include "ouro/ref.h"
-#include "ouro/runtime.h"
+#include "ouro/core/gc.h"
+#include "ouro/core/ref.h"
+#include "ouro/core/runtime.h"
 #include "tour.h"
 
 namespace ouro::tour {

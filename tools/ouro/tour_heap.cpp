@@ -4,7 +4,7 @@
 #include <iostream>
 #include <vector>
 
-#include "ouro/heap.h"
+#include "ouro/core/heap.h"
 #include "tour.h"
 
 namespace ouro::tour {

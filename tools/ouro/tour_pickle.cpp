@@ -12,9 +12,9 @@
 #include <string>
 
 #include "cpython_sizes.h"
-#include "ouro/pickle.h"
-#include "ouro/runtime.h"
-#include "ouro/value.h"
+#include "ouro/pickle/pickle.h"
+#include "ouro/core/runtime.h"
+#include "ouro/value/value.h"
 #include "tour.h"
 #include "tour_seed.h"
 

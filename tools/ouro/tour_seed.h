@@ -3,8 +3,8 @@
 // __main__.ComplexDataObject whose state dict is the object's __dict__, as pickle stores it.
 #pragma once
 
-#include "ouro/heap.h"
-#include "ouro/value.h"
+#include "ouro/core/heap.h"
+#include "ouro/value/value.h"
 
 namespace ouro::tour {
 

@@ -4,8 +4,8 @@
 // CPython 3.11 (sys.getsizeof figures ouro knows for 64-bit CPython 3.11).
 #include <fmt/format.h>
 
-#include "ouro/gc.h"
-#include "ouro/value.h"
+#include "ouro/core/gc.h"
+#include "ouro/value/value.h"
 #include "tour.h"
 #include "tour_seed.h"
 

@@ -6,8 +6,8 @@
 #include <numeric>
 #include <span>
 
-#include "ouro/gc.h"
-#include "ouro/weak_containers.h"
+#include "ouro/core/gc.h"
+#include "ouro/weak/containers.h"
 #include "tour.h"
 
 namespace ouro::tour {

@@ -35,8 +35,8 @@
 #include <utility>
 
 #include "ouro/errors.h"
-#include "ouro/object.h"
-#include "ouro/ref.h"
+#include "ouro/core/object.h"
+#include "ouro/core/ref.h"
 
 namespace ouro {
 

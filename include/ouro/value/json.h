@@ -23,7 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ouro/value.h"
+#include "ouro/value/value.h"
 
 namespace ouro {
 

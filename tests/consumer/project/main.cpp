@@ -1,6 +1,6 @@
 // A program outside the ouro tree, built against an installed ouro.
-#include <ouro/gc.h>
-#include <ouro/ref.h>
+#include <ouro/core/gc.h>
+#include <ouro/core/ref.h>
 
 #include <cstdio>
 

@@ -1,0 +1,248 @@
+// ouro::Ref<T>, the intrusive strong reference, and ouro::make<T>, the only way to create a
+// managed object.
+//
+// Invariants kept here (DESIGN.md):
+//   I1  counts are plain integers: a heap and its objects are used by one thread at a time.
+//   I2  the last Ref to go calls detail::dealloc at once (deterministic freeing).
+#pragma once
+
+#include <compare>
+#include <cstddef>
+#include <functional>
+#include <new>
+#include <string>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+
+#include "ouro/errors.h"
+#include "ouro/core/heap.h"
+#include "ouro/core/object.h"
+
+namespace ouro {
+
+/// A strong reference to a managed object: copying adds one to the count, destruction
+/// subtracts one, and the object is freed when the count reaches zero.
+///
+///     ouro::Ref<Node> a = ouro::make<Node>();
+///     ouro::Ref<Node> b = a;            // count 2
+///     ouro::Ref<ouro::Object> o = a;    // upcast, count 3
+///     auto n = ouro::ref_cast<Node>(o); // checked downcast: empty if o is no Node
+///
+/// Warning: a Ref must not outlive its heap.
+template <class T>
+class Ref {
+ public:
+  using element_type = T;
+
+  constexpr Ref() noexcept = default;
+  constexpr Ref(std::nullptr_t) noexcept {}
+  Ref(const Ref& other) noexcept : ptr_(other.ptr_) { incref(ptr_); }
+  Ref(Ref&& other) noexcept : ptr_(std::exchange(other.ptr_, nullptr)) {}
+  template <class U>
+  requires std::is_convertible_v<U*, T*> Ref(const Ref<U>& other)
+  noexcept : ptr_(other.get()) { incref(ptr_); }
+  template <class U>
+  requires std::is_convertible_v<U*, T*> Ref(Ref<U>&& other)
+  noexcept : ptr_(other.release()) {}
+  ~Ref() { decref(ptr_); }
+
+  // The new pointer is stored before the old one is released: the old object's destructor
+  // may reach this Ref again (self-assignment and cycles through the assigned field).
+  Ref& operator=(const Ref& other) noexcept {
+    T* old = ptr_;
+    ptr_ = other.ptr_;
+    incref(ptr_);
+    decref(old);
+    return *this;
+  }
+  Ref& operator=(Ref&& other) noexcept {
+    T* old = ptr_;
+    ptr_ = std::exchange(other.ptr_, nullptr);
+    if (old != ptr_) decref(old);
+    return *this;
+  }
+  Ref& operator=(std::nullptr_t) noexcept {
+    reset();
+    return *this;
+  }
+  void reset() noexcept { decref(std::exchange(ptr_, nullptr)); }
+
+  T* get() const noexcept { return ptr_; }
+  T& operator*() const noexcept { return *ptr_; }
+  T* operator->() const noexcept { return ptr_; }
+  explicit operator bool() const noexcept { return ptr_ != nullptr; }
+
+  /// Gives up ownership without changing the count; the caller now owns one reference.
+  [[nodiscard]] T* release() noexcept { return std::exchange(ptr_, nullptr); }
+  /// Takes over a reference the caller owns (no count change).
+  [[nodiscard]] static Ref adopt(T* object) noexcept {
+    Ref r;
+    r.ptr_ = object;
+    return r;
+  }
+  /// A new reference to an object the caller can see but does not own (count + 1).
+  [[nodiscard]] static Ref borrow(T* object) noexcept {
+    incref(object);
+    return adopt(object);
+  }
+
+  template <class U>
+  friend bool operator==(const Ref& a, const Ref<U>& b) noexcept {
+    return a.get() == b.get();
+  }
+  friend bool operator==(const Ref& a, std::nullptr_t) noexcept { return a.ptr_ == nullptr; }
+  template <class U>
+  friend std::strong_ordering operator<=>(const Ref& a, const Ref<U>& b) noexcept {
+    return std::compare_three_way{}(static_cast<const void*>(a.get()),
+                                    static_cast<const void*>(b.get()));
+  }
+
+ private:
+  static void incref(T* object) noexcept {
+    if (object != nullptr) ++static_cast<Object*>(object)->refcount_;
+  }
+  static void decref(T* object) noexcept {
+    if (object != nullptr && --static_cast<Object*>(object)->refcount_ == 0) {
+      detail::dealloc(object);
+    }
+  }
+
+  T* ptr_ = nullptr;
+};
+
+/// Checked downcast: the same object as a Ref<To>, or an empty Ref if it is not a To.
+template <class To, class From>
+Ref<To> ref_cast(const Ref<From>& from) noexcept {
+  return Ref<To>::borrow(dynamic_cast<To*>(from.get()));
+}
+
+/// Checked downcast that throws ouro::TypeError naming both types when `from` is no To.
+template <class To, class From>
+Ref<To> checked_cast(const Ref<From>& from) {
+  To* to = dynamic_cast<To*>(from.get());
+  if (to == nullptr && from) {
+    throw TypeError(std::string("expected ") + typeid(To).name() + ", got " +
+                    std::string(from->type_name()));
+  }
+  return Ref<To>::borrow(to);
+}
+
+/// The reference count of `ref`'s object. Unlike Python's sys.getrefcount, no temporary
+/// reference is added for the call: a fresh object held by one Ref reports 1.
+template <class T>
+std::uint32_t getrefcount(const Ref<T>& ref) noexcept {
+  return ref ? ref->refcount() : 0;
+}
+
+/// Bytes the object takes in its heap: its block (with the collector's links for a
+/// container) plus what it owns exclusively (Object::owned_bytes), like sys.getsizeof.
+std::size_t getsizeof(const Object& object) noexcept;
+template <class T>
+std::size_t getsizeof(const Ref<T>& ref) noexcept {
+  return ref ? getsizeof(*ref) : 0;
+}
+
+namespace detail {
+
+std::uint16_t register_type_mangled(const char* mangled_name) noexcept;
+
+/// The registered id of T (registered on first use, process-wide). A type may choose its
+/// displayed name with `static constexpr std::string_view kTypeName = "Name";`.
+template <class T>
+std::uint16_t type_id_of() noexcept {
+  static const std::uint16_t id = [] {
+    if constexpr (requires { T::kTypeName; }) {
+      return register_type(T::kTypeName);
+    } else {
+      return register_type_mangled(typeid(T).name());
+    }
+  }();
+  return id;
+}
+
+/// Called when a new container is tracked and generation 0's count passes its threshold
+/// (or stress mode is on): runs the automatic collection of src/gc if it is due.
+void collect_on_allocation(Heap& heap) noexcept;
+
+/// Puts a new container at the end of generation 0 (CPython's _PyObject_GC_Link + track).
+inline void track_new_container(Heap& heap, Object* object) noexcept {
+  Runtime& rt = heap.runtime();
+  link_into_generation0(rt, object);
+  if (OURO_UNLIKELY(rt.generations[0].count > rt.generations[0].threshold || rt.stress)) {
+    collect_on_allocation(heap);
+  }
+}
+
+/// Fills in the header of a just-constructed object and tracks it if it is a container.
+inline void adopt_new_object(Heap& heap, Object* object, std::size_t bytes,
+                             std::uint32_t kind_flags, std::uint16_t type_id) noexcept {
+  ObjectAccess::flags(*object) = (std::uint32_t{type_id} << 16) | kind_flags |
+                                 (bytes <= kSmallRequestLimit ? heap.pool_shift() : 0);
+  Runtime& rt = heap.runtime();
+  ++rt.live_objects;
+  ++rt.live_by_type[type_id < kTypeCountSlots ? type_id : kTypeCountSlots - 1];
+  if (kind_flags & Object::kContainer) track_new_container(heap, object);
+}
+
+template <class T>
+constexpr void check_managed_type() {
+  static_assert(std::is_base_of_v<Object, T>, "ouro::make<T>: T must derive from ouro::Object");
+  static_assert(!std::is_destructible_v<T>,
+                "ouro::make<T>: declare T's destructor protected or private "
+                "(`protected: ~T() override = default;`): managed objects die when their "
+                "refcount reaches zero, never on the stack, in a container or by delete");
+  static_assert(alignof(T) <= kAlignment, "ouro::make<T>: T needs more than 16-byte alignment");
+}
+
+}  // namespace detail
+
+/// Creates a T in this heap with `trailing` extra bytes right after the object (for types
+/// with inline variable-length data such as strings). Throws MemoryError.
+template <class T, class... Args>
+Ref<T> make_in(Heap& heap, std::size_t trailing, Args&&... args) {
+  detail::check_managed_type<T>();
+  heap.check_thread();
+  constexpr bool container = detail::is_container_v<T>;
+  constexpr std::size_t header = container ? sizeof(detail::GcLinks) : 0;
+  const std::size_t bytes = header + sizeof(T) + trailing;
+  void* block = heap.allocate(bytes);
+  T* object;
+  try {
+    object = ::new (static_cast<char*>(block) + header) T(std::forward<Args>(args)...);
+  } catch (...) {
+    heap.deallocate(block, bytes);
+    throw;
+  }
+  constexpr std::uint32_t kind = (container ? Object::kContainer : 0u) |
+                                 (detail::has_finalizer_v<T> ? Object::kHasFinalizer : 0u) |
+                                 (detail::weak_referenceable<T>() ? 0u : Object::kNoWeakrefs);
+  detail::adopt_new_object(heap, object, bytes, kind, detail::type_id_of<T>());
+  return Ref<T>::adopt(object);
+}
+
+template <class T, class... Args>
+Ref<T> Heap::make(Args&&... args) {
+  return make_in<T>(*this, 0, std::forward<Args>(args)...);
+}
+
+/// Creates a T in the current heap (see HeapScope). Throws MemoryError, and
+/// std::logic_error when no heap is current on this thread.
+///
+///     ouro::HeapScope scope(heap);
+///     ouro::Ref<Node> node = ouro::make<Node>(1, "one");
+template <class T, class... Args>
+Ref<T> make(Args&&... args) {
+  Heap* heap = Heap::current();
+  if (OURO_UNLIKELY(heap == nullptr)) detail::throw_no_current_heap();
+  return make_in<T>(*heap, 0, std::forward<Args>(args)...);
+}
+
+}  // namespace ouro
+
+template <class T>
+struct std::hash<ouro::Ref<T>> {
+  std::size_t operator()(const ouro::Ref<T>& ref) const noexcept {
+    return std::hash<const void*>{}(ref.get());
+  }
+};

@@ -1,0 +1,656 @@
+// The allocator: size classes, pools, arenas, large blocks, the two backings and the limit.
+//
+// Keeps DESIGN.md I1 (owner thread, checked in debug builds) and I7 (the limit: every byte
+// taken from the backing is counted in bytes_reserved_ *before* it is taken; passing the
+// limit runs the pressure hook once, then throws MemoryError with all state unchanged).
+//
+// Pool states (CPython's obmalloc, three states):
+//   used   serves a size class and has a free block: on used_pools_[class]'s list.
+//   full   serves a size class, no free block: on no list (found again by address on free).
+//   free   serves no class: on its arena's free_pools list, or never carved (next_fresh).
+// Invariant: every pool on a class list has free_list != nullptr (allocation never looks
+// twice). The lists keep CPython's "ring" name in the code (ring_insert_front, ring_remove).
+#include "ouro/core/heap.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <utility>
+
+#include "alloc/types.h"
+
+namespace ouro {
+
+thread_local Heap* Heap::current_ = nullptr;
+
+namespace detail {
+void throw_no_current_heap() {
+  throw std::logic_error(
+      "ouro::make<T>(): no current heap on this thread; create an ouro::HeapScope "
+      "(or call heap.make<T>())");
+}
+void shutdown_runtime(Heap& heap) noexcept;     // src/core/object.cpp
+void collect_on_pressure(Heap& heap) noexcept;  // src/core/collector.cpp
+}  // namespace detail
+
+namespace {
+
+bool gc_stress_requested() noexcept {
+  const char* value = std::getenv("OURO_GC_STRESS");
+  return value != nullptr && *value != '\0' && std::strcmp(value, "0") != 0;
+}
+
+std::size_t page_size() noexcept {
+  static const std::size_t size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+std::uintptr_t address(const void* p) noexcept { return reinterpret_cast<std::uintptr_t>(p); }
+
+}  // namespace
+
+MemoryError::MemoryError(std::size_t requested, std::size_t limit, std::size_t reserved,
+                         std::size_t in_use) noexcept
+    : requested_(requested), limit_(limit), reserved_(reserved), in_use_(in_use) {
+  if (limit != 0) {
+    std::snprintf(message_, sizeof message_,
+                  "ouro::MemoryError: cannot allocate %zu bytes: heap limit is %zu bytes, "
+                  "%zu taken from the backing, %zu in live blocks",
+                  requested, limit, reserved, in_use);
+  } else {
+    std::snprintf(message_, sizeof message_,
+                  "ouro::MemoryError: cannot allocate %zu bytes: the backing has no memory "
+                  "left (%zu bytes taken, %zu in live blocks)",
+                  requested, reserved, in_use);
+  }
+}
+
+// --- construction -------------------------------------------------------------------------
+
+Heap::Heap(HeapOptions options)
+    : options_(options), limit_bytes_(options.limit_bytes), owner_(std::this_thread::get_id()) {
+  const std::size_t pool = options.pool_size;
+  if (pool < 1024 || pool > (std::size_t{1} << 24) || !std::has_single_bit(pool)) {
+    throw std::invalid_argument("ouro::Heap: pool_size must be a power of two in [1 KiB, 16 MiB]");
+  }
+  if (options.arena_size < pool || options.arena_size % pool != 0) {
+    throw std::invalid_argument("ouro::Heap: arena_size must be a multiple of pool_size");
+  }
+  if (options.arena_size / pool > (std::size_t{1} << 20)) {
+    throw std::invalid_argument("ouro::Heap: at most 2^20 pools per arena");
+  }
+  if ((options.buffer == nullptr) != (options.buffer_size == 0)) {
+    throw std::invalid_argument("ouro::Heap: buffer and buffer_size go together");
+  }
+  pool_shift_ = static_cast<std::size_t>(std::countr_zero(pool));
+  pools_per_arena_ = options.arena_size / pool;
+  if (options.buffer != nullptr) {
+    // Everything is carved from the caller's buffer; trim it to 16-byte alignment.
+    std::uintptr_t begin = round_up(address(options.buffer), kAlignment);
+    std::uintptr_t end = (address(options.buffer) + options.buffer_size) & ~(kAlignment - 1);
+    if (end <= begin + sizeof(FreeChunk)) {
+      throw std::invalid_argument("ouro::Heap: buffer too small");
+    }
+    buffer_free_ = reinterpret_cast<FreeChunk*>(begin);
+    buffer_free_->next = nullptr;
+    buffer_free_->size = end - begin;
+  }
+  // The arena ordering table (one slot per possible free-pool count) is the heap's own
+  // bookkeeping; it comes from the backing too, so a buffer heap needs nothing else.
+  const std::size_t table_bytes = (pools_per_arena_ + 1) * sizeof(Arena*);
+  void* table = backing_reserve(table_bytes, Chunk::kTable);
+  if (table == nullptr) throw std::invalid_argument("ouro::Heap: buffer too small for its tables");
+  std::memset(table, 0, table_bytes);
+  last_arena_with_nfree_ = static_cast<Arena**>(table);
+  bookkeeping_bytes_ = table_bytes;
+  note_reserved(table_bytes);
+  runtime_.stress = gc_stress_requested();
+}
+
+Heap::~Heap() {
+  detail::shutdown_runtime(*this);
+  while (all_arenas_ != nullptr) {
+    Arena* arena = all_arenas_;
+    all_arenas_ = arena->next_all;
+    backing_release(arena->base, options_.arena_size, Chunk::kArena);
+  }
+  while (large_blocks_ != nullptr) {
+    LargeBlock* block = large_blocks_;
+    large_blocks_ = block->next;
+    backing_release(block, sizeof(LargeBlock) + block->size, Chunk::kLarge);
+  }
+  backing_release(last_arena_with_nfree_, bookkeeping_bytes_, Chunk::kTable);
+  if (current_ == this) current_ = nullptr;
+}
+
+// --- allocation -------------------------------------------------------------------------
+
+void* Heap::allocate(std::size_t n) {
+  check_thread();
+  if (n == 0) n = 1;
+  for (bool retried = false;; retried = true) {
+    void* p = n <= kSmallRequestLimit ? allocate_small(size_class_of(n)) : allocate_large(n);
+    if (OURO_LIKELY(p != nullptr)) {
+      ++allocations_;
+#if OURO_DEBUG >= 2
+      std::memset(p, kFreshByte, n);
+#endif
+      return p;
+    }
+    // I7: the pressure hook (a full collection) gets one chance, then MemoryError.
+    if (retried || !relieve_pressure(n)) throw_memory_error(n);
+  }
+}
+
+std::size_t Heap::block_size_for(std::size_t n) noexcept {
+  if (n == 0) n = 1;
+  return n <= kSmallRequestLimit ? class_block_size(size_class_of(n)) : round_up(n, kAlignment);
+}
+
+void* Heap::allocate_small(std::size_t size_class) noexcept {
+  Pool* pool = used_pools_[size_class];
+  if (OURO_UNLIKELY(pool == nullptr)) {
+    pool = take_pool(size_class);
+    if (pool == nullptr) return nullptr;
+  }
+  FreeBlock* block = pool->free_list;
+  ++pool->used;
+  pool->free_list = block->next;
+  if (pool->free_list == nullptr) {
+    // Keep the ring invariant: carve the next never-used block, or retire the full pool.
+    const std::size_t size = class_block_size(size_class);
+    if (pool->next_offset <= pool->max_offset) {
+      pool->free_list =
+          reinterpret_cast<FreeBlock*>(reinterpret_cast<std::byte*>(pool) + pool->next_offset);
+      pool->free_list->next = nullptr;
+      pool->next_offset += static_cast<std::uint32_t>(size);
+    } else {
+      ring_remove(size_class, pool);
+    }
+  }
+  note_in_use(class_block_size(size_class));
+  return block;
+}
+
+// Takes a pool for `size_class`: the parked pool if there is one (no arena work at all),
+// else one from the most used arena that has one (adding an arena when none has). The pool
+// is initialized and put on the class's ring. nullptr: limit or backing.
+Heap::Pool* Heap::take_pool(std::size_t size_class) noexcept {
+  if (Pool* pool = std::exchange(parked_pool_, nullptr); pool != nullptr && pool->used == 0) {
+    // Still empty, so still on its own class's ring (this class's ring is empty).
+    ring_remove(pool->size_class, pool);
+    init_pool(pool, size_class);
+    ring_insert_front(size_class, pool);
+    return pool;
+  }
+  if (usable_arenas_ == nullptr && !add_arena()) return nullptr;
+  Arena* arena = usable_arenas_;
+  // The head has the fewest free pools; taking one keeps it the head (CPython's reasoning),
+  // so only the per-count "rightmost" table changes.
+  if (last_arena_with_nfree_[arena->nfree_pools] == arena) {
+    last_arena_with_nfree_[arena->nfree_pools] = nullptr;
+  }
+  if (arena->nfree_pools > 1) last_arena_with_nfree_[arena->nfree_pools - 1] = arena;
+  Pool* pool;
+  if (arena->free_pools != nullptr) {
+    pool = arena->free_pools;
+    arena->free_pools = pool->next;
+  } else {
+    std::byte* at = arena->base + (std::size_t{arena->next_fresh++} << pool_shift_);
+    pool = reinterpret_cast<Pool*>(at);
+    pool->arena = arena;
+    pool->heap = this;
+    pool->magic = kPoolMagic;
+    const std::size_t headers = at == arena->base ? sizeof(Pool) + sizeof(Arena) : sizeof(Pool);
+    pool->first_offset = static_cast<std::uint32_t>(round_up(headers, kAlignment));
+  }
+  if (--arena->nfree_pools == 0) unlink_usable_arena(arena);
+  init_pool(pool, size_class);
+  ring_insert_front(size_class, pool);
+  return pool;
+}
+
+// Makes `pool` serve `size_class` with every block free (carved lazily from the start).
+void Heap::init_pool(Pool* pool, std::size_t size_class) noexcept {
+  const std::uint32_t size = static_cast<std::uint32_t>(class_block_size(size_class));
+  pool->size_class = static_cast<std::uint32_t>(size_class);
+  pool->used = 0;
+  pool->free_list =
+      reinterpret_cast<FreeBlock*>(reinterpret_cast<std::byte*>(pool) + pool->first_offset);
+  pool->free_list->next = nullptr;
+  pool->next_offset = pool->first_offset + size;
+  pool->max_offset = static_cast<std::uint32_t>(options_.pool_size) - size;
+}
+
+// A pool that just emptied is parked: it stays on its class's ring instead of going back
+// to its arena at once. A program that creates and drops one object at a time would
+// otherwise return the pool and take it again on every cycle (a third of make+drop's cost,
+// per bench/). Only one pool is parked at a time, so at most one empty pool (and so at
+// most one arena) is held back from the backing. A parked pool that receives blocks again
+// is simply a used pool; parked_pool_ then points at it harmlessly until replaced.
+void Heap::park_empty_pool(Pool* pool) noexcept {
+  Pool* previous = std::exchange(parked_pool_, pool);
+  if (previous != nullptr && previous != pool && previous->used == 0) {
+    ring_remove(previous->size_class, previous);
+    return_pool_to_arena(previous);
+  }
+}
+
+// The per-class list of usable pools is doubly linked but not circular: inserting at the
+// front touches only the old head (just used) and removing the head only the next pool
+// (used next). A ring would also write the tail pool's header each time, a cold cache line
+// on every full/usable flip (bench/: a third of the churn workload's L1 misses).
+void Heap::ring_insert_front(std::size_t size_class, Pool* pool) noexcept {
+  Pool* head = used_pools_[size_class];
+  pool->prev = nullptr;
+  pool->next = head;
+  if (head != nullptr) head->prev = pool;
+  used_pools_[size_class] = pool;  // most recently freed-into pool is used first
+}
+
+void Heap::ring_remove(std::size_t size_class, Pool* pool) noexcept {
+  if (pool->prev != nullptr) {
+    pool->prev->next = pool->next;
+  } else {
+    used_pools_[size_class] = pool->next;
+  }
+  if (pool->next != nullptr) pool->next->prev = pool->prev;
+}
+
+void* Heap::allocate_large(std::size_t n) noexcept {
+  if (n > (std::size_t{1} << 60)) return nullptr;
+  const std::size_t size = round_up(n, kAlignment);
+  const std::size_t total = sizeof(LargeBlock) + size;
+  if (!may_reserve(total)) return nullptr;
+  void* memory = backing_reserve(total, Chunk::kLarge);
+  if (memory == nullptr) return nullptr;
+  auto* block = static_cast<LargeBlock*>(memory);
+  block->heap = this;
+  block->size = size;
+  block->prev = nullptr;
+  block->next = large_blocks_;
+  if (large_blocks_ != nullptr) large_blocks_->prev = block;
+  large_blocks_ = block;
+  note_reserved(total);
+  ++large_count_;
+  large_bytes_ += size;
+  note_in_use(size);
+  return block + 1;
+}
+
+// --- deallocation -----------------------------------------------------------------------
+
+void Heap::deallocate(void* p, std::size_t n) noexcept {
+  if (p == nullptr) return;
+  check_thread();
+  if (n == 0) n = 1;
+  ++deallocations_;
+  if (n <= kSmallRequestLimit) {
+#if OURO_DEBUG >= 2
+    check_small_block(p, nullptr, size_class_of(n));
+#endif
+    deallocate_small(p, size_class_of(n));
+  } else {
+#if OURO_DEBUG >= 2
+    const auto* block = static_cast<const LargeBlock*>(p) - 1;
+    bool found = false;
+    for (const LargeBlock* b = large_blocks_; b != nullptr && !found; b = b->next)
+      found = b == block;
+    if (!found)
+      detail::fatal(
+          "deallocate: pointer is not a live large block of this heap "
+          "(foreign pointer or double free)");
+    if (block->size != round_up(n, kAlignment)) {
+      detail::fatal("deallocate: size does not match the large block's size");
+    }
+#endif
+    deallocate_large(p);
+  }
+}
+
+void Heap::deallocate_small(void* p, std::size_t size_class) noexcept {
+  auto* pool = reinterpret_cast<Pool*>(address(p) & ~((std::uintptr_t{1} << pool_shift_) - 1));
+  const std::size_t size = class_block_size(size_class);
+#if OURO_DEBUG >= 2
+  std::memset(p, kDeadByte, size);
+#endif
+  auto* block = static_cast<FreeBlock*>(p);
+  FreeBlock* previous_head = pool->free_list;
+  block->next = previous_head;
+  pool->free_list = block;
+  bytes_in_use_ -= size;
+  if (previous_head == nullptr) ring_insert_front(size_class, pool);  // was full: usable again
+  if (--pool->used == 0) park_empty_pool(pool);
+}
+
+void Heap::deallocate_large(void* p) noexcept {
+  auto* block = static_cast<LargeBlock*>(p) - 1;
+  if (block->prev != nullptr)
+    block->prev->next = block->next;
+  else
+    large_blocks_ = block->next;
+  if (block->next != nullptr) block->next->prev = block->prev;
+  const std::size_t size = block->size;
+  --large_count_;
+  large_bytes_ -= size;
+  bytes_in_use_ -= size;
+  bytes_reserved_ -= sizeof(LargeBlock) + size;
+  backing_release(block, sizeof(LargeBlock) + size, Chunk::kLarge);
+}
+
+void Heap::return_pool_to_arena(Pool* pool) noexcept {
+  Arena* arena = pool->arena;
+  pool->size_class = kNoClass;
+  pool->next = arena->free_pools;
+  arena->free_pools = pool;
+  ++arena->nfree_pools;
+  note_pool_freed(arena);
+}
+
+// usable_arenas_ is sorted by nfree_pools ascending; last_arena_with_nfree_[n] is the
+// rightmost usable arena with n free pools (or nullptr). An arena whose count grows by one
+// moves just right of the rightmost arena with its old count: O(1), not a list walk.
+void Heap::note_pool_freed(Arena* arena) noexcept {
+  const std::uint32_t nfree = arena->nfree_pools;
+  if (nfree == 1) {  // was full, so not on the usable list
+    if (nfree == arena->ntotal_pools && usable_arenas_ != nullptr) {
+      release_arena(arena);
+      return;
+    }
+    arena->prev_usable = nullptr;
+    arena->next_usable = usable_arenas_;
+    if (usable_arenas_ != nullptr) usable_arenas_->prev_usable = arena;
+    usable_arenas_ = arena;
+    if (last_arena_with_nfree_[1] == nullptr) last_arena_with_nfree_[1] = arena;
+    return;
+  }
+  Arena* rightmost_old = last_arena_with_nfree_[nfree - 1];
+  if (rightmost_old == arena) {
+    Arena* left = arena->prev_usable;
+    last_arena_with_nfree_[nfree - 1] =
+        (left != nullptr && left->nfree_pools == nfree - 1) ? left : nullptr;
+  }
+  // An empty arena goes back to the backing unless it is the only usable one (keeping one
+  // avoids thrashing when a single pool is freed and taken again and again).
+  if (nfree == arena->ntotal_pools && (arena->prev_usable || arena->next_usable)) {
+    if (last_arena_with_nfree_[nfree] == arena) last_arena_with_nfree_[nfree] = nullptr;
+    unlink_usable_arena(arena);
+    release_arena(arena);
+    return;
+  }
+  if (last_arena_with_nfree_[nfree] == nullptr) last_arena_with_nfree_[nfree] = arena;
+  if (rightmost_old == arena) return;  // already in order
+  unlink_usable_arena(arena);
+  arena->prev_usable = rightmost_old;
+  arena->next_usable = rightmost_old->next_usable;
+  if (rightmost_old->next_usable != nullptr) rightmost_old->next_usable->prev_usable = arena;
+  rightmost_old->next_usable = arena;
+}
+
+void Heap::link_usable_arena(Arena* arena) noexcept {
+  // Only called for a brand-new arena, which is added when no arena is usable.
+  arena->prev_usable = nullptr;
+  arena->next_usable = usable_arenas_;
+  if (usable_arenas_ != nullptr) usable_arenas_->prev_usable = arena;
+  usable_arenas_ = arena;
+  if (last_arena_with_nfree_[arena->nfree_pools] == nullptr) {
+    last_arena_with_nfree_[arena->nfree_pools] = arena;
+  }
+}
+
+void Heap::unlink_usable_arena(Arena* arena) noexcept {
+  if (arena->prev_usable != nullptr)
+    arena->prev_usable->next_usable = arena->next_usable;
+  else
+    usable_arenas_ = arena->next_usable;
+  if (arena->next_usable != nullptr) arena->next_usable->prev_usable = arena->prev_usable;
+  arena->prev_usable = arena->next_usable = nullptr;
+}
+
+bool Heap::add_arena() noexcept {
+  const std::size_t bytes = options_.arena_size;
+  if (!may_reserve(bytes)) return false;
+  auto* base = static_cast<std::byte*>(backing_reserve(bytes, Chunk::kArena));
+  if (base == nullptr) return false;
+  auto* arena = reinterpret_cast<Arena*>(base + sizeof(Pool));
+  arena->base = base;
+  arena->free_pools = nullptr;
+  arena->nfree_pools = arena->ntotal_pools = static_cast<std::uint32_t>(pools_per_arena_);
+  arena->next_fresh = 0;
+  arena->prev_all = nullptr;
+  arena->next_all = all_arenas_;
+  if (all_arenas_ != nullptr) all_arenas_->prev_all = arena;
+  all_arenas_ = arena;
+  link_usable_arena(arena);
+  note_reserved(bytes);
+  ++arena_count_;
+  ++arenas_allocated_;
+  return true;
+}
+
+void Heap::release_arena(Arena* arena) noexcept {
+  if (arena->prev_all != nullptr)
+    arena->prev_all->next_all = arena->next_all;
+  else
+    all_arenas_ = arena->next_all;
+  if (arena->next_all != nullptr) arena->next_all->prev_all = arena->prev_all;
+  --arena_count_;
+  ++arenas_released_;
+  bytes_reserved_ -= options_.arena_size;
+  backing_release(arena->base, options_.arena_size, Chunk::kArena);
+}
+
+// --- limit and accounting ---------------------------------------------------------------
+
+bool Heap::may_reserve(std::size_t bytes) const noexcept {
+  return limit_bytes_ == 0 || (bytes <= limit_bytes_ && bytes_reserved_ <= limit_bytes_ - bytes);
+}
+
+void Heap::note_reserved(std::size_t bytes) noexcept {
+  bytes_reserved_ += bytes;
+  peak_reserved_ = std::max(peak_reserved_, bytes_reserved_);
+}
+
+void Heap::note_in_use(std::size_t bytes) noexcept {
+  bytes_in_use_ += bytes;
+  peak_in_use_ = std::max(peak_in_use_, bytes_in_use_);
+}
+
+// Without a hook of the user's, pressure means one full collection (I7).
+bool Heap::relieve_pressure(std::size_t requested) {
+  if (in_pressure_hook_) return false;
+  struct Guard {
+    bool& flag;
+    ~Guard() { flag = false; }
+  } guard{in_pressure_hook_};
+  in_pressure_hook_ = true;
+  ++pressure_calls_;
+  if (pressure_hook_) {
+    pressure_hook_(*this, requested);
+  } else {
+    detail::collect_on_pressure(*this);
+  }
+  return true;
+}
+
+void Heap::throw_memory_error(std::size_t requested) {
+  ++memory_errors_;
+  throw MemoryError(requested, limit_bytes_, bytes_reserved_, bytes_in_use_);
+}
+
+void Heap::reset_peak() noexcept {
+  peak_in_use_ = bytes_in_use_;
+  peak_reserved_ = bytes_reserved_;
+}
+
+// --- backings ---------------------------------------------------------------------------
+
+void* Heap::backing_reserve(std::size_t bytes, Chunk kind) noexcept {
+  const std::size_t align = kind == Chunk::kArena ? options_.pool_size : kAlignment;
+  if (options_.buffer != nullptr) return buffer_take(bytes, align);
+  if (kind != Chunk::kArena) return std::malloc(bytes);  // glibc: 16-byte aligned
+  // Arenas are mapped with room to spare, then trimmed so that they start pool-aligned.
+  const std::size_t page = page_size();
+  const std::size_t length = round_up(bytes, page);
+  const std::size_t slack = align > page ? align - page : 0;
+  void* mapped =
+      ::mmap(nullptr, length + slack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mapped == MAP_FAILED) return nullptr;
+  const std::uintptr_t begin = address(mapped);
+  const std::uintptr_t start = round_up(begin, align);
+  if (start > begin) ::munmap(mapped, start - begin);
+  const std::uintptr_t tail = start + length;
+  const std::uintptr_t end = begin + length + slack;
+  if (end > tail) ::munmap(reinterpret_cast<void*>(tail), end - tail);
+  return reinterpret_cast<void*>(start);
+}
+
+void Heap::backing_release(void* p, std::size_t bytes, Chunk kind) noexcept {
+  if (options_.buffer != nullptr) return buffer_give(p, bytes);
+  if (kind != Chunk::kArena) return std::free(p);
+  ::munmap(p, round_up(bytes, page_size()));
+}
+
+// First fit over the buffer's free chunks (address order). Buffers are small and chunks
+// few (arenas and large blocks), so a list beats a tree here.
+void* Heap::buffer_take(std::size_t bytes, std::size_t align) noexcept {
+  bytes = round_up(bytes, kAlignment);
+  for (FreeChunk** link = &buffer_free_; *link != nullptr; link = &(*link)->next) {
+    FreeChunk* chunk = *link;
+    const std::uintptr_t begin = address(chunk);
+    const std::uintptr_t start = round_up(begin, align);
+    if (start + bytes > begin + chunk->size) continue;
+    const std::size_t head = start - begin;
+    const std::size_t tail = begin + chunk->size - (start + bytes);
+    FreeChunk* after = chunk->next;
+    if (tail != 0) {
+      auto* rest = reinterpret_cast<FreeChunk*>(start + bytes);
+      rest->size = tail;
+      rest->next = after;
+      after = rest;
+    }
+    if (head != 0) {
+      chunk->size = head;
+      chunk->next = after;
+    } else {
+      *link = after;
+    }
+    return reinterpret_cast<void*>(start);
+  }
+  return nullptr;
+}
+
+void Heap::buffer_give(void* p, std::size_t bytes) noexcept {
+  auto* chunk = static_cast<FreeChunk*>(p);
+  chunk->size = round_up(bytes, kAlignment);
+  FreeChunk* before = nullptr;
+  FreeChunk* after = buffer_free_;
+  while (after != nullptr && after < chunk) {
+    before = after;
+    after = after->next;
+  }
+  chunk->next = after;
+  if (after != nullptr && address(chunk) + chunk->size == address(after)) {
+    chunk->size += after->size;
+    chunk->next = after->next;
+  }
+  if (before != nullptr && address(before) + before->size == address(chunk)) {
+    before->size += chunk->size;
+    before->next = chunk->next;
+  } else if (before != nullptr) {
+    before->next = chunk;
+  } else {
+    buffer_free_ = chunk;
+  }
+}
+
+// --- the object layer's unsized door -----------------------------------------------------
+
+Heap& Heap::owner_of_block(const void* block, std::uint32_t pool_shift) noexcept {
+  if (pool_shift != 0) {
+    auto* pool =
+        reinterpret_cast<const Pool*>(address(block) & ~((std::uintptr_t{1} << pool_shift) - 1));
+    return *pool->heap;
+  }
+  return *(static_cast<const LargeBlock*>(block) - 1)->heap;
+}
+
+void Heap::deallocate_block(void* block, std::uint32_t pool_shift) noexcept {
+  ++deallocations_;
+  if (pool_shift == 0) return deallocate_large(block);
+  auto* pool = reinterpret_cast<Pool*>(address(block) & ~((std::uintptr_t{1} << pool_shift) - 1));
+#if OURO_DEBUG >= 2
+  check_small_block(block, nullptr, kNoClass);
+#endif
+  deallocate_small(block, pool->size_class);
+}
+
+std::size_t Heap::block_size_of(const void* block, std::uint32_t pool_shift) noexcept {
+  if (pool_shift == 0) return (static_cast<const LargeBlock*>(block) - 1)->size;
+  auto* pool =
+      reinterpret_cast<const Pool*>(address(block) & ~((std::uintptr_t{1} << pool_shift) - 1));
+  return class_block_size(pool->size_class);
+}
+
+// --- debug checks -------------------------------------------------------------------------
+
+Heap::Arena* Heap::find_arena(const void* p) const noexcept {
+  const std::uintptr_t at = address(p);
+  for (Arena* a = all_arenas_; a != nullptr; a = a->next_all) {
+    if (at >= address(a->base) && at < address(a->base) + options_.arena_size) return a;
+  }
+  return nullptr;
+}
+
+// Debug builds (OURO_DEBUG >= 2): a block handed back must be a live block of this heap of
+// the expected class. The pointer is first proved by address to lie in one of our arenas
+// (a walk over the arenas, cheap next to a debug build's other costs), so no header is
+// ever read from foreign memory — CPython's "benign read" in address_in_range is exactly
+// what AddressSanitizer reports. A double free is suspected only when the block already
+// carries the dead-byte fill, then confirmed by walking the pool's free list.
+void Heap::check_small_block(const void* p, const Pool* pool,
+                             std::size_t size_class) const noexcept {
+  if (address(p) % kAlignment != 0) {
+    detail::fatal("deallocate: pointer is not a block of this heap (foreign pointer)");
+  }
+  if (find_arena(p) == nullptr) {
+    detail::fatal("deallocate: pointer is not a block of this heap (foreign pointer)");
+  }
+  if (pool == nullptr) {
+    pool = reinterpret_cast<const Pool*>(address(p) & ~((std::uintptr_t{1} << pool_shift_) - 1));
+  }
+  if (pool->magic != kPoolMagic || pool->heap != this) {
+    detail::fatal("deallocate: pointer is not a block of this heap (foreign pointer)");
+  }
+  if (pool->size_class == kNoClass) {
+    detail::fatal("deallocate: pointer is in a pool that serves no size class (double free?)");
+  }
+  if (size_class != kNoClass && pool->size_class != size_class) {
+    detail::fatal("deallocate: size does not match the block's size class");
+  }
+  const std::size_t block_size = class_block_size(pool->size_class);
+  const std::size_t offset = address(p) - address(pool);
+  if (offset < pool->first_offset || offset >= pool->next_offset ||
+      (offset - pool->first_offset) % block_size != 0) {
+    detail::fatal("deallocate: pointer is not the start of an allocated block (foreign pointer)");
+  }
+  const auto* bytes = static_cast<const unsigned char*>(p);
+  if (bytes[block_size - 1] != kDeadByte || bytes[sizeof(FreeBlock)] != kDeadByte) return;
+  for (const FreeBlock* b = pool->free_list; b != nullptr; b = b->next) {
+    if (b == p) detail::fatal("deallocate: double free of a small block");
+  }
+}
+
+void Heap::report_wrong_thread() const noexcept {
+  detail::fatal(
+      "heap used from a thread that does not own it (I1: one heap, one thread; call "
+      "heap.bind_to_current_thread() to hand it over)");
+}
+
+}  // namespace ouro

@@ -1,0 +1,401 @@
+// The allocator: size classes, large blocks, arena return, the limit and pressure hook,
+// statistics against a model, randomized contents checks, and debug-build misuse checks.
+#include "ouro/core/heap.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <random>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using ouro::Heap;
+using ouro::HeapOptions;
+
+void fill(void* p, std::size_t n, unsigned char seed) {
+  auto* bytes = static_cast<unsigned char*>(p);
+  for (std::size_t i = 0; i < n; ++i) bytes[i] = static_cast<unsigned char>(seed + i);
+}
+
+bool check(const void* p, std::size_t n, unsigned char seed) {
+  const auto* bytes = static_cast<const unsigned char*>(p);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (bytes[i] != static_cast<unsigned char>(seed + i)) return false;
+  }
+  return true;
+}
+
+TEST(Heap, EverySizeClassIsAlignedDistinctAndAccounted) {
+  Heap heap;
+  std::vector<std::pair<void*, std::size_t>> blocks;
+  std::size_t expected = 0;
+  for (std::size_t n = 1; n <= 600; ++n) {
+    void* p = heap.allocate(n);
+    ASSERT_EQ(reinterpret_cast<std::uintptr_t>(p) % ouro::kAlignment, 0u) << n;
+    fill(p, n, static_cast<unsigned char>(n));
+    blocks.emplace_back(p, n);
+    expected += Heap::block_size_for(n);
+  }
+  EXPECT_EQ(heap.stats().bytes_in_use, expected);
+  for (auto [p, n] : blocks) EXPECT_TRUE(check(p, n, static_cast<unsigned char>(n))) << n;
+  EXPECT_TRUE(heap.verify());
+  for (auto [p, n] : blocks) heap.deallocate(p, n);
+  EXPECT_EQ(heap.stats().bytes_in_use, 0u);
+  EXPECT_TRUE(heap.verify());
+}
+
+TEST(Heap, BlockSizeForRoundsToSizeClasses) {
+  EXPECT_EQ(Heap::block_size_for(0), 16u);
+  EXPECT_EQ(Heap::block_size_for(1), 16u);
+  EXPECT_EQ(Heap::block_size_for(16), 16u);
+  EXPECT_EQ(Heap::block_size_for(17), 32u);
+  EXPECT_EQ(Heap::block_size_for(512), 512u);
+  EXPECT_EQ(Heap::block_size_for(513), 528u);  // large: rounded to 16
+}
+
+TEST(Heap, StatisticsPerSizeClass) {
+  Heap heap;
+  std::vector<void*> blocks;
+  for (int i = 0; i < 100; ++i) blocks.push_back(heap.allocate(48));
+  ouro::HeapStats s = heap.stats();
+  const ouro::SizeClassStats& row = s.size_classes[2];
+  EXPECT_EQ(row.block_size, 48u);
+  EXPECT_EQ(row.blocks_used, 100u);
+  EXPECT_EQ(row.pools, 1u);
+  EXPECT_EQ(row.blocks_used + row.blocks_free, (16384u - 128u) / 48u);  // first pool: arena header
+  EXPECT_EQ(s.pools_used, 1u);
+  EXPECT_EQ(s.arenas, 1u);
+  EXPECT_EQ(s.bytes_in_use, 4800u);
+  EXPECT_NEAR(s.fragmentation(), 1.0 - 100.0 / 338.0, 1e-9);  // one pool, 100 of 338 used
+  for (void* p : blocks) heap.deallocate(p, 48);
+  s = heap.stats();
+  EXPECT_EQ(s.size_classes[2].pools, 0u);
+  EXPECT_EQ(s.pools_used, 0u);
+  EXPECT_EQ(s.fragmentation(), 0.0);
+}
+
+TEST(Heap, LargeBlocksComeFromTheBackingAndGoBack) {
+  Heap heap;
+  const std::size_t before = heap.stats().bytes_reserved;
+  void* a = heap.allocate(4096);
+  void* b = heap.allocate(1 << 20);
+  fill(b, 1 << 20, 7);
+  ouro::HeapStats s = heap.stats();
+  EXPECT_EQ(s.large_blocks, 2u);
+  EXPECT_EQ(s.large_bytes, 4096u + (1u << 20));
+  EXPECT_EQ(s.bytes_reserved, before + 4096 + (1 << 20) + 2 * 32);  // 32-byte headers
+  EXPECT_TRUE(check(b, 1 << 20, 7));
+  heap.deallocate(a, 4096);
+  heap.deallocate(b, 1 << 20);
+  EXPECT_EQ(heap.stats().bytes_reserved, before);
+  EXPECT_EQ(heap.stats().large_blocks, 0u);
+}
+
+// The arena-return test: 100 MiB of small objects, all freed, reserved < 2 MiB.
+TEST(Heap, FreedArenasGoBackToTheBacking) {
+  Heap heap;
+  std::vector<void*> blocks;
+  const std::size_t size = 64;
+  const std::size_t count = (100u << 20) / size;
+  blocks.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) blocks.push_back(heap.allocate(size));
+  EXPECT_GE(heap.stats().bytes_reserved, 100u << 20);
+  EXPECT_GE(heap.stats().arenas, 100u);
+  // Free in a scattered order so that arenas empty out through the sorted-list logic.
+  std::mt19937 rng(42);
+  std::shuffle(blocks.begin(), blocks.end(), rng);
+  for (std::size_t i = 0; i < count; ++i) {
+    heap.deallocate(blocks[i], size);
+    if (i % (count / 8) == 0) {
+      EXPECT_TRUE(heap.verify());
+    }
+  }
+  const ouro::HeapStats s = heap.stats();
+  EXPECT_LT(s.bytes_reserved, 2u << 20);
+  EXPECT_GE(s.arenas_released, 99u);
+  EXPECT_EQ(s.bytes_in_use, 0u);
+  EXPECT_TRUE(heap.verify());
+}
+
+// The most-used arena serves new pools first, so that lightly used arenas empty out.
+TEST(Heap, NewPoolsComeFromTheMostUsedArena) {
+  Heap heap({.arena_size = 64 * 1024, .pool_size = 16 * 1024});
+  std::vector<void*> blocks;
+  const std::size_t per_pool = (16384 - 64) / 512;
+  // Fill three arenas completely with 512-byte blocks (one pool ~ 31 blocks).
+  while (heap.stats().arenas < 3 || heap.stats().pools_free > 0)
+    blocks.push_back(heap.allocate(512));
+  const std::size_t arenas = heap.stats().arenas;
+  // Free one pool's worth from the first arena and most of the last arena.
+  for (std::size_t i = 0; i < per_pool + 1; ++i) heap.deallocate(blocks[i], 512);
+  EXPECT_TRUE(heap.verify());
+  blocks.erase(blocks.begin(), blocks.begin() + static_cast<std::ptrdiff_t>(per_pool + 1));
+  // Allocating again must not add an arena while pools are free.
+  for (int i = 0; i < 20; ++i) blocks.push_back(heap.allocate(512));
+  EXPECT_EQ(heap.stats().arenas, arenas);
+  EXPECT_TRUE(heap.verify());
+  for (void* p : blocks) heap.deallocate(p, 512);
+  EXPECT_LE(heap.stats().arenas, 1u);
+}
+
+// An emptied pool is parked, not given back: a create-and-drop loop reuses the same block
+// without arena work, and the parked pool can serve another class next.
+TEST(Heap, AnEmptiedPoolIsParkedAndReused) {
+  Heap heap;
+  void* first = heap.allocate(32);
+  heap.deallocate(first, 32);
+  EXPECT_EQ(heap.stats().pools_used, 0u);  // the parked pool counts as free
+  for (int i = 0; i < 1000; ++i) {
+    void* again = heap.allocate(32);
+    EXPECT_EQ(again, first);
+    heap.deallocate(again, 32);
+  }
+  void* other_class = heap.allocate(200);
+  EXPECT_EQ(other_class, first);  // same pool, re-initialized for 208-byte blocks
+  EXPECT_EQ(heap.stats().size_classes[12].pools, 1u);
+  heap.deallocate(other_class, 200);
+  EXPECT_TRUE(heap.verify());
+  EXPECT_EQ(heap.stats().arenas_allocated, 1u);
+}
+
+TEST(Heap, LimitThrowsMemoryErrorWithSizesAndStaysUsable) {
+  Heap heap({.arena_size = 64 * 1024, .pool_size = 4096, .limit_bytes = 256 * 1024});
+  heap.set_pressure_hook([](Heap&, std::size_t) {});  // no collector relief in this test
+  std::vector<void*> blocks;
+  try {
+    for (;;) blocks.push_back(heap.allocate(256));
+  } catch (const ouro::MemoryError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("256 bytes"), std::string::npos) << what;
+    EXPECT_NE(what.find("limit is 262144 bytes"), std::string::npos) << what;
+    EXPECT_EQ(e.requested(), 256u);
+    EXPECT_EQ(e.limit(), 256u * 1024);
+    EXPECT_LE(e.reserved(), e.limit());
+    EXPECT_EQ(e.in_use(), blocks.size() * 256);
+  }
+  EXPECT_LE(heap.stats().bytes_reserved, 256u * 1024);
+  EXPECT_EQ(heap.stats().memory_errors, 1u);
+  EXPECT_THROW((void)heap.allocate(100000), std::bad_alloc);  // MemoryError is a bad_alloc
+  EXPECT_TRUE(heap.verify());
+  // Fully usable after the failure: free some, allocate again.
+  for (int i = 0; i < 100; ++i) {
+    heap.deallocate(blocks.back(), 256);
+    blocks.pop_back();
+  }
+  for (int i = 0; i < 100; ++i) blocks.push_back(heap.allocate(256));
+  EXPECT_TRUE(heap.verify());
+  for (void* p : blocks) heap.deallocate(p, 256);
+  EXPECT_EQ(heap.stats().bytes_in_use, 0u);
+}
+
+TEST(Heap, PressureHookRunsOnceAndCanMakeRoom) {
+  Heap heap({.arena_size = 64 * 1024, .pool_size = 4096, .limit_bytes = 128 * 1024});
+  std::vector<void*> spare;
+  int calls = 0;
+  heap.set_pressure_hook([&](Heap& h, std::size_t requested) {
+    ++calls;
+    EXPECT_EQ(requested, 4000u);
+    for (void* p : spare) h.deallocate(p, 4000);
+    spare.clear();
+  });
+  while (heap.stats().bytes_reserved + 4032 <= 128 * 1024) spare.push_back(heap.allocate(4000));
+  void* p = heap.allocate(4000);  // needs the hook to free the spare blocks
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(heap.stats().pressure_calls, 1u);
+  heap.deallocate(p, 4000);
+  // Without anything to free the hook runs once per failing allocation, then MemoryError.
+  std::vector<void*> held;
+  EXPECT_THROW(
+      {
+        for (;;) held.push_back(heap.allocate(4000));
+      },
+      ouro::MemoryError);
+  EXPECT_EQ(calls, 2);
+  for (void* q : held) heap.deallocate(q, 4000);
+  EXPECT_TRUE(heap.verify());
+}
+
+TEST(Heap, LimitCanBeChangedAtRunTime) {
+  Heap heap({.arena_size = 64 * 1024, .pool_size = 4096});
+  heap.set_pressure_hook([](Heap&, std::size_t) {});
+  void* a = heap.allocate(100);
+  heap.set_limit_bytes(heap.stats().bytes_reserved);
+  EXPECT_THROW((void)heap.allocate(1000), ouro::MemoryError);
+  void* b = heap.allocate(100);  // same pool: no new memory needed
+  heap.set_limit_bytes(0);
+  void* c = heap.allocate(1000);
+  heap.deallocate(a, 100);
+  heap.deallocate(b, 100);
+  heap.deallocate(c, 1000);
+  EXPECT_TRUE(heap.verify());
+}
+
+TEST(Heap, PeakIsResettable) {
+  Heap heap;
+  void* a = heap.allocate(1000);
+  void* b = heap.allocate(1000);
+  heap.deallocate(a, 1000);
+  EXPECT_EQ(heap.stats().peak_bytes_in_use, 2016u);  // large blocks round to 16
+  heap.reset_peak();
+  EXPECT_EQ(heap.stats().peak_bytes_in_use, 1008u);
+  heap.deallocate(b, 1000);
+  EXPECT_EQ(heap.stats().peak_bytes_in_use, 1008u);
+}
+
+// Randomized alloc/free against a model: every live block keeps its contents, and the
+// statistics equal the model's sums.
+TEST(Heap, RandomizedOperationsMatchTheModel) {
+  Heap heap({.arena_size = 256 * 1024, .pool_size = 4096});
+  std::mt19937 rng(1234);
+  std::map<void*, std::pair<std::size_t, unsigned char>> live;
+  std::size_t model_in_use = 0;
+  for (int step = 0; step < 200000; ++step) {
+    const bool alloc = live.empty() || rng() % 100 < 55;
+    if (alloc) {
+      std::size_t n = rng() % 10 == 0 ? 513 + rng() % 5000 : 1 + rng() % 512;
+      void* p = heap.allocate(n);
+      ASSERT_EQ(live.count(p), 0u);
+      auto seed = static_cast<unsigned char>(rng());
+      fill(p, n, seed);
+      live[p] = {n, seed};
+      model_in_use += Heap::block_size_for(n);
+    } else {
+      auto it = live.begin();
+      std::advance(it, static_cast<long>(rng() % live.size()));
+      ASSERT_TRUE(check(it->first, it->second.first, it->second.second));
+      heap.deallocate(it->first, it->second.first);
+      model_in_use -= Heap::block_size_for(it->second.first);
+      live.erase(it);
+    }
+    if (step % 20000 == 0) {
+      ASSERT_TRUE(heap.verify());
+      ASSERT_EQ(heap.stats().bytes_in_use, model_in_use);
+    }
+  }
+  for (auto& [p, info] : live) ASSERT_TRUE(check(p, info.first, info.second));
+  EXPECT_EQ(heap.stats().bytes_in_use, model_in_use);
+  EXPECT_GE(heap.stats().bytes_reserved, model_in_use);
+  for (auto& [p, info] : live) heap.deallocate(p, info.first);
+  EXPECT_EQ(heap.stats().bytes_in_use, 0u);
+  EXPECT_TRUE(heap.verify());
+}
+
+TEST(Heap, RejectsInconsistentOptions) {
+  EXPECT_THROW(Heap({.pool_size = 1000}), std::invalid_argument);
+  EXPECT_THROW(Heap({.pool_size = 512}), std::invalid_argument);
+  EXPECT_THROW(Heap({.arena_size = 10000, .pool_size = 4096}), std::invalid_argument);
+  alignas(16) static std::byte tiny[64];
+  EXPECT_THROW(Heap({.buffer = tiny, .buffer_size = sizeof tiny}), std::invalid_argument);
+  EXPECT_THROW(Heap({.buffer = tiny, .buffer_size = 0}), std::invalid_argument);
+}
+
+TEST(Heap, DebugMallocStatsPrintsTheTable) {
+  Heap heap;
+  void* a = heap.allocate(24);
+  void* b = heap.allocate(2000);
+  std::ostringstream out;
+  heap.debug_mallocstats(out);
+  const std::string text = out.str();
+  EXPECT_NE(text.find("Small block threshold = 512, in 32 size classes."), std::string::npos);
+  EXPECT_NE(text.find("class   size   num pools   blocks in use  avail blocks"), std::string::npos);
+  EXPECT_NE(text.find("    1     32           1               1"), std::string::npos) << text;
+  EXPECT_NE(text.find("# arenas allocated current"), std::string::npos);
+  EXPECT_NE(text.find("# bytes in large blocks"), std::string::npos);
+  heap.deallocate(a, 24);
+  heap.deallocate(b, 2000);
+}
+
+TEST(HeapScope, NestsAndRestores) {
+  Heap outer, inner;
+  EXPECT_EQ(Heap::current(), nullptr);
+  {
+    ouro::HeapScope a(outer);
+    EXPECT_EQ(Heap::current(), &outer);
+    {
+      ouro::HeapScope b(inner);
+      EXPECT_EQ(Heap::current(), &inner);
+    }
+    EXPECT_EQ(Heap::current(), &outer);
+  }
+  EXPECT_EQ(Heap::current(), nullptr);
+}
+
+#if OURO_DEBUG >= 2
+using HeapDeathTest = ::testing::Test;
+
+TEST(HeapDeathTest, DoubleFreeOfASmallBlockAborts) {
+  EXPECT_DEATH(
+      {
+        Heap heap;
+        void* p = heap.allocate(32);
+        void* keep = heap.allocate(32);
+        heap.deallocate(p, 32);
+        heap.deallocate(p, 32);
+        heap.deallocate(keep, 32);
+      },
+      "double free");
+}
+
+TEST(HeapDeathTest, ForeignPointerAborts) {
+  EXPECT_DEATH(
+      {
+        Heap heap;
+        void* keep = heap.allocate(32);
+        alignas(16) static char elsewhere[64];
+        heap.deallocate(elsewhere, 32);
+        heap.deallocate(keep, 32);
+      },
+      "foreign pointer");
+}
+
+TEST(HeapDeathTest, WrongSizeAborts) {
+  EXPECT_DEATH(
+      {
+        Heap heap;
+        void* p = heap.allocate(32);
+        heap.deallocate(p, 200);
+      },
+      "size does not match");
+}
+
+TEST(HeapDeathTest, UseFromAnotherThreadAborts) {
+  EXPECT_DEATH(
+      {
+        Heap heap;
+        std::thread other([&] { (void)heap.allocate(16); });
+        other.join();
+      },
+      "one heap, one thread");
+}
+
+TEST(HeapDeathTest, FreedBlocksAreFilledWithAPattern) {
+  Heap heap;
+  auto* p = static_cast<unsigned char*>(heap.allocate(64));
+  void* keep = heap.allocate(64);
+  std::memset(p, 0, 64);
+  heap.deallocate(p, 64);
+  // The first word links the free list; the rest carries the dead-byte pattern.
+  for (int i = 8; i < 64; ++i) EXPECT_EQ(p[i], 0xDD) << i;
+  heap.deallocate(keep, 64);
+}
+#endif
+
+TEST(Heap, HandingTheHeapToAnotherThreadIsAllowed) {
+  Heap heap;
+  void* p = heap.allocate(16);
+  std::thread other([&] {
+    heap.bind_to_current_thread();
+    heap.deallocate(p, 16);
+    void* q = heap.allocate(16);
+    heap.deallocate(q, 16);
+  });
+  other.join();
+  heap.bind_to_current_thread();
+  EXPECT_EQ(heap.stats().bytes_in_use, 0u);
+}
+
+}  // namespace
