@@ -34,9 +34,9 @@
 #include <type_traits>
 #include <utility>
 
-#include "ouro/errors.h"
 #include "ouro/core/object.h"
 #include "ouro/core/ref.h"
+#include "ouro/errors.h"
 
 namespace ouro {
 
@@ -80,6 +80,19 @@ template <class T>
 std::uint16_t value_type_id() noexcept {
   return type_id_of<T>();
 }
+/// The name a TypeError shows for T: its kTypeName, or the demangled C++ name for user types
+/// that declare none.
+template <class T>
+std::string_view type_name_for_errors() noexcept {
+  if constexpr (requires { T::kTypeName; }) {
+    return T::kTypeName;
+  } else {
+    return type_name_of(type_id_of<T>());
+  }
+}
+/// The current heap (HeapScope) for the value layer's overloads that take no Heap&.
+/// Throws std::logic_error naming `call` when this thread has no current heap.
+Heap& current_heap_for(std::string_view call);
 }  // namespace detail
 
 /// A Python value in one word: None, bool, int, or a reference to a managed object.
@@ -221,7 +234,7 @@ class Value {
                     "Value::as<T>: T must be bool, an integer or floating type, "
                     "std::string_view, std::string, or a managed type such as ouro::List");
       T* p = get_if<T>();
-      if (p == nullptr) detail::throw_wrong_type(T::kTypeName, *this);
+      if (p == nullptr) detail::throw_wrong_type(detail::type_name_for_errors<T>(), *this);
       return static_cast<T&>(*p);
     }
   }

@@ -28,6 +28,9 @@ class Global final : public Object {
   /// Throws UnicodeDecodeError if a name is not UTF-8, MemoryError.
   [[nodiscard]] static Ref<Global> make(Heap& heap, std::string_view module,
                                         std::string_view qualname);
+  [[nodiscard]] static Ref<Global> make(std::string_view module, std::string_view qualname) {
+    return make(detail::current_heap_for("ouro::Global::make"), module, qualname);
+  }
   std::string_view module() const noexcept { return {chars(), module_size_}; }
   std::string_view qualname() const noexcept { return {chars() + module_size_, qualname_size_}; }
   /// The last component of the qualified name (a class's __name__).
@@ -58,6 +61,9 @@ class Instance final : public Object {
  public:
   static constexpr std::string_view kTypeName = "instance";
   [[nodiscard]] static Ref<Instance> make(Heap& heap, Value cls, Value state = {});
+  [[nodiscard]] static Ref<Instance> make(Value cls, Value state = {}) {
+    return make(detail::current_heap_for("ouro::Instance::make"), std::move(cls), std::move(state));
+  }
 
   const Value& cls() const noexcept { return cls_; }
   /// The state as stored (None until set).
@@ -97,6 +103,10 @@ class Reduce final : public Object {
  public:
   static constexpr std::string_view kTypeName = "reduce";
   [[nodiscard]] static Ref<Reduce> make(Heap& heap, Value callable, Value args);
+  [[nodiscard]] static Ref<Reduce> make(Value callable, Value args) {
+    return make(detail::current_heap_for("ouro::Reduce::make"), std::move(callable),
+                std::move(args));
+  }
 
   Value callable;   ///< what would be called (normally a Global)
   Value args;       ///< its arguments (normally a Tuple)
