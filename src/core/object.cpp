@@ -101,6 +101,10 @@ void Object::traverse(Visitor&) {}
 
 std::string_view Object::type_name() const noexcept { return detail::type_name_of(type_id()); }
 
+std::string Object::py_repr() const {
+  return fmt::format("<{} object at {}>", type_name(), static_cast<const void*>(this));
+}
+
 Heap& Object::heap() const noexcept {
   auto* self = const_cast<Object*>(this);
   const void* block = is_container() ? static_cast<void*>(detail::links_of(self)) : self;
