@@ -126,6 +126,7 @@ class Tuple final : public Object {
 
   void traverse(Visitor& visit) override;
   void clear() override;
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
   explicit Tuple(std::span<const Value> items) noexcept;
 
@@ -182,6 +183,7 @@ class List final : public Object {
 
   void traverse(Visitor& visit) override;
   std::size_t owned_bytes() const noexcept override;
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
   List() noexcept = default;
 
@@ -234,6 +236,7 @@ class Dict final : public Object, public detail::TableStorage<DictEntry> {
 
   void traverse(Visitor& visit) override;
   std::size_t owned_bytes() const noexcept override;
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
   Dict() noexcept = default;
 
@@ -255,6 +258,7 @@ class AnySet : public Object, public detail::TableStorage<SetEntry> {
   bool contains(const Value& key) const;
   void traverse(Visitor& visit) override;
   std::size_t owned_bytes() const noexcept override;
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
  protected:
   AnySet() noexcept = default;

@@ -35,6 +35,7 @@ class Global final : public Object {
   std::string_view qualname() const noexcept { return {chars() + module_size_, qualname_size_}; }
   /// The last component of the qualified name (a class's __name__).
   std::string_view name() const noexcept;
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
   Global(std::size_t module_size, std::size_t qualname_size) noexcept
       : module_size_(static_cast<std::uint32_t>(module_size)),
@@ -83,6 +84,7 @@ class Instance final : public Object {
   std::string_view type_name() const noexcept override;
   void traverse(Visitor& visit) override;
   void clear() override;
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
   Instance(Value cls, Value state) noexcept : cls_(std::move(cls)), state_(std::move(state)) {}
 
@@ -116,6 +118,7 @@ class Reduce final : public Object {
 
   void traverse(Visitor& visit) override;
   void clear() override;
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
   Reduce(Value c, Value a) noexcept : callable(std::move(c)), args(std::move(a)) {}
 

@@ -57,6 +57,7 @@ class Int final : public Object {
 
   std::span<const Limb> limbs() const noexcept { return {data(), size_}; }  ///< magnitude
   bool negative() const noexcept { return negative_; }
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
   Int(std::size_t size, bool negative) noexcept
       : size_(static_cast<std::uint32_t>(size)), negative_(negative) {}
@@ -84,6 +85,7 @@ class Float final : public Object {
   }
   explicit Float(double x) noexcept : value_(x) {}
   double value() const noexcept { return value_; }
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
  private:
   ~Float() override = default;
@@ -125,7 +127,8 @@ class Str final : public Object {
   std::string_view utf8() const noexcept { return {chars(), byte_size_}; }  ///< the bytes
   std::size_t size() const noexcept { return length_; }                     ///< len(s): code points
   bool is_ascii() const noexcept { return length_ == byte_size_; }
-  std::int64_t hash() const noexcept;  ///< cached after the first call
+  std::int64_t hash() const noexcept;    ///< cached after the first call
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
   /// Throws OverflowError for more than 4 GiB of text (the size is 32 bits).
   static void check_size(std::size_t bytes);
@@ -167,6 +170,7 @@ class Bytes final : public Object {
   }
   std::size_t size() const noexcept { return size_; }
   std::int64_t hash() const noexcept;
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
   explicit Bytes(std::size_t size) noexcept : size_(size) {}
 
@@ -201,6 +205,7 @@ class ByteArray final : public Object {
   /// (Python has no such call; C++ callers filling a buffer in chunks want one).
   void reserve(std::size_t capacity);
   std::size_t capacity() const noexcept { return capacity_; }
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
   std::size_t owned_bytes() const noexcept override;
 
   ByteArray() noexcept = default;
