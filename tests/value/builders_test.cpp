@@ -57,6 +57,15 @@ TEST_F(BuildersTest, AsAndRefWorkForUserTypesWithoutTypeName) {
   EXPECT_THROW((void)Value(1).ref<Shape>(), TypeError);
 }
 
+TEST_F(BuildersTest, AnEmptyRefIsNone) {
+  const Value none = Ref<List>();
+  EXPECT_TRUE(none.is_none());
+  Ref<Sensor> empty;
+  const Value moved = std::move(empty);
+  EXPECT_TRUE(moved.is_none());
+  EXPECT_EQ(repr(list({Ref<Sensor>(), 1})), "[None, 1]");
+}
+
 TEST_F(BuildersTest, MakeWithoutHeapUsesTheCurrentOne) {
   Ref<List> l = List::make({1, "two"});
   Ref<Tuple> t = Tuple::make({1, 2});

@@ -138,12 +138,13 @@ class Value {
   Value(std::string_view utf8) : bits_(to_bits(detail::make_str_object(utf8))) {}
   Value(const std::string& utf8) : Value(std::string_view(utf8)) {}
   /// Any managed object (a reference is added; a moved Ref's reference is taken over).
+  /// An empty Ref is None.
   template <class T>
   requires std::derived_from<T, Object> Value(const Ref<T>& ref)
-  noexcept : bits_(to_bits(ref.get())) { incref(); }
+  noexcept : bits_(ref ? to_bits(ref.get()) : kNoneBits) { incref(); }
   template <class T>
   requires std::derived_from<T, Object> Value(Ref<T>&& ref)
-  noexcept : bits_(to_bits(ref.release())) {}
+  noexcept : bits_(ref ? to_bits(ref.release()) : kNoneBits) {}
 
   Value(const Value& other) noexcept : bits_(other.bits_) { incref(); }
   Value(Value&& other) noexcept : bits_(std::exchange(other.bits_, kNoneBits)) {}
