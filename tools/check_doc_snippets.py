@@ -43,6 +43,7 @@ MARKER = re.compile(r"^<!--\s*snippet:\s*(fragment|skip)\s*(?::\s*(.*?))?\s*-->\
 FRAGMENT_PRELUDE = """\
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
