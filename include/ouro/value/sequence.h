@@ -17,9 +17,10 @@ namespace ouro {
 ///     ouro::slice(s, {.start = 1, .stop = -1});   // s[1:-1]
 ///     ouro::slice(s, {.step = -1});               // s[::-1]
 struct Slice {
-  std::optional<std::int64_t> start;
-  std::optional<std::int64_t> stop;
-  std::optional<std::int64_t> step;
+  // The {} initializers let `{.stop = 6}` compile without -Wmissing-field-initializers.
+  std::optional<std::int64_t> start{};
+  std::optional<std::int64_t> stop{};
+  std::optional<std::int64_t> step{};
 };
 
 /// seq[start:stop:step] for a str (by code points), bytes, bytearray, list or tuple, with
