@@ -34,6 +34,14 @@ std::string outcome(Fn&& fn) {
   }
 }
 
+// Runs `script` over `input` (one case a line) and expects python's lines to equal `mine`.
+void expect_python_agrees(const char* script, const std::string& input,
+                          const std::vector<std::string>& mine) {
+  const auto theirs = python_lines(script, input);
+  ASSERT_EQ(theirs.size(), mine.size());
+  for (std::size_t i = 0; i < mine.size(); ++i) EXPECT_EQ(mine[i], theirs[i]) << "case " << i;
+}
+
 TEST_F(CodecsTest, EncodeMatchesCPython) {
   // Code points chosen to hit every branch: ASCII, latin-1, BMP, astral, lone surrogates
   // (including the U+DC80..DCFF that surrogateescape maps back to bytes).
@@ -68,7 +76,7 @@ TEST_F(CodecsTest, EncodeMatchesCPython) {
       }
     }
   }
-  const auto theirs = python_lines(R"PY(
+  expect_python_agrees(R"PY(
 import sys
 for line in sys.stdin:
     h, enc, errors = line.split()
@@ -78,9 +86,7 @@ for line in sys.stdin:
     except Exception as e:
         print('err', type(e).__name__ + ':', e)
 )PY",
-                                   input);
-  ASSERT_EQ(theirs.size(), mine.size());
-  for (std::size_t i = 0; i < mine.size(); ++i) EXPECT_EQ(mine[i], theirs[i]) << "case " << i;
+                       input, mine);
 }
 
 TEST_F(CodecsTest, DecodeMatchesCPython) {
@@ -106,7 +112,7 @@ TEST_F(CodecsTest, DecodeMatchesCPython) {
       }
     }
   }
-  const auto theirs = python_lines(R"PY(
+  expect_python_agrees(R"PY(
 import sys
 for line in sys.stdin:
     h, enc, errors = line.split()
@@ -116,9 +122,7 @@ for line in sys.stdin:
     except Exception as e:
         print('err', type(e).__name__ + ':', e)
 )PY",
-                                   input);
-  ASSERT_EQ(theirs.size(), mine.size());
-  for (std::size_t i = 0; i < mine.size(); ++i) EXPECT_EQ(mine[i], theirs[i]) << "case " << i;
+                       input, mine);
 }
 
 TEST_F(CodecsTest, NamesAndErrorsAsPython) {
