@@ -382,7 +382,10 @@ std::size_t collect_guarded(Heap& heap, int generation) noexcept {
   CoreState& rt = core_state(heap);
   if (rt.collecting) return 0;  // from a finalizer or callback: skipped, as in CPython
   rt.collecting = true;
+  // OURO_DEBUG=3: the whole heap is checked before and after every collection.
+  OURO_ASSERT_EXPENSIVE(heap.verify());
   const std::size_t found = collect_with_callbacks(heap, generation);
+  OURO_ASSERT_EXPENSIVE(heap.verify());
   rt.collecting = false;
   return found;
 }

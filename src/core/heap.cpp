@@ -48,6 +48,7 @@ Heap::Heap(HeapOptions options)
 }
 
 Heap::~Heap() {
+  OURO_ASSERT_EXPENSIVE(verify());  // OURO_DEBUG=3: a consistent world before shutdown
   detail::shutdown_object_world(*this);
   // Step 7: objects still referenced from outside keep their memory (reported in step 5).
   if (state_.live_objects != 0) allocator_.abandon();
