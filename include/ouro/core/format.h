@@ -57,9 +57,9 @@ struct fmt::formatter<ouro::HeapStats> : fmt::formatter<fmt::string_view> {
 
 /// As Python prints one entry of gc.get_stats().
 template <>
-struct fmt::formatter<ouro::detail::GenerationStats> : fmt::formatter<fmt::string_view> {
+struct fmt::formatter<ouro::gc::GenerationStats> : fmt::formatter<fmt::string_view> {
   template <class Context>
-  auto format(const ouro::detail::GenerationStats& s, Context& ctx) const {
+  auto format(const ouro::gc::GenerationStats& s, Context& ctx) const {
     return fmt::format_to(ctx.out(), "{{'collections': {}, 'collected': {}, 'uncollectable': {}}}",
                           s.collections, s.collected, s.uncollectable);
   }
@@ -67,9 +67,9 @@ struct fmt::formatter<ouro::detail::GenerationStats> : fmt::formatter<fmt::strin
 
 /// As Python prints the `info` dict a gc callback receives.
 template <>
-struct fmt::formatter<ouro::detail::CollectionInfo> : fmt::formatter<fmt::string_view> {
+struct fmt::formatter<ouro::gc::CollectionInfo> : fmt::formatter<fmt::string_view> {
   template <class Context>
-  auto format(const ouro::detail::CollectionInfo& i, Context& ctx) const {
+  auto format(const ouro::gc::CollectionInfo& i, Context& ctx) const {
     return fmt::format_to(ctx.out(), "{{'generation': {}, 'collected': {}, 'uncollectable': {}}}",
                           i.generation, i.collected, i.uncollectable);
   }
@@ -81,13 +81,13 @@ inline std::ostream& operator<<(std::ostream& out, const HeapStats& stats) {
   return out << fmt::format("{}", stats);
 }
 
-namespace detail {
+namespace gc {
 inline std::ostream& operator<<(std::ostream& out, const GenerationStats& stats) {
   return out << fmt::format("{}", stats);
 }
 inline std::ostream& operator<<(std::ostream& out, const CollectionInfo& info) {
   return out << fmt::format("{}", info);
 }
-}  // namespace detail
+}  // namespace gc
 
 }  // namespace ouro
