@@ -15,10 +15,15 @@ set(OURO_SNIPPET_SANITIZE "")
 if(OURO_SANITIZE)
   set(OURO_SNIPPET_SANITIZE "-fsanitize=address,undefined")
 endif()
+# The libraries in link order (static: users before what they use).
+set(OURO_SNIPPET_LIBS "$<TARGET_FILE:ouro>")
+if(TARGET ouro_alloc)
+  string(APPEND OURO_SNIPPET_LIBS " $<TARGET_FILE:ouro_alloc>")
+endif()
 set(OURO_SNIPPET_ARGS
   --compiler "${OURO_SNIPPET_COMPILER}"
   --cxxflags "-std=c++20 -Wall -Wextra -I${PROJECT_SOURCE_DIR}/include -DOURO_DEBUG=${OURO_DEBUG} -I$<JOIN:$<TARGET_PROPERTY:fmt::fmt,INTERFACE_INCLUDE_DIRECTORIES>, -I> ${OURO_SNIPPET_SANITIZE}"
-  --ldflags "$<TARGET_FILE:ouro> $<TARGET_LINKER_FILE:fmt::fmt> ${OURO_GMP_LIBRARY} -pthread ${OURO_SNIPPET_SANITIZE}")
+  --ldflags "${OURO_SNIPPET_LIBS} $<TARGET_LINKER_FILE:fmt::fmt> ${OURO_GMP_LIBRARY} -pthread ${OURO_SNIPPET_SANITIZE}")
 add_test(NAME docs.snippets
          COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tools/check_doc_snippets.py
                  ${OURO_SNIPPET_ARGS} ${PROJECT_SOURCE_DIR}/README.md ${OURO_DOC_FILES})
