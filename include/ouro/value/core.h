@@ -102,7 +102,8 @@ Heap& current_heap_for(std::string_view call);
 ///     ouro::HeapScope scope(heap);
 ///     ouro::Value n = 42, t = true, s = "text", f = 2.5, none;   // none is None
 ///     int64_t x = n.as<int64_t>();          // TypeError if not an int
-///     ouro::List& l = ouro::list({1, "a"}).as<ouro::List>();
+///     ouro::Value l = ouro::list({1, "a"});
+///     std::size_t n = l.as<ouro::List>().size();   // a reference into l: keep l alive
 ///     std::cout << ouro::repr(s);           // 'text'
 ///
 /// Warning: a Value holding an object must not outlive its heap.
