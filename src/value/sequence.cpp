@@ -245,7 +245,9 @@ Value repeat(const Value& seq, std::int64_t n) {
     }
     Ref<ByteArray> a = ByteArray::make(heap);
     a->reserve(total);
-    for (std::int64_t i = 0; i < n; ++i) a->extend(unit);
+    if (total != 0) {  // an empty unit repeated 2**60 times must not loop 2**60 times
+      for (std::int64_t i = 0; i < n; ++i) a->extend(unit);
+    }
     return a;
   }
   const bool is_tuple = seq.is<Tuple>();
@@ -256,7 +258,9 @@ Value repeat(const Value& seq, std::int64_t n) {
     const std::size_t total = repeated_size(
         items.size(), n, is_tuple ? "repeated tuple is too long" : "repeated list is too long");
     Ref<List> l = List::make(heap, total);
-    for (std::int64_t i = 0; i < n; ++i) l->extend(items);
+    if (total != 0) {
+      for (std::int64_t i = 0; i < n; ++i) l->extend(items);
+    }
     if (is_tuple) return Tuple::make(heap, l->items_span());
     return l;
   }

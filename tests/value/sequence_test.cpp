@@ -100,6 +100,13 @@ TEST_F(SequenceTest, RepeatAsPython) {
     EXPECT_STREQ(e.what(), "unsupported operand type(s) for *: 'dict' and 'int'");
   }
   EXPECT_THROW((void)repeat(Value("ab"), std::int64_t{1} << 40), OverflowError);
+  // Empty sequences repeated a huge number of times are empty at once.
+  const std::int64_t huge = std::int64_t{1} << 60;
+  EXPECT_EQ(repr(repeat(Value(""), huge)), "''");
+  EXPECT_EQ(repr(repeat(bytes(""), huge)), "b''");
+  EXPECT_EQ(repr(repeat(bytearray(""), huge)), "bytearray(b'')");
+  EXPECT_EQ(repr(repeat(list(), huge)), "[]");
+  EXPECT_EQ(repr(repeat(tuple(), huge)), "()");
 }
 
 TEST_F(SequenceTest, JoinAsPython) {
