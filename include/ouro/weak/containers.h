@@ -173,7 +173,8 @@ class WeakTable {
   using iterator = typename Set::iterator;
   using W = typename Entry::Weakly;
 
-  explicit WeakTable(Allocator& allocator) : set_(0, EntryHash{}, EntryEq<Entry>{}, StdAllocator<Entry>(allocator)) {}
+  explicit WeakTable(Allocator& allocator)
+      : set_(0, EntryHash{}, EntryEq<Entry>{}, StdAllocator<Entry>(allocator)) {}
   WeakTable(const WeakTable&) = delete;
   WeakTable& operator=(const WeakTable&) = delete;
   ~WeakTable() {
