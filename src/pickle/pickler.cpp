@@ -37,20 +37,12 @@
 
 #include "ouro/pickle/pickle.h"
 #include "pickle/opcodes.h"
+#include "pickle/policy.h"
 #include "value/float_format.h"
 #include "value/unicode.h"
 
 namespace ouro::pickle {
 namespace {
-
-// _compat_pickle's reverse tables (fix_imports below protocol 3).
-struct CompatName {
-  std::string_view module, name, module2, name2;
-};
-struct CompatModule {
-  std::string_view module, module2;
-};
-#include "pickle/compat_pickle.inc"
 
 constexpr std::size_t kBatchSize = 1000;         // _pickle.c BATCHSIZE
 constexpr std::size_t kFrameSizeTarget = 65536;  // frames close once this big (PEP 3154)
@@ -64,7 +56,7 @@ char op(Op code) { return static_cast<char>(code); }
 /// both entry types are standard-layout, so an entry's address is its key's). Deleted
 /// entries are in the range; an empty table gives an empty range.
 template <class Entry>
-std::pair<const Value*, const Value*> entry_values(const detail::TableStorage<Entry>& table) {
+std::pair<const Value*, const Value*> entry_values(const ouro::detail::TableStorage<Entry>& table) {
   static_assert(std::is_standard_layout_v<Entry> && offsetof(Entry, key) == 0);
   if (table.empty()) return {nullptr, nullptr};
   return {reinterpret_cast<const Value*>(table.begin().operator->()),
@@ -296,20 +288,20 @@ Pickler::Pickler(const DumpOptions& options)
       proto_(options.protocol < 0 ? kHighestProtocol : options.protocol),
       bin_(proto_ >= 1),
       plain_ints_(!options.persistent_id),
-      int_id_(detail::value_type_id<Int>()),
-      float_id_(detail::value_type_id<Float>()),
-      str_id_(detail::value_type_id<Str>()),
-      bytes_id_(detail::value_type_id<Bytes>()),
-      bytearray_id_(detail::value_type_id<ByteArray>()),
-      tuple_id_(detail::value_type_id<Tuple>()),
-      list_id_(detail::value_type_id<List>()),
-      dict_id_(detail::value_type_id<Dict>()),
-      set_id_(detail::value_type_id<Set>()),
-      frozenset_id_(detail::value_type_id<FrozenSet>()),
-      global_id_(detail::value_type_id<Global>()),
-      instance_id_(detail::value_type_id<Instance>()),
-      reduce_id_(detail::value_type_id<Reduce>()),
-      buffer_id_(detail::type_id_of<Buffer>()) {
+      int_id_(ouro::detail::value_type_id<Int>()),
+      float_id_(ouro::detail::value_type_id<Float>()),
+      str_id_(ouro::detail::value_type_id<Str>()),
+      bytes_id_(ouro::detail::value_type_id<Bytes>()),
+      bytearray_id_(ouro::detail::value_type_id<ByteArray>()),
+      tuple_id_(ouro::detail::value_type_id<Tuple>()),
+      list_id_(ouro::detail::value_type_id<List>()),
+      dict_id_(ouro::detail::value_type_id<Dict>()),
+      set_id_(ouro::detail::value_type_id<Set>()),
+      frozenset_id_(ouro::detail::value_type_id<FrozenSet>()),
+      global_id_(ouro::detail::value_type_id<Global>()),
+      instance_id_(ouro::detail::value_type_id<Instance>()),
+      reduce_id_(ouro::detail::value_type_id<Reduce>()),
+      buffer_id_(ouro::detail::type_id_of<Buffer>()) {
   if (proto_ > kHighestProtocol) {
     throw PicklingError(fmt::format("pickle protocol must be <= {}", kHighestProtocol));
   }
@@ -1066,22 +1058,11 @@ void Pickler::save_global(std::string_view module, std::string_view qualname, st
     return memo_put(key);
   }
   std::string_view m = module, n = qualname;
+  std::pair<std::string, std::string> python2_name;  // owns m and n when they are mapped
   if (proto_ < 3 && options_.fix_imports) {
-    const CompatName probe{module, qualname, {}, {}};
-    const auto by_name = [](const CompatName& a, const CompatName& b) {
-      return a.module != b.module ? a.module < b.module : a.name < b.name;
-    };
-    const auto* it = std::lower_bound(std::begin(kReverseNameMapping),
-                                      std::end(kReverseNameMapping), probe, by_name);
-    if (it != std::end(kReverseNameMapping) && it->module == module && it->name == qualname) {
-      m = it->module2;
-      n = it->name2;
-    } else {
-      const auto* mt = std::lower_bound(
-          std::begin(kReverseImportMapping), std::end(kReverseImportMapping), module,
-          [](const CompatModule& a, std::string_view b) { return a.module < b; });
-      if (mt != std::end(kReverseImportMapping) && mt->module == module) m = mt->module2;
-    }
+    python2_name = detail::map_python3_name(module, qualname);
+    m = python2_name.first;
+    n = python2_name.second;
   }
   if (proto_ < 3) {
     const auto ascii = [](std::string_view s) {

@@ -57,6 +57,10 @@ std::span<const AllowedGlobal> builtin_allow_list() noexcept;
 /// IMPORT_MAPPING for the module), as Unpickler.find_class applies it below protocol 3.
 std::pair<std::string, std::string> map_python2_name(std::string_view module,
                                                      std::string_view name);
+/// The reverse: a Python 3 name to Python 2 (REVERSE_NAME_MAPPING, then
+/// REVERSE_IMPORT_MAPPING), as Pickler.save_global writes GLOBAL below protocol 3.
+std::pair<std::string, std::string> map_python3_name(std::string_view module,
+                                                     std::string_view name);
 
 /// The decision for `module.name` (already mapped): built-in row, registration, caller's
 /// allow list, or unknown.
