@@ -39,6 +39,7 @@
 #include "pickle/opcodes.h"
 #include "pickle/policy.h"
 #include "value/float_format.h"
+#include "value/internal.h"
 #include "value/unicode.h"
 
 namespace ouro::pickle {
@@ -1134,13 +1135,36 @@ void Pickler::save_registered(const Object& obj, const TypeRegistration& registr
   save_instance(obj, Value(), &state, &registration);
 }
 
-// save_reduce for an inert Reduce: callable, args, REDUCE, then its items and state.
+// save_reduce for an inert Reduce: callable, args, REDUCE, then its items and state. As
+// CPython's save_reduce, a callable named __newobj__ (copyreg's, what the unpickler makes
+// of NEWOBJ with arguments) is written from protocol 2 on as `cls args[1:] NEWOBJ`, and
+// one named __newobj_ex__ from protocol 4 on as `cls args kwargs NEWOBJ_EX`.
 void Pickler::save_reduce(const Reduce& r) {
   Task finish{.kind = TaskKind::kFinishReduce};
   finish.object = &r;
   finish.shared = enter_late_memo(r);
   finish.at = r.state.is_none() ? nullptr : &r.state;
   stack_.push_back(finish);
+  const Global* callable = r.callable.get_if<Global>();
+  const Tuple* args = r.args.get_if<Tuple>();
+  if (callable != nullptr && args != nullptr && proto_ >= 2) {
+    if (callable->name() == "__newobj__" && args->size() >= 1) {
+      // CPython saves args[1:], a fresh tuple (memoized, never shared): a temporary here.
+      const Value& rest = keep_alive_.emplace_back(Tuple::make(
+          value::detail::heap_of(r), std::span<const Value>(args->begin() + 1, args->end())));
+      push_write(std::string_view("\x81", 1));
+      push_save(&rest);
+      push_save(&(*args)[0]);
+      return;
+    }
+    if (callable->name() == "__newobj_ex__" && args->size() == 3 && proto_ >= 4) {
+      push_write(std::string_view("\x92", 1));
+      push_save(&(*args)[2]);
+      push_save(&(*args)[1]);
+      push_save(&(*args)[0]);
+      return;
+    }
+  }
   push_write(std::string_view("R", 1));
   push_save(&r.args);
   push_save(&r.callable);
