@@ -119,7 +119,7 @@ CASES = [
     (ListWithNewArgs('t', [1, 2, 3]), P2, P2),
 ]
 )PY");
-  EXPECT_EQ(checked, 5 * 16 + 3 * 4);
+  EXPECT_EQ(checked, 4 * 16 + 3 * 4);
 }
 
 }  // namespace
