@@ -43,6 +43,9 @@ class Slotted:
     __slots__ = ('x', 'y')
     def __init__(self, x, y): self.x, self.y = x, y
 
+class q:
+    pass
+
 class ListWithNewArgs(list):
     def __new__(cls, *args): return list.__new__(cls)
     def __init__(self, tag, items): super().__init__(items); self.tag = tag
@@ -53,12 +56,12 @@ class ListWithNewArgs(list):
 // each source p and target q, a label, data = dumps(x, p) and dumps(loads(data), q).
 constexpr std::string_view kRunner = R"PY(
 for index, (value, sources, targets) in enumerate(CASES):
-    for p in sources:
-        data = pickle.dumps(value, p)
-        for q in targets:
-            put('case %d: dumps with protocol %d, convert to %d' % (index, p, q))
+    for source in sources:
+        data = pickle.dumps(value, source)
+        for target in targets:
+            put('case %d: dumps with protocol %d, convert to %d' % (index, source, target))
             put(data)
-            put(pickle.dumps(pickle.loads(data), q))
+            put(pickle.dumps(pickle.loads(data), target))
 )PY";
 
 class RoundTripTest : public testing::HeapTest {
@@ -120,6 +123,31 @@ CASES = [
 ]
 )PY");
   EXPECT_EQ(checked, 4 * 16 + 3 * 4);
+}
+
+// CPython 3.11's string identities after loading: a one-character latin-1 str is the cached
+// singleton; BUILD interns attribute names (an interned 'x' is another object than the
+// singleton 'x'), and so is a class's qualname; other equal strings loaded separately stay
+// separate objects. Each decides a memo PUT/GET.
+TEST_F(RoundTripTest, StringIdentityFollowsCPython) {
+  OURO_REQUIRE_PYTHON();
+  const int checked = expect_convert_matches_python(R"PY(
+ALL, P2 = range(6), [2, 3, 4, 5]
+runtime = lambda text: ''.join(list(text))   # an equal str that is not the interned one
+CASES = [
+    ([Plain(x=1), 'x'], ALL, ALL),
+    ([Plain(x='x', y='x')], ALL, ALL),
+    (['x', Plain(x=1), Plain(x=2, y='y')], ALL, ALL),
+    ([Plain(name='name'), 'name', runtime('name')], ALL, ALL),
+    ([Plain(abc=1), runtime('abc'), runtime('abc')], ALL, ALL),
+    ([Plain(a=1, b=2), Plain(a=3, b=4), {'a': 1, 'b': 2}, ['a', 'b']], ALL, ALL),
+    ([q, Plain(q=1), 'q'], ALL, ALL),
+    ([Slotted(1, 'x'), 'y', Plain(x='y')], P2, P2),
+    (WithNewArgsEx('a', b=[1, 'b']), [4, 5], [4, 5]),
+    ([runtime('same'), runtime('same'), 'é', 'é', 'ĕ', 'ĕ'], ALL, ALL),
+]
+)PY");
+  EXPECT_EQ(checked, 8 * 36 + 16 + 4);
 }
 
 }  // namespace
