@@ -23,8 +23,8 @@
 // Temporaries built while pickling (reduce states of registered C++ types) stay alive in
 // keep_alive_ until dumps returns, as CPython's memo keeps them, so no address is reused.
 //
-// Sets: written in ouro's iteration order (insertion order); CPython writes its hash-table
-// order, so set pickles equal CPython's as values, not byte for byte.
+// Sets: written in their iteration order, CPython's table order (value/table.h), so a
+// loaded set pickles back as CPython pickles it.
 #include <fmt/format.h>
 
 #include <algorithm>

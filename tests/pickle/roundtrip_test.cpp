@@ -150,5 +150,52 @@ CASES = [
   EXPECT_EQ(checked, 8 * 36 + 16 + 4);
 }
 
+// Sets iterate in CPython's table order, so convert writes CPython's ADDITEMS / FROZENSET /
+// set([...]) sequences: ints, floats, bools, tuples of them, and str/bytes (hash seed 0),
+// with tables that grew, and sets built with deletions before being pickled.
+TEST_F(RoundTripTest, SetsConvertInCPythonsOrder) {
+  OURO_REQUIRE_PYTHON();
+  const int checked = expect_convert_matches_python(R"PY(
+ALL = range(6)
+churned = set(range(100))
+for i in range(0, 100, 3): churned.discard(i)
+churned |= {1000 + i for i in range(40)}
+CASES = [
+    ({5, 3, 9, True, 2.5, -1, 2**70}, ALL, ALL),
+    (set(range(1000)) | {-5, 10**6}, ALL, ALL),
+    ({'apple', 'pear', 'fig', 'x', '', 'é', 'ĕ', '😀', b'raw', b'', (1, 'a'), (2.0, (True, b'x'))}, ALL, ALL),
+    (frozenset({'k%d' % i for i in range(200)}), ALL, ALL),
+    ([churned, frozenset(churned)], ALL, ALL),
+    ({frozenset({1, 2}), frozenset({'a'}), (3, 4)}, ALL, ALL),
+    ({i * 0.5 for i in range(-50, 50)}, ALL, ALL),
+]
+)PY");
+  EXPECT_EQ(checked, 7 * 36);
+}
+
+// `show` prints repr(): the loaded set's order is CPython's too.
+TEST_F(RoundTripTest, SetReprIsCPythons) {
+  OURO_REQUIRE_PYTHON();
+  const auto py = run_python(std::string(testing::kBlobPython) + R"PY(
+import pickle
+values = [{3, 1, 2, 17, 9}, {'b', 'a', 'c', 'abc', 'é'}, frozenset(range(30, 0, -3)),
+          {(1, 2), (2, 1), 1.5, -7}, set('the quick brown fox jumps over the lazy dog')]
+for v in values:
+    for proto in range(6):
+        data = pickle.dumps(v, proto)
+        put(data)
+        put(repr(pickle.loads(data)))
+)PY");
+  ASSERT_EQ(py.status, 0) << py.err;
+  BlobReader reader(py.out);
+  int checked = 0;
+  while (!reader.done()) {
+    const std::string data(reader.next()), expected(reader.next());
+    EXPECT_EQ(repr(loads(data)), expected);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 30);
+}
+
 }  // namespace
 }  // namespace ouro::pickle

@@ -27,8 +27,8 @@ namespace ouro {
 
 /// Python's repr(v), identical to CPython 3.11's text for None, bool, int, float, str,
 /// bytes, bytearray, tuple, list, dict, set and frozenset (sets list their elements in
-/// ouro's insertion order). Throws RecursionError past recursion_limit() levels, and
-/// ValueError for an int of more than 4300 digits, as CPython 3.11 does.
+/// CPython's table order, docs/values.md "Set order"). Throws RecursionError past recursion_limit()
+/// levels, and ValueError for an int of more than 4300 digits, as CPython 3.11 does.
 ///
 ///     ouro::repr(ouro::list({1, 2.5, "a"})) == "[1, 2.5, 'a']"
 std::string repr(const Value& v);
