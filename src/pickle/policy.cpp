@@ -6,6 +6,8 @@
 #include <array>
 #include <iterator>
 
+#include "pickle/catalogue.h"
+
 namespace ouro::pickle::detail {
 namespace {
 
@@ -21,17 +23,7 @@ constexpr std::array kAllowList = {
     AllowedGlobal{"copyreg", "_reconstructor", GlobalKind::kReconstructor},
     AllowedGlobal{"copyreg", "__newobj__", GlobalKind::kNewObj},
     AllowedGlobal{"copyreg", "__newobj_ex__", GlobalKind::kNewObjEx},
-    // Values ouro has no type for, or type objects: kept as inert names and calls.
-    AllowedGlobal{"builtins", "complex", GlobalKind::kInert},
-    AllowedGlobal{"builtins", "range", GlobalKind::kInert},
-    AllowedGlobal{"builtins", "slice", GlobalKind::kInert},
-    AllowedGlobal{"builtins", "int", GlobalKind::kInert},
-    AllowedGlobal{"builtins", "float", GlobalKind::kInert},
-    AllowedGlobal{"builtins", "str", GlobalKind::kInert},
-    AllowedGlobal{"builtins", "bool", GlobalKind::kInert},
-    AllowedGlobal{"builtins", "object", GlobalKind::kInert},
-    AllowedGlobal{"builtins", "type", GlobalKind::kInert},
-    AllowedGlobal{"collections", "OrderedDict", GlobalKind::kInert},
+    // The catalogue's standard data types (pickle/catalogue.h) follow as inert names.
 };
 
 // The whole of CPython's _compat_pickle (tools/gen/gen_compat_pickle.py generates the rows).
@@ -86,6 +78,7 @@ GlobalKind classify_global(std::string_view module, std::string_view name,
   for (const AllowedGlobal& row : kAllowList) {
     if (row.module == module && row.name == name) return row.kind;
   }
+  if (find_catalogued(module, name) != nullptr) return GlobalKind::kInert;
   if (find_registration(module, name) != nullptr) return GlobalKind::kRegistered;
   for (const std::string& allowed : options.allow) {
     if (allowed.size() == module.size() + 1 + name.size() && allowed.starts_with(module) &&

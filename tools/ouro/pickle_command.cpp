@@ -17,13 +17,14 @@
 
 #include "commands.h"
 #include "cpython_sizes.h"
-#include "ouro/errors.h"
 #include "ouro/core/heap.h"
-#include "ouro/pickle/pickle.h"
-#include "ouro/pickle/scan.h"
-#include "ouro/pickle/pickletools.h"
 #include "ouro/core/runtime.h"
+#include "ouro/errors.h"
+#include "ouro/pickle/pickle.h"
+#include "ouro/pickle/pickletools.h"
+#include "ouro/pickle/scan.h"
 #include "ouro/value/value.h"
+#include "pickle/catalogue.h"
 
 namespace ouro::cli {
 namespace {
@@ -123,7 +124,7 @@ void add_show(CLI::App& pickle) {
     Heap heap;
     HeapScope scope(heap);
     const Value value = load_or_exit(*file, data, *flags);
-    fmt::print("{}\n", repr(value));
+    fmt::print("{}\n", pickle::catalogue_repr(value));  // CPython's repr, standard types too
   });
 }
 
