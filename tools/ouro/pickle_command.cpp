@@ -275,7 +275,7 @@ void add_stats(CLI::App& pickle) {
     fmt::print("pickled bytes:               {:>12}\n", data.size());
     fmt::print("ouro heap after loading:     {:>12}\n", after.bytes_in_use - before);
     fmt::print("ouro heap peak while loading:{:>12}\n", after.peak_bytes_in_use - before);
-    fmt::print("CPython 3.11 (estimated):    {:>12}\n", cpython_deep_sizeof(value));
+    print_cpython_estimate(value, data);
     fmt::print("objects by type:\n");
     for (const TypeCount& row : live_objects_by_type(heap)) {
       fmt::print("  {:<24}{:>10}\n", row.type, row.count);
