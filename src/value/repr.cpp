@@ -29,6 +29,7 @@ thread_local std::vector<const Object*> active_reprs;
 
 class ReprWriter {
  public:
+  explicit ReprWriter(const ReprExtension* extension = nullptr) : extension_(extension) {}
   std::string out;
 
   void write(const Value& v) {
@@ -46,7 +47,41 @@ class ReprWriter {
   }
 
  private:
+  const ReprExtension* extension_;  // asked first for Global, Reduce and Instance values
+
+  static bool is_active(const Object* o) {
+    return std::find(active_reprs.begin(), active_reprs.end(), o) != active_reprs.end();
+  }
+
+  // Runs `fn` with `o` on the list of objects being printed (and one recursion level).
+  template <class Fn>
+  static void while_active(const Object* o, Fn&& fn) {
+    vd::RecursionGuard guard(" while getting the repr of an object");
+    active_reprs.push_back(o);
+    try {
+      fn();
+    } catch (...) {
+      active_reprs.pop_back();
+      throw;
+    }
+    active_reprs.pop_back();
+  }
+
+  bool write_extended(const Value& v) {
+    if (extension_ == nullptr || !(v.is<Global>() || v.is<Reduce>() || v.is<Instance>())) {
+      return false;
+    }
+    const Object* o = v.object();
+    if (is_active(o)) return false;
+    bool written = false;
+    while_active(o, [&] {
+      written = extension_->write(v, out, [this](const Value& item) { write(item); });
+    });
+    return written;
+  }
+
   void write_object(const Value& v) {
+    if (write_extended(v)) return;
     if (const Float* f = v.get_if<Float>()) {
       std::array<char, vd::kFloatReprCapacity> buf;
       out.append(buf.data(), vd::write_float_repr(f->value(), buf));
@@ -83,19 +118,11 @@ class ReprWriter {
 
   void write_container(const Value& v) {
     const Object* o = v.object();
-    if (std::find(active_reprs.begin(), active_reprs.end(), o) != active_reprs.end()) {
+    if (is_active(o)) {
       write_recursive_marker(v);
       return;
     }
-    vd::RecursionGuard guard(" while getting the repr of an object");
-    active_reprs.push_back(o);
-    try {
-      write_contents(v);
-    } catch (...) {
-      active_reprs.pop_back();
-      throw;
-    }
-    active_reprs.pop_back();
+    while_active(o, [&] { write_contents(v); });
   }
 
   void write_recursive_marker(const Value& v) {
@@ -217,5 +244,11 @@ std::string AnySet::py_repr() const { return repr_of(*this); }
 std::string Global::py_repr() const { return repr_of(*this); }
 std::string Instance::py_repr() const { return repr_of(*this); }
 std::string Reduce::py_repr() const { return repr_of(*this); }
+
+std::string repr(const Value& v, const ReprExtension& extension) {
+  ReprWriter writer(&extension);
+  writer.write(v);
+  return std::move(writer.out);
+}
 
 }  // namespace ouro
