@@ -111,7 +111,7 @@ TEST_F(BuildersTest, ContainersFromRanges) {
   EXPECT_EQ(repr(dict(std::map<std::string, int>{{"b", 2}, {"a", 1}})), "{'a': 1, 'b': 2}");
   EXPECT_EQ(repr(dict(std::vector<std::pair<int, std::string>>{{2, "x"}, {1, "y"}})),
             "{2: 'x', 1: 'y'}");
-  EXPECT_EQ(repr(set(std::vector<int>{3, 1, 3})), "{3, 1}");
+  EXPECT_EQ(repr(set(std::vector<int>{3, 1, 3})), "{1, 3}");  // CPython's set order
   EXPECT_EQ(repr(frozenset(std::vector<int>{})), "frozenset()");
   // Braced lists keep meaning Python literals.
   EXPECT_EQ(repr(list({1, "a"})), "[1, 'a']");
