@@ -221,6 +221,7 @@ class Pickler {
   // --- saving ---
   void run();
   void save(const Value& v, bool ask_pid = true);
+  bool saved_as_persistent_id(const Value& v);
   void push_save(const Value* v, TaskKind kind = TaskKind::kSave) {
     stack_.push_back(Task{.kind = kind, .at = v});
   }
@@ -583,15 +584,18 @@ void Pickler::run_items(std::size_t index) {
   }
 }
 
+// save()'s first step: persistent_id(v), written instead of v when it is not None.
+bool Pickler::saved_as_persistent_id(const Value& v) {
+  if (!options_.persistent_id) return false;
+  Value pid = options_.persistent_id(v);
+  if (pid.is_none()) return false;
+  save_pid(keep_alive_.emplace_back(std::move(pid)));
+  return true;
+}
+
 void Pickler::save(const Value& v, bool ask_pid) {
   frame_boundary();
-  if (ask_pid && options_.persistent_id) {
-    Value pid = options_.persistent_id(v);
-    if (!pid.is_none()) {
-      save_pid(keep_alive_.emplace_back(std::move(pid)));
-      return;
-    }
-  }
+  if (ask_pid && saved_as_persistent_id(v)) return;
   if (v.is_small_int()) return save_int(v.small_value());
   if (v.is_none()) return write(op(Op::kNone));
   if (v.is_bool()) {
@@ -924,8 +928,9 @@ void Pickler::save_buffer(const Buffer& b, std::uint64_t key) {
 void Pickler::save_state(const Value& v) {
   const Dict* d = v.get_if<Dict>();
   const Tuple* t = v.get_if<Tuple>();
-  if ((d == nullptr && (t == nullptr || t->size() != 2)) || options_.persistent_id) return save(v);
+  if (d == nullptr && (t == nullptr || t->size() != 2)) return save(v);
   frame_boundary();
+  if (saved_as_persistent_id(v)) return;
   if (write_get(identity_key(*v.object()))) return;
   if (d != nullptr) return save_dict(*d, true);
   save_tuple(*t, true);
@@ -935,6 +940,7 @@ void Pickler::save_interned_name(const Value& name) {
   const Str* s = name.get_if<Str>();
   if (s == nullptr) return save(name);
   frame_boundary();
+  if (saved_as_persistent_id(name)) return;
   const std::uint64_t key = named_key("I", s->utf8());
   if (!write_get(key)) save_str_text(s->utf8(), key);
 }

@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "cli/deep_size_oracle.h"
 #include "ouro/pickle/pickle.h"
 #include "ouro/value/value.h"
 #include "pickle/blob_io.h"
@@ -30,27 +31,10 @@ class CPythonSizesTest : public ouro::testing::HeapTest {
   }
 };
 
-// The truth: CPython's sizes of the loaded value, by the rule cpython_sizes.h states.
-constexpr std::string_view kDeepSize = R"PY(
-import pickle, sys
-def deep_size(v):
-    seen, total, todo = set(), 0, [v]
-    while todo:
-        o = todo.pop()
-        if id(o) in seen: continue
-        seen.add(id(o))
-        if o is None or o is True or o is False or o == () or o == '' or o == b'': continue
-        if type(o) is int and -5 <= o <= 256: continue
-        if type(o) is str and len(o) == 1 and ord(o) < 256: continue
-        total += sys.getsizeof(o)
-        if isinstance(o, (list, tuple, set, frozenset)): todo.extend(o)
-        if isinstance(o, dict): todo.extend(o.keys()); todo.extend(o.values())
-    return total
-)PY";
-
 TEST_F(CPythonSizesTest, MatchesSysGetsizeofForEveryProtocolAndSize) {
   OURO_REQUIRE_PYTHON();
-  const auto py = run_python(std::string(testing::kBlobPython) + std::string(kDeepSize) + R"PY(
+  const auto py =
+      run_python(std::string(testing::kBlobPython) + std::string(testing::kDeepSizePython) + R"PY(
 SIZES = [0, 1, 2, 3, 4, 5, 6, 8, 9, 12, 16, 17, 18, 19, 25, 33, 100, 999, 1000, 1001, 2500]
 values = []
 for n in SIZES:
