@@ -218,6 +218,20 @@ Array make_array(DType dtype, std::vector<std::int64_t> shape, bool fortran,
   return a;
 }
 
+// The array of a dtype value, a shape tuple, an order and a bytes-like data value (both
+// of numpy's reductions come down to these four).
+Array array_of(const Value& dtype_value, const Value& shape, bool fortran,
+               const Value& data_value) {
+  std::optional<DType> dtype = as_dtype(dtype_value);
+  if (!dtype) throw NumpyError("numpy array: its dtype is not a numpy.dtype");
+  const std::optional<std::span<const std::byte>> data = bytes_of(data_value);
+  if (!data) {
+    throw NumpyError(
+        fmt::format("numpy array: the data is a {}, not bytes", data_value.type_name()));
+  }
+  return make_array(std::move(*dtype), shape_of(shape), fortran, *data, data_value);
+}
+
 }  // namespace
 
 const std::vector<std::string>& safe_globals() {
@@ -291,22 +305,15 @@ std::optional<DType> as_dtype(const Value& v) {
 }
 
 std::optional<Array> as_array(const Value& v) {
-  // Protocols 0-4 (and object arrays): _reconstruct(ndarray, (0,), b'b') + BUILD state.
+  // Protocols 0-4 (and object arrays): _reconstruct(ndarray, (0,), b'b') + BUILD state
+  // (version, shape, dtype, is_fortran, rawdata).
   if (const Reduce* r = reduce_of(
           v, [](const Value& c) { return is_core_global(c, "multiarray", "_reconstruct"); })) {
     const Tuple* state = r->state.get_if<Tuple>();
     if (state == nullptr || state->size() != 5) {
       throw NumpyError("numpy array: _reconstruct without its 5-item BUILD state");
     }
-    std::optional<DType> dtype = as_dtype((*state)[2]);
-    if (!dtype) throw NumpyError("numpy array: the state's dtype is not a numpy.dtype");
-    const std::optional<std::span<const std::byte>> data = bytes_of((*state)[4]);
-    if (!data) {
-      throw NumpyError(
-          fmt::format("numpy array: the data is a {}, not bytes", (*state)[4].type_name()));
-    }
-    return make_array(std::move(*dtype), shape_of((*state)[1]), ouro::truthy((*state)[3]), *data,
-                      (*state)[4]);
+    return array_of((*state)[2], (*state)[1], ouro::truthy((*state)[3]), (*state)[4]);
   }
   // Protocol 5: _frombuffer(PickleBuffer, dtype, shape, order).
   if (const Reduce* r = reduce_of(
@@ -315,15 +322,7 @@ std::optional<Array> as_array(const Value& v) {
     if (args == nullptr || args->size() != 4) {
       throw NumpyError("numpy array: _frombuffer needs (buffer, dtype, shape, order)");
     }
-    std::optional<DType> dtype = as_dtype((*args)[1]);
-    if (!dtype) throw NumpyError("numpy array: _frombuffer's dtype is not a numpy.dtype");
-    const std::optional<std::span<const std::byte>> data = bytes_of((*args)[0]);
-    if (!data) {
-      throw NumpyError(fmt::format("numpy array: _frombuffer's buffer is a {}, not bytes",
-                                   (*args)[0].type_name()));
-    }
-    return make_array(std::move(*dtype), shape_of((*args)[2]), str_of((*args)[3]) == "F", *data,
-                      (*args)[0]);
+    return array_of((*args)[1], (*args)[2], str_of((*args)[3]) == "F", (*args)[0]);
   }
   return std::nullopt;
 }
