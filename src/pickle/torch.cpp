@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <unordered_set>
 #include <utility>
 
@@ -229,7 +230,30 @@ class TensorFinder {
   std::vector<Tensor>& out_;
 };
 
+// The `<name>/data.pkl` member (in the one folder torch writes), or a CheckpointError.
+const detail::ZipMember& data_pickle_member(const detail::ZipArchive& zip,
+                                            const std::string& what) {
+  const auto& members = zip.members();
+  const auto pkl = std::find_if(members.begin(), members.end(), [](const detail::ZipMember& m) {
+    return m.name.ends_with("/data.pkl") &&
+           m.name.find('/') == m.name.size() - std::string_view("/data.pkl").size();
+  });
+  if (pkl == members.end()) {
+    throw CheckpointError(fmt::format(
+        "{}: a zip archive without a '<name>/data.pkl' member: not a torch.save checkpoint", what));
+  }
+  return *pkl;
+}
+
 }  // namespace
+
+std::optional<DataPickle> find_data_pickle(std::span<const std::byte> bytes,
+                                           const std::string& what) {
+  if (!detail::looks_like_zip(bytes)) return std::nullopt;
+  const detail::ZipArchive zip(bytes, what);
+  const detail::ZipMember& pkl = data_pickle_member(zip, what);
+  return DataPickle{pkl.name, zip.data(pkl)};
+}
 
 std::int64_t Tensor::numel() const noexcept {
   std::int64_t n = 1;
@@ -301,19 +325,9 @@ Checkpoint Checkpoint::open(const std::filesystem::path& path) {
                                                      : "is " + legacy));
   }
   c.zip_ = std::make_unique<detail::ZipArchive>(bytes, path.string());
-  // torch's reader takes the folder of the first record; data.pkl must be in it.
-  const auto& members = c.zip_->members();
-  const auto pkl = std::find_if(members.begin(), members.end(), [](const detail::ZipMember& m) {
-    return m.name.ends_with("/data.pkl") &&
-           m.name.find('/') == m.name.size() - std::string_view("/data.pkl").size();
-  });
-  if (pkl == members.end()) {
-    throw CheckpointError(fmt::format(
-        "{}: a zip archive without a '<name>/data.pkl' member: not a torch.save checkpoint",
-        path.string()));
-  }
-  c.archive_name_ = pkl->name.substr(0, pkl->name.find('/'));
-  c.data_pickle_ = c.zip_->data(*pkl);
+  const detail::ZipMember& pkl = data_pickle_member(*c.zip_, path.string());
+  c.archive_name_ = pkl.name.substr(0, pkl.name.find('/'));
+  c.data_pickle_ = c.zip_->data(pkl);
   if (const detail::ZipMember* order = c.zip_->find(c.archive_name_ + "/byteorder")) {
     const std::span<const std::byte> text = c.zip_->data(*order);
     const std::string_view s(reinterpret_cast<const char*>(text.data()), text.size());

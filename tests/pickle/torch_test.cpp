@@ -119,6 +119,22 @@ TEST(TorchCheckpoint, InspectLoadKeepsStorageReferencesInert) {
   EXPECT_EQ(ckpt.members().back(), "tiny_state_dict/version");
 }
 
+TEST(TorchCheckpoint, FindDataPickleForPickleTools) {
+  const std::string file = read_file(kData / "views.pt");
+  const std::optional<DataPickle> pkl = find_data_pickle(as_bytes(file), "views.pt");
+  ASSERT_TRUE(pkl.has_value());
+  EXPECT_EQ(pkl->member, "views/data.pkl");
+  EXPECT_EQ(pkl->data.size(), 825u);         // zipfile's listing of the member
+  EXPECT_EQ(pkl->data[0], std::byte{0x80});  // PROTO
+  EXPECT_FALSE(find_data_pickle(as_bytes(std::string("\x80\x04N.")), "p").has_value());
+  try {
+    (void)find_data_pickle(as_bytes(file.substr(0, 100)), "cut.pt");
+    FAIL();
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("cut.pt: no end-of-central-directory"), std::string::npos);
+  }
+}
+
 TEST(TorchCheckpoint, LegacyFormatIsNamed) {
   try {
     (void)Checkpoint::open(kData / "legacy.pt");

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -110,6 +111,18 @@ class Checkpoint {
   std::span<const std::byte> data_pickle_;
   std::vector<Tensor> tensors_;
 };
+
+/// A checkpoint's pickle: the member's name and its bytes (a span of the input).
+struct DataPickle {
+  std::string member;  ///< "archive/data.pkl"
+  std::span<const std::byte> data;
+};
+/// When `bytes` (a whole file, named `what` in errors) is a zip: its `<name>/data.pkl`
+/// member, the one pickle of a torch.save checkpoint (the others are raw storages and
+/// text records); nullopt when `bytes` is not a zip. Throws CheckpointError for a damaged
+/// zip or one without data.pkl. For tools that take "a pickle or a checkpoint".
+std::optional<DataPickle> find_data_pickle(std::span<const std::byte> bytes,
+                                           const std::string& what);
 
 /// What kind of file `bytes` (a file's start) is, when it is not a zip checkpoint: a
 /// sentence naming the legacy torch format or the tar format, or "" when neither.
