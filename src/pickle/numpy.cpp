@@ -83,41 +83,38 @@ double element_as_double(const ElementType& t, const std::byte* p) noexcept {
   return 0.0;
 }
 
-namespace {
-
-// Calls `visit(offset)` for each element's byte offset in C order; checks every offset
-// against `data_size`.
-template <class Visit>
-void walk(std::size_t element_size, std::size_t data_size, std::size_t first,
-          std::span<const std::int64_t> shape, std::span<const std::int64_t> strides,
-          Visit&& visit) {
+std::vector<std::size_t> strided_offsets(std::size_t element_size, std::size_t data_size,
+                                         std::size_t first, std::span<const std::int64_t> shape,
+                                         std::span<const std::int64_t> byte_strides) {
   std::int64_t count = 1;
   for (std::int64_t n : shape) count *= n;
-  if (count == 0) return;
+  std::vector<std::size_t> out;
+  if (count <= 0) return out;
+  out.reserve(static_cast<std::size_t>(count));
   std::vector<std::int64_t> index(shape.size(), 0);
   for (std::int64_t done = 0; done < count; ++done) {
     std::int64_t offset = static_cast<std::int64_t>(first);
-    for (std::size_t d = 0; d < shape.size(); ++d) offset += index[d] * strides[d];
+    for (std::size_t d = 0; d < shape.size(); ++d) offset += index[d] * byte_strides[d];
     if (offset < 0 || static_cast<std::size_t>(offset) + element_size > data_size) {
       throw std::out_of_range(fmt::format(
           "element at byte offset {} lies outside the data ({} bytes)", offset, data_size));
     }
-    visit(static_cast<std::size_t>(offset));
-    for (std::size_t d = shape.size(); d-- > 0;) {
+    out.push_back(static_cast<std::size_t>(offset));
+    for (std::size_t d = shape.size(); d-- > 0;) {  // the next index, last axis fastest
       if (++index[d] < shape[d]) break;
       index[d] = 0;
     }
   }
+  return out;
 }
-
-}  // namespace
 
 std::vector<double> strided_values(const ElementType& type, std::span<const std::byte> data,
                                    std::size_t first, std::span<const std::int64_t> shape,
                                    std::span<const std::int64_t> byte_strides) {
   std::vector<double> out;
-  walk(type.size, data.size(), first, shape, byte_strides,
-       [&](std::size_t at) { out.push_back(element_as_double(type, data.data() + at)); });
+  for (std::size_t at : strided_offsets(type.size, data.size(), first, shape, byte_strides)) {
+    out.push_back(element_as_double(type, data.data() + at));
+  }
   return out;
 }
 

@@ -71,21 +71,10 @@ class FloatColumn {
 std::vector<std::string> element_texts(const Array& a) {
   const ElementType& t = a.dtype.element;
   std::vector<const std::byte*> elements;
-  std::vector<std::string> out;
-  {
-    // strided_values checks the bounds; here only the positions are needed, so walk again.
-    std::vector<std::int64_t> index(a.shape.size(), 0);
-    const std::int64_t count = a.size();
-    for (std::int64_t done = 0; done < count; ++done) {
-      std::int64_t offset = 0;
-      for (std::size_t d = 0; d < a.shape.size(); ++d) offset += index[d] * a.strides[d];
-      elements.push_back(a.data.data() + offset);
-      for (std::size_t d = a.shape.size(); d-- > 0;) {
-        if (++index[d] < a.shape[d]) break;
-        index[d] = 0;
-      }
-    }
+  for (std::size_t at : strided_offsets(t.size, a.data.size(), 0, a.shape, a.strides)) {
+    elements.push_back(a.data.data() + at);
   }
+  std::vector<std::string> out;
   if (t.kind == Kind::kFloat || t.kind == Kind::kComplex) {
     const std::size_t part = t.kind == Kind::kComplex ? t.size / 2 : t.size;
     ElementType part_type = t;

@@ -225,6 +225,35 @@ TEST(TorchCheckpoint, HostileZipsGiveClearErrors) {
   }
 }
 
+// The golden state dict with `from` replaced by `to` (same length) inside data.pkl; the
+// zip's CRCs are not checked, as torch's reader does not check them either.
+std::string patched_checkpoint(const std::string& from, const std::string& to) {
+  std::string file = read_file(kData / "tiny_state_dict.pt");
+  const std::size_t at = file.find(from);
+  EXPECT_NE(at, std::string::npos);
+  file.replace(at, from.size(), to);
+  return file;
+}
+
+TEST(TorchCheckpoint, TensorsBeyondTheirStorageAreRefused) {
+  // Storage '0' (0.weight) claims 13 elements where its member holds 12 float32s.
+  const std::string longer = open_error(
+      "numel",
+      patched_checkpoint(std::string("cpuq\x07K\x0c", 7), std::string("cpuq\x07K\x0d", 7)));
+  EXPECT_NE(longer.find("tensor '0.weight': storage 'tiny_state_dict/data/0' should hold 13 "
+                        "elements of 4 bytes but has 48 bytes"),
+            std::string::npos)
+      << longer;
+  // 0.weight's shape (4, 3) made (5, 3): its view reaches past the 12-element storage.
+  const std::string wider = open_error(
+      "shape",
+      patched_checkpoint(std::string("K\x04K\x03\x86", 5), std::string("K\x05K\x03\x86", 5)));
+  EXPECT_NE(wider.find("tensor '0.weight': shape (5, 3) with strides (3, 1) at offset 0 "
+                       "reaches past its storage of 12 elements"),
+            std::string::npos)
+      << wider;
+}
+
 TEST(TorchCheckpoint, EveryTruncationFailsCleanly) {
   // Any prefix of a checkpoint either opens (never: the end record is last) or throws a
   // CheckpointError / UnpicklingError: no crash, no other exception.

@@ -45,6 +45,13 @@ double element_as_double(const ElementType& type, const std::byte* p) noexcept;
 /// element's exact value (sign-extend it from 8 * size bits for signed kinds).
 std::uint64_t element_bits(const ElementType& type, const std::byte* p) noexcept;
 
+/// The byte offset in `data` of every element of a strided view, in C (row-major) order:
+/// `first` is the first element's offset, `byte_strides` are in bytes. Throws
+/// std::out_of_range when an element would lie outside `data_size` bytes.
+std::vector<std::size_t> strided_offsets(std::size_t element_size, std::size_t data_size,
+                                         std::size_t first, std::span<const std::int64_t> shape,
+                                         std::span<const std::int64_t> byte_strides);
+
 /// Every element of a strided view, in C (row-major) order, as doubles: `first` is the
 /// first element's byte offset in `data`, `byte_strides` are in bytes. Throws
 /// std::out_of_range when an element would lie outside `data`.
