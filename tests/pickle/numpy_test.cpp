@@ -85,6 +85,29 @@ TEST_F(NumpyTest, DataIsAViewOfTheLoadedBytes) {
   EXPECT_EQ(a->data.data(), args[0].as<ByteArray>().data().data());  // in-band buffer
 }
 
+TEST_F(NumpyTest, OutOfBandBufferIsViewedInPlace) {
+  const nlohmann::json facts = expected();
+  const nlohmann::json& f = facts["out_of_band"];
+  const Value buffer =
+      Value(Bytes::make(heap(), as_bytes(read_file(kData / f["buffer"].get<std::string>()))));
+  LoadOptions options;
+  options.allow = safe_globals();
+  options.buffers = {Value(Buffer::make(heap(), buffer))};
+  options.buffers_given = true;
+  const std::optional<Array> a =
+      as_array(loads(read_file(kData / f["file"].get<std::string>()), options));
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->data.data(), buffer.as<Bytes>().data().data());  // the caller's bytes, not a copy
+  EXPECT_EQ(a->shape, f["shape"].get<std::vector<std::int64_t>>());
+  EXPECT_EQ(a->strides, f["strides"].get<std::vector<std::int64_t>>());
+  EXPECT_EQ(repr(*a), f["repr"]);
+  // Without the buffers, CPython's error.
+  LoadOptions without;
+  without.allow = safe_globals();
+  EXPECT_THROW((void)loads(read_file(kData / f["file"].get<std::string>()), without),
+               UnpicklingError);
+}
+
 TEST_F(NumpyTest, ScalarsMatchNumpy) {
   const nlohmann::json facts = expected();
   for (const nlohmann::json& f : facts["scalars"]) {

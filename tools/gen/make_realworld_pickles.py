@@ -145,6 +145,17 @@ def write_numpy(facts):
             # native order on load (protocols 0-4), ouro's view keeps the stored order.
             entry["stored_dtype"] = a.dtype.str
             facts["arrays"].append(entry)
+    # Protocol 5 with the data out of band: the pickle says NEXT_BUFFER, the bytes go apart.
+    oob = np.arange(4, dtype=np.float64).reshape(2, 2) / 4
+    buffers = []
+    with open(os.path.join(OUT, "np_float64_p5_oob.pkl"), "wb") as f:
+        f.write(pickle.dumps(oob, protocol=5, buffer_callback=buffers.append))
+    with open(os.path.join(OUT, "np_float64_p5_oob.buf"), "wb") as f:
+        f.write(buffers[0].raw())
+    entry = array_facts("out_of_band", oob, 5)
+    entry.update(file="np_float64_p5_oob.pkl", buffer="np_float64_p5_oob.buf",
+                 stored_dtype=oob.dtype.str)
+    facts["out_of_band"] = entry
     scalars = {"float64": np.float64(1.5), "int32": np.int32(-7), "bool": np.bool_(True)}
     facts["scalars"] = []
     for name, s in scalars.items():
