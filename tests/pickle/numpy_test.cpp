@@ -13,6 +13,7 @@
 #include <string>
 
 #include "ouro/value/value.h"
+#include "pickle/catalogue.h"
 #include "support/heap_fixture.h"
 
 namespace ouro::pickle::numpy {
@@ -83,6 +84,30 @@ TEST_F(NumpyTest, DataIsAViewOfTheLoadedBytes) {
   const Reduce& call = v.as<Reduce>();
   const Tuple& args = call.args.as<Tuple>();
   EXPECT_EQ(a->data.data(), args[0].as<ByteArray>().data().data());  // in-band buffer
+}
+
+// The catalogue lists numpy's reducers: a strict load needs no allow-list, and show's
+// repr (catalogue_repr) prints arrays, scalars and dtypes as numpy does, nested too.
+TEST_F(NumpyTest, CatalogueLoadsStrictlyAndPrintsNumpysRepr) {
+  const nlohmann::json facts = expected();
+  int checked = 0;
+  for (const nlohmann::json& f : facts["arrays"]) {
+    const std::string name = f["name"];
+    if (name == "structured" || name == "object") continue;
+    SCOPED_TRACE(f["file"].get<std::string>());
+    const Value v = loads(read_file(kData / f["file"].get<std::string>()));
+    EXPECT_EQ(catalogue_repr(v), f["repr"]);
+    EXPECT_EQ(catalogue_repr(list({v, 1})), "[" + f["repr"].get<std::string>() + ", 1]");
+    ++checked;
+  }
+  EXPECT_EQ(checked, 26);
+  for (const nlohmann::json& f : facts["scalars"]) {
+    EXPECT_EQ(catalogue_repr(loads(read_file(kData / f["file"].get<std::string>()))), f["repr"]);
+  }
+  const Value big = loads(read_file(kData / "np_big_endian_int32_p5.pkl"));
+  EXPECT_EQ(catalogue_repr(big.as<Reduce>().args.as<Tuple>()[1]), "dtype('>i4')");
+  const Value little = loads(read_file(kData / "np_int32_p5.pkl"));
+  EXPECT_EQ(catalogue_repr(little.as<Reduce>().args.as<Tuple>()[1]), "dtype('int32')");
 }
 
 TEST_F(NumpyTest, OutOfBandBufferIsViewedInPlace) {
