@@ -58,6 +58,23 @@ double load_float(const ElementType& t, const std::byte* p, std::size_t width) n
 
 }  // namespace
 
+std::int64_t element_count(std::span<const std::int64_t> shape) noexcept {
+  constexpr std::int64_t kLimit = std::int64_t{1} << 62;
+  std::int64_t nonzero = 1;
+  bool empty = false;
+  for (std::int64_t n : shape) {
+    if (n < 0) return -1;
+    if (n == 0) {
+      empty = true;
+    } else if (nonzero > kLimit / n) {
+      return -1;
+    } else {
+      nonzero *= n;
+    }
+  }
+  return empty ? 0 : nonzero;
+}
+
 std::uint64_t element_bits(const ElementType& t, const std::byte* p) noexcept {
   return load_unsigned(t, p, std::min<std::size_t>(t.size, 8));
 }
@@ -192,6 +209,11 @@ std::string type_name_of(char kind, std::size_t size) {
 
 Array make_array(DType dtype, std::vector<std::int64_t> shape, bool fortran,
                  std::span<const std::byte> data, Value owner) {
+  const std::int64_t count = element_count(shape);
+  if (count < 0 ||
+      static_cast<std::uint64_t>(count) > (std::uint64_t{1} << 62) / dtype.element.size) {
+    throw NumpyError("numpy array: the shape is too large");
+  }
   Array a{std::move(dtype), std::move(shape), {}, fortran, data, std::move(owner)};
   a.strides.assign(a.shape.size(), 0);
   std::int64_t stride = static_cast<std::int64_t>(a.dtype.element.size);
@@ -199,11 +221,8 @@ Array make_array(DType dtype, std::vector<std::int64_t> shape, bool fortran,
   for (std::size_t i = 0; i < a.shape.size(); ++i) {
     const std::size_t d = fortran ? i : a.shape.size() - 1 - i;
     a.strides[d] = stride;
-    stride *= a.shape[d];
-    if (a.shape[d] != 0 &&
-        total > (std::uint64_t{1} << 62) / static_cast<std::uint64_t>(a.shape[d])) {
-      throw NumpyError("numpy array: the shape is too large");
-    }
+    // numpy's strides skip zero dimensions' products too (the count check bounds these).
+    stride *= std::max<std::int64_t>(a.shape[d], 1);
     total *= static_cast<std::uint64_t>(a.shape[d]);
   }
   if (total != data.size()) {
@@ -244,11 +263,7 @@ const std::vector<std::string>& safe_globals() {
   return names;
 }
 
-std::int64_t Array::size() const noexcept {
-  std::int64_t n = 1;
-  for (std::int64_t d : shape) n *= d;
-  return n;
-}
+std::int64_t Array::size() const noexcept { return element_count(shape); }
 
 std::vector<double> Array::values() const {
   return strided_values(dtype.element, data, 0, shape, strides);

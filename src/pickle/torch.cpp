@@ -203,6 +203,10 @@ class TensorFinder {
   }
 
   static void check_bounds(const Tensor& t) {
+    if (element_count(t.shape) < 0) {
+      throw CheckpointError(
+          fmt::format("tensor '{}': shape ({}) is too large", t.name, fmt::join(t.shape, ", ")));
+    }
     if (t.numel() == 0) return;
     const std::uint64_t elements = t.storage.size() / t.element.size;
     std::uint64_t last = static_cast<std::uint64_t>(t.storage_offset);
@@ -255,11 +259,7 @@ std::optional<DataPickle> find_data_pickle(std::span<const std::byte> bytes,
   return DataPickle{pkl.name, zip.data(pkl)};
 }
 
-std::int64_t Tensor::numel() const noexcept {
-  std::int64_t n = 1;
-  for (std::int64_t d : shape) n *= d;
-  return n;
-}
+std::int64_t Tensor::numel() const noexcept { return element_count(shape); }
 
 std::span<const std::byte> Tensor::bytes() const noexcept {
   if (numel() == 0) return {};

@@ -171,6 +171,17 @@ TEST_F(NumpyTest, StructuredAndObjectDtypesAreRecognisedAndRefused) {
   }
 }
 
+TEST(ElementCount, RefusesShapesWhoseProductCouldOverflow) {
+  EXPECT_EQ(element_count(std::vector<std::int64_t>{}), 1);
+  EXPECT_EQ(element_count(std::vector<std::int64_t>{2, 3}), 6);
+  EXPECT_EQ(element_count(std::vector<std::int64_t>{1 << 30, 0, 5}), 0);
+  EXPECT_EQ(element_count(std::vector<std::int64_t>{-1}), -1);
+  // Zero elements, but a later product of the other dimensions would overflow.
+  EXPECT_EQ(
+      element_count(std::vector<std::int64_t>{std::int64_t{1} << 40, 0, std::int64_t{1} << 40}),
+      -1);
+}
+
 TEST_F(NumpyTest, OtherValuesAreNotArrays) {
   EXPECT_FALSE(as_array(Value(1)).has_value());
   EXPECT_FALSE(as_scalar(list({1, 2})).has_value());

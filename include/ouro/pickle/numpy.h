@@ -38,6 +38,11 @@ struct ElementType {
   std::endian order = std::endian::little;
 };
 
+/// The number of elements of `shape` (1 for ()), or -1 when a dimension is negative or the
+/// product of its nonzero dimensions exceeds 2^62 (a hostile shape; checked so that no
+/// later product can overflow).
+std::int64_t element_count(std::span<const std::int64_t> shape) noexcept;
+
 /// The element at `p` as a double (a complex's real part; bool as 0/1), byte order handled.
 double element_as_double(const ElementType& type, const std::byte* p) noexcept;
 
