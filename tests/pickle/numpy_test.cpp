@@ -66,7 +66,7 @@ TEST_F(NumpyTest, ArraysMatchNumpy) {
     EXPECT_EQ(repr(*a), f["repr"]);
     ++checked;
   }
-  EXPECT_EQ(checked, 26);
+  EXPECT_EQ(checked, 34);
 }
 
 TEST_F(NumpyTest, FortranOrderReadsInLogicalOrder) {
@@ -100,7 +100,7 @@ TEST_F(NumpyTest, CatalogueLoadsStrictlyAndPrintsNumpysRepr) {
     EXPECT_EQ(catalogue_repr(list({v, 1})), "[" + f["repr"].get<std::string>() + ", 1]");
     ++checked;
   }
-  EXPECT_EQ(checked, 26);
+  EXPECT_EQ(checked, 34);
   for (const nlohmann::json& f : facts["scalars"]) {
     EXPECT_EQ(catalogue_repr(loads(read_file(kData / f["file"].get<std::string>()))), f["repr"]);
   }

@@ -128,6 +128,10 @@ def write_numpy(facts):
         "complex128": np.array([1 + 2j, -0.5j]),
         "zero_d": np.array(42, dtype=np.int64),
         "empty": np.zeros((0,), dtype=np.float32),
+        "empty_3x0": np.zeros((3, 0), dtype=np.int16),
+        "int8_3d": np.arange(-4, 4, dtype=np.int8).reshape(2, 2, 2),
+        "float32_fractions": np.array([0.1, 0.25, -3.0], dtype=np.float32),
+        "uint64_big": np.array([0, 2**64 - 1], dtype=np.uint64),
         "structured": np.array([(1, 2.0)], dtype=[("a", "<i4"), ("b", "<f8")]),
         "object": np.array([1, "x"], dtype=object),
     }
