@@ -92,8 +92,12 @@ class TensorFinder {
       auto [v, name] = std::move(stack.back());
       stack.pop_back();
       if (v.is_object() && !seen.insert(v.object()).second) continue;
-      if (const Reduce* r = call_of(v, "torch._utils", "_rebuild_parameter")) {
-        const Tuple* args = r->args.get_if<Tuple>();
+      // _rebuild_parameter(data, requires_grad, hooks) and, for parameters with attributes
+      // (torch >= 2.0), _rebuild_parameter_with_state(data, requires_grad, hooks, state).
+      const Reduce* param = call_of(v, "torch._utils", "_rebuild_parameter");
+      if (param == nullptr) param = call_of(v, "torch._utils", "_rebuild_parameter_with_state");
+      if (param != nullptr) {
+        const Tuple* args = param->args.get_if<Tuple>();
         if (args == nullptr || args->size() < 2) bad_call(name, "_rebuild_parameter");
         add_tensor((*args)[0], name, ouro::truthy((*args)[1]));
         continue;
@@ -281,7 +285,8 @@ const std::vector<std::string>& safe_globals() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> out = {"collections.OrderedDict", "torch._utils._rebuild_tensor",
                                     "torch._utils._rebuild_tensor_v2",
-                                    "torch._utils._rebuild_parameter"};
+                                    "torch._utils._rebuild_parameter",
+                                    "torch._utils._rebuild_parameter_with_state"};
     for (const StorageType& s : kStorageTypes) out.push_back(fmt::format("torch.{}", s.storage));
     return out;
   }();

@@ -54,6 +54,7 @@ void expect_matches_torch(const Checkpoint& ckpt, const nlohmann::json& facts) {
     EXPECT_EQ(t.storage_offset, f["storage_offset"]);
     EXPECT_EQ(t.numel(), f["numel"]);
     EXPECT_EQ(t.device, "cpu");
+    EXPECT_EQ(t.requires_grad, f["requires_grad"]);
     const std::vector<double> values = t.values();
     ASSERT_EQ(static_cast<std::int64_t>(values.size()), t.numel());
     const auto first = f["first"].get<std::vector<double>>();
@@ -88,6 +89,10 @@ TEST(TorchCheckpoint, ViewsDtypesAndOffsetsMatchTorch) {
   EXPECT_EQ(column->storage.size(), 12u * 8);
   EXPECT_EQ(column->bytes().size(), (2u * 4 + 1) * 8);
   EXPECT_EQ(column->bytes().data(), column->storage.data() + 2 * 8);
+}
+
+TEST(TorchCheckpoint, ParametersInNestedContainersMatchTorch) {
+  expect_matches_torch(Checkpoint::open(kData / "params.pt"), expected()["params.pt"]);
 }
 
 TEST(TorchCheckpoint, BigEndianStoragesAreSwapped) {

@@ -31,6 +31,7 @@ def tensor_facts(name, t):
         "shape": list(t.shape),
         "stride": list(t.stride()),
         "storage_offset": t.storage_offset(),
+        "requires_grad": t.requires_grad,
         "numel": t.numel(),
         "first": [float(x) for x in flat[:3].tolist()],
         "sum": float(t.detach().double().sum()),
@@ -63,6 +64,13 @@ def write_torch(facts):
     }
     torch.save(views, os.path.join(OUT, "views.pt"))
     facts["views.pt"] = [tensor_facts(k, v) for k, v in views.items()]
+
+    # Parameters (torch._utils._rebuild_parameter), one trainable, one frozen, in a list.
+    params = {"weight": torch.nn.Parameter(torch.tensor([1.0, 2.0])),
+              "layers": [torch.nn.Parameter(torch.tensor([3.0]), requires_grad=False)]}
+    torch.save(params, os.path.join(OUT, "params.pt"))
+    facts["params.pt"] = [tensor_facts("weight", params["weight"]),
+                          tensor_facts("layers.0", params["layers"][0])]
 
     # The format before torch 1.6: a bare pickle stream (magic number, protocol, sys info,
     # the object pickle, storage keys, raw storages), which ouro recognises but does not read.

@@ -1,9 +1,9 @@
 // ouro::pickle::torch: PyTorch checkpoints (torch.save's zip format, PyTorch >= 1.6) read
 // without Python or libtorch. The file is memory-mapped; its `<name>/data.pkl` is loaded with
 // a safe allow-list like torch.load(weights_only=True) (collections.OrderedDict,
-// torch._utils._rebuild_tensor_v2 / _rebuild_tensor / _rebuild_parameter, the torch.*Storage
-// types), each persistent id ('storage', storage_type, key, location, numel) names the
-// member `<name>/data/<key>`, and every tensor found becomes a Tensor: name, dtype, shape,
+// torch._utils._rebuild_tensor_v2 / _rebuild_tensor / _rebuild_parameter(_with_state), the
+// torch.*Storage types), each persistent id ('storage', storage_type, key, location, numel) names
+// the member `<name>/data/<key>`, and every tensor found becomes a Tensor: name, dtype, shape,
 // strides, storage offset and a zero-copy view of its bytes in the mapping, in the byte
 // order the `<name>/byteorder` record gives (little when absent, as torch < 2.1 wrote).
 //
