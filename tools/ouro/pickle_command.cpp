@@ -41,12 +41,13 @@ std::string read_input(const std::string& path, std::string& out) {
   if (path == "-") {
     std::ios::sync_with_stdio(false);
     out.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    return std::cin.bad() ? "read error" : "";
+    if (std::cin.bad()) return "read error";
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::strerror(errno);
+    out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (in.bad()) return "read error";
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::strerror(errno);
-  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (in.bad()) return "read error";
   // A torch.save checkpoint (a zip) stands for its one pickle, data.pkl; say which member.
   // A legacy torch file is a row of pickles: only the first (its magic number) is read.
   if (const std::string legacy = pickle::torch::describe_legacy_format(as_bytes(out));
