@@ -21,6 +21,7 @@
 #include "core/weak_table.h"
 #include "ouro/core/gc.h"
 #include "ouro/core/ref.h"
+#include "ouro/errors.h"
 #include "ouro/core/runtime.h"
 
 namespace ouro {
@@ -120,6 +121,13 @@ Heap& Object::heap() const noexcept {
         "heap was destroyed)");
   }
   return Heap::of(*allocator);
+}
+
+void detail::throw_cross_heap(const Heap& heap, const Object& item) {
+  throw TypeError(fmt::format(
+      "cannot store a reference to a '{}' of heap {} in heap {}: the objects of a heap refer "
+      "only to objects of the same heap (I1); copy values across heaps by pickling them",
+      item.type_name(), static_cast<const void*>(&item.heap()), static_cast<const void*>(&heap)));
 }
 
 std::size_t getsizeof(const Object& object) noexcept {

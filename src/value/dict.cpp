@@ -21,6 +21,9 @@ Ref<Dict> Dict::make(Heap& heap, std::size_t reserve) {
 }
 
 void Dict::set(Value key, Value value) {
+  Heap& heap = value::detail::heap_of(*this);
+  value::detail::check_same_heap(heap, key);
+  value::detail::check_same_heap(heap, value);
   DictEntry entry{std::move(key), std::move(value)};
   if (DictEntry* existing =
           DictOps::insert(*this, value::detail::heap_of(*this), std::move(entry))) {

@@ -31,6 +31,8 @@ std::string_view Global::name() const noexcept {
 }
 
 Ref<Instance> Instance::make(Heap& heap, Value cls, Value state) {
+  vd::check_same_heap(heap, cls);
+  vd::check_same_heap(heap, state);
   return make_in<Instance>(heap, 0, std::move(cls), std::move(state));
 }
 
@@ -91,6 +93,8 @@ void Instance::clear() {
 }
 
 Ref<Reduce> Reduce::make(Heap& heap, Value callable, Value args) {
+  vd::check_same_heap(heap, callable);
+  vd::check_same_heap(heap, args);
   return make_in<Reduce>(heap, 0, std::move(callable), std::move(args));
 }
 

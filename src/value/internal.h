@@ -32,6 +32,14 @@ std::int64_t hash_bytes(std::span<const std::byte> data) noexcept;
 /// The heap that owns `object` (and so its arrays and tables).
 inline Heap& heap_of(const Object& object) noexcept { return object.heap(); }
 
+/// Keeps I1 for values stored into a container of `heap` (immediates belong to no heap).
+inline void check_same_heap(const Heap& heap, const Value& item) {
+  if (const Object* o = item.object()) ouro::detail::check_same_heap(heap, *o);
+}
+inline void check_same_heap(const Heap& heap, std::span<const Value> items) {
+  for (const Value& item : items) check_same_heap(heap, item);
+}
+
 /// The heap for builders without an explicit one: Heap::current(), or std::logic_error.
 Heap& current_heap();
 

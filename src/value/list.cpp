@@ -29,6 +29,7 @@ Tuple::Tuple(std::span<const Value> items) noexcept : size_(items.size()) {
 }
 
 Ref<Tuple> Tuple::make(Heap& heap, std::span<const Value> items) {
+  vd::check_same_heap(heap, items);
   return make_in<Tuple>(heap, items.size() * sizeof(Value), items);
 }
 
@@ -100,17 +101,20 @@ const Value& List::at(std::int64_t i) const {
 }
 
 void List::set(std::int64_t i, Value v) {
+  vd::check_same_heap(vd::heap_of(*this), v);
   Value& slot = items_[normalize_index(i, "list assignment index out of range")];
   Value old = std::exchange(slot, std::move(v));  // dies after the list is consistent
 }
 
 void List::append(Value v) {
+  vd::check_same_heap(vd::heap_of(*this), v);
   if (size_ == capacity_) grow_to(grown_capacity(std::size_t{size_} + 1, capacity_));
   ::new (static_cast<void*>(items_ + size_)) Value(std::move(v));
   ++size_;
 }
 
 void List::extend(std::span<const Value> more) {
+  vd::check_same_heap(vd::heap_of(*this), more);
   // `more` may be this list's own items (l.extend(l)): read them by index after growth.
   const bool self = !more.empty() && more.data() >= items_ && more.data() < items_ + size_;
   const std::size_t offset = self ? static_cast<std::size_t>(more.data() - items_) : 0;
@@ -124,6 +128,7 @@ void List::extend(std::span<const Value> more) {
 }
 
 void List::insert(std::int64_t i, Value v) {
+  vd::check_same_heap(vd::heap_of(*this), v);
   // Python clamps the position of list.insert instead of raising.
   if (i < 0) i = std::max<std::int64_t>(i + size_, 0);
   const auto at = std::min<std::size_t>(static_cast<std::size_t>(i), size_);

@@ -16,7 +16,9 @@ using SetOps = detail::TableOps<SetEntry>;
 bool AnySet::contains(const Value& key) const { return SetOps::find(*this, key) != nullptr; }
 
 bool AnySet::add_key(Value key) {
-  return SetOps::insert(*this, value::detail::heap_of(*this), SetEntry{std::move(key)}) == nullptr;
+  Heap& heap = value::detail::heap_of(*this);
+  value::detail::check_same_heap(heap, key);
+  return SetOps::insert(*this, heap, SetEntry{std::move(key)}) == nullptr;
 }
 
 void AnySet::clear_all() noexcept { SetOps::clear(*this, value::detail::heap_of(*this)); }
