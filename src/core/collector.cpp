@@ -322,8 +322,7 @@ std::size_t collect_main(Heap& heap, int generation) noexcept {
     }
     if (rt.debug_flags & gc::DEBUG_COLLECTABLE) print_object("collectable", object);
   }
-  const bool callbacks_ran =
-      rt.weak != nullptr && handle_weakrefs(heap, unreachable, old);
+  const bool callbacks_ran = rt.weak != nullptr && handle_weakrefs(heap, unreachable, old);
   GcList final_unreachable;
   if (pending_finalizers == 0 && !callbacks_ran) {
     // Steps 6-7 can only change the outcome through code they run: with no finalizer
@@ -385,6 +384,9 @@ std::size_t collect_guarded(Heap& heap, int generation) noexcept {
   // OURO_DEBUG=3: the whole heap is checked before and after every collection.
   OURO_ASSERT_EXPENSIVE(heap.verify());
   const std::size_t found = collect_with_callbacks(heap, generation);
+  // After a full collection the allocator's free cache goes back to the pools, so that the
+  // arenas the collection emptied can go back to the backing.
+  if (generation == kGenerations - 1) heap.allocator().flush_caches();
   OURO_ASSERT_EXPENSIVE(heap.verify());
   rt.collecting = false;
   return found;
@@ -426,6 +428,7 @@ void collect_at_shutdown(Heap& heap) noexcept {
   rt.debug_flags &= ~gc::DEBUG_SAVEALL;
   rt.collecting = true;
   collect_main(heap, kGenerations - 1);
+  heap.allocator().flush_caches();
   rt.collecting = false;
 }
 
@@ -437,9 +440,9 @@ namespace gc {
 
 using detail::core_state;
 using detail::CoreState;
+using detail::gc_list_size;
 using detail::GcLinks;
 using detail::GcList;
-using detail::gc_list_size;
 
 Heap& current_heap(std::source_location call) {
   Heap* heap = Heap::current();

@@ -84,7 +84,6 @@ void run_callback(Heap& heap, WeakRef* wr) noexcept {
 
 }  // namespace
 
-
 // Death by refcount (called from dealloc, the object's count is zero): clear all, then
 // call back. The weakrefs with callbacks are held on a chain through their `next` links
 // (free once detached), so nothing is allocated here.
@@ -150,7 +149,6 @@ bool handle_weakrefs(Heap& heap, GcList& unreachable, GcList& old) noexcept {
   return any;
 }
 
-
 Ref<WeakRef> make_weakref(Object* referent, WeakCallback callback) {
   if (referent == nullptr) throw TypeError("cannot create weak reference to 'NoneType' object");
   if (flags(*referent) & Object::kNoWeakrefs) {
@@ -160,6 +158,8 @@ Ref<WeakRef> make_weakref(Object* referent, WeakCallback callback) {
   Heap& heap = referent->heap();
   WeakState& state = weak_state(heap);
   auto shared_ref = [&]() -> WeakRef* {
+    // The header bit answers without a table probe for an object never weakly referenced.
+    if (!(flags(*referent) & Object::kWeaklyReferenced)) return nullptr;
     WeakRef* head = weak_list_head(state, referent);
     return head != nullptr && !head->has_callback() ? head : nullptr;
   };
@@ -176,7 +176,8 @@ Ref<WeakRef> make_weakref(Object* referent, WeakCallback callback) {
     if (WeakRef* shared = shared_ref()) return Ref<WeakRef>::borrow(shared);
   }
   weak_reserve_one(heap, state);  // unconditional: a collection may have emptied the list
-  WeakRef* head = weak_list_head(state, referent);
+  WeakRef* head =
+      (flags(*referent) & Object::kWeaklyReferenced) ? weak_list_head(state, referent) : nullptr;
   A::referent(*wr) = referent;
   WeakRef* after =
       (head != nullptr && !head->has_callback() && wr->has_callback()) ? head : nullptr;

@@ -209,7 +209,7 @@ Ref<T> make_in(Heap& heap, std::size_t trailing, Args&&... args) {
   constexpr bool container = detail::is_container_v<T>;
   constexpr std::size_t header = container ? sizeof(detail::GcLinks) : 0;
   const std::size_t bytes = header + sizeof(T) + trailing;
-  void* block = heap.allocate(bytes);
+  void* block = heap.allocator().allocate(bytes);  // the thread was checked just above
   T* object;
   // While T's constructor runs, Object::heap() answers from here (the header is not
   // filled in yet); nested make<> calls inside the constructor save and restore it.
