@@ -689,6 +689,11 @@ void Allocator::free_block(void* block, std::uint32_t pool_shift) noexcept {
   auto* pool = reinterpret_cast<Pool*>(address(block) & ~((std::uintptr_t{1} << pool_shift) - 1));
 #if OURO_DEBUG >= 2
   check_small_block(block, nullptr, kNoClass);
+#else
+  // Every managed object dies through here: the free cache's push without another call.
+  if (OURO_LIKELY(cached_count_[pool->size_class] < cache_capacity_)) {
+    return put_cached(block, pool->size_class);
+  }
 #endif
   deallocate_small(block, pool->size_class);
 }
