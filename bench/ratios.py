@@ -10,6 +10,7 @@ average (/proc/loadavg) is recorded before and after every run and printed under
 
     python3 bench/ratios.py BUILD_DIR [--runs N] [--json FILE]
     python3 bench/ratios.py build/release --runs 3 --json /tmp/bench.json
+    python3 bench/ratios.py --compare BEFORE.json AFTER.json   # two builds' --json files
 
 Peers: heap_bench (ouro vs glibc malloc, make<T> vs std::make_shared, memory), and
 heap_bench_mimalloc (ouro vs mimalloc: one binary per peer, see bench/CMakeLists.txt);
@@ -201,13 +202,42 @@ def met(op, goal, value):
     return value >= goal if op == '>=' else value <= goal
 
 
+def compare(before_file, after_file):
+    """Side by side: the medians (and runs) of two --json files, and the change of the ratio
+    in the direction of its goal (positive: better)."""
+    before, after = (json.load(open(f)) for f in (before_file, after_file))
+    print(f'| measure | goal | {before_file} | {after_file} | change |')
+    print('|---|---|---|---|---:|')
+    for key, measure, op, goal in ROWS:
+        cells = []
+        medians = []
+        for runs in (before, after):
+            values = [r['ratio'][key] for r in runs if key in r['ratio']]
+            if not values:
+                cells.append('—')
+                continue
+            medians.append(statistics.median(values))
+            cells.append(f'{medians[-1]:.2f} ({" / ".join(f"{v:.2f}" for v in values)})')
+        change = ''
+        if len(medians) == 2:
+            better = medians[1] / medians[0] if op == '>=' else medians[0] / medians[1]
+            change = f'{(better - 1) * 100:+.0f}%'
+        print(f'| {measure} | {"≥" if op == ">=" else "≤"} {goal:g} | {cells[0]} | {cells[1]} | '
+              f'{change} |')
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('build_dir', nargs='?')
     parser.add_argument('--runs', type=int, default=3)
     parser.add_argument('--json', help='also write every run\'s figures to this file')
+    parser.add_argument('--compare', nargs=2, metavar=('BEFORE_JSON', 'AFTER_JSON'),
+                        help='compare two --json files instead of running')
     parser.add_argument('--cpython', choices=sorted(CPYTHON_SIDES), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.compare:
+        compare(*args.compare)
+        return
     if args.cpython:
         print(json.dumps(CPYTHON_SIDES[args.cpython]()))
         return
