@@ -370,17 +370,15 @@ void Allocator::deallocate_slow(void* p, std::size_t n) noexcept {
   }
 }
 
-// A freed block goes to its class's free cache; a full cache first gives its older half
-// back to the pools (so the blocks most likely still in the CPU's caches stay).
+// A freed block goes to its class's free cache while there is room, else straight to its
+// pool. Flushing part of a full cache instead cost a mass free (a collection freeing a
+// million objects of one class, where the cache is always full) 76 more instructions per
+// block under callgrind; the bypass costs one comparison.
 void Allocator::deallocate_small(void* p, std::size_t size_class) noexcept {
 #if OURO_DEBUG >= 2
   std::memset(p, kDeadByte, class_block_size(size_class));
 #endif
-  if (cache_capacity_ != 0) {
-    if (cached_count_[size_class] == cache_capacity_) flush_cache(size_class, cache_capacity_ / 2);
-    put_cached(p, size_class);
-    return;
-  }
+  if (cached_count_[size_class] < cache_capacity_) return put_cached(p, size_class);
   bytes_in_use_ -= class_block_size(size_class);
   return_block_to_pool(p, size_class);
 }
@@ -396,17 +394,11 @@ void Allocator::return_block_to_pool(void* p, std::size_t size_class) noexcept {
   if (--pool->used == 0) park_empty_pool(pool);
 }
 
-// Gives the `count` oldest cached blocks of a class back to their pools.
-void Allocator::flush_cache(std::size_t size_class, std::uint32_t count) noexcept {
-  void** blocks = cached_blocks_ + size_class * cache_capacity_;
-  for (std::uint32_t i = 0; i < count; ++i) return_block_to_pool(blocks[i], size_class);
-  std::memmove(blocks, blocks + count, (cached_count_[size_class] - count) * sizeof(void*));
-  cached_count_[size_class] -= count;
-}
-
 void Allocator::flush_caches() noexcept {
   for (std::size_t c = 0; c < kSizeClassCount; ++c) {
-    if (cached_count_[c] != 0) flush_cache(c, cached_count_[c]);
+    void** blocks = cached_blocks_ + c * cache_capacity_;
+    for (std::uint32_t i = 0; i < cached_count_[c]; ++i) return_block_to_pool(blocks[i], c);
+    cached_count_[c] = 0;
   }
 }
 

@@ -174,7 +174,7 @@ TEST(Allocator, AnEmptiedPoolIsParkedAndReused) {
 }
 
 // The free cache: a freed block is the next one handed out for its class (newest first),
-// the cache is bounded (its older half goes back to the pools when full), and the figures
+// the cache is bounded (a free into a full cache goes to the pool), and the figures
 // and verify() agree with it at every step.
 TEST(Allocator, FreedBlocksAreReusedNewestFirstFromABoundedCache) {
   Allocator heap;
@@ -189,7 +189,7 @@ TEST(Allocator, FreedBlocksAreReusedNewestFirstFromABoundedCache) {
   EXPECT_EQ(s.bytes_in_use, 0u);
   EXPECT_EQ(s.size_classes[4].blocks_used, 0u);
   EXPECT_TRUE(heap.verify());
-  // Only the pools of the (at most 32) newest frees are held; the others went back.
+  // Only the pools of the (at most 32) cached blocks are held; the others went back.
   EXPECT_GE(s.size_classes[4].pools, 1u);
   EXPECT_LE(s.size_classes[4].pools, 2u);
   heap.flush_caches();

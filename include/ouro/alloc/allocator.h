@@ -228,7 +228,6 @@ class Allocator {
     cached_blocks_[size_class * cache_capacity_ + cached_count_[size_class]++] = block;
     bytes_in_use_ -= (size_class + 1) * kAlignment;
   }
-  void flush_cache(std::size_t size_class, std::uint32_t count) noexcept;
   void* allocate_small(std::size_t size_class) noexcept;
   void* allocate_large(std::size_t n) noexcept;
   void deallocate_small(void* p, std::size_t size_class) noexcept;
