@@ -8,7 +8,8 @@
 #                    container allocation)
 #   make check-test  the allocator, core and weak suites at OURO_DEBUG=3 (the heap and the
 #                    object world verified before and after every collection)
-#   make bench       build and run the benchmarks, print ratios against the peers
+#   make bench       build the benchmarks and run every comparison three times: one table
+#                    of median ratios against the peers, with goals (bench/ratios.py)
 #   make fuzz        build the libFuzzer targets with clang and run each for FUZZ_SECONDS
 
 WERROR ?= OFF
@@ -51,7 +52,7 @@ check-test: deps
 
 bench: deps
 	cmake --preset release -DOURO_BUILD_BENCH=ON > /dev/null
-	cmake --build --preset release -j $(JOBS)
+	cmake --build --preset release -j $(JOBS) --target benchmarks
 	bench/run_benchmarks.sh build/release
 
 fuzz: deps

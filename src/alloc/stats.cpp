@@ -89,6 +89,11 @@ HeapStats Allocator::stats() const noexcept {
     ++s.pools_used;
     s.pool_overhead_bytes += options_.pool_size - capacity * c.block_size;
   });
+  // Blocks in the free cache are free for the program, in use for their pools.
+  for (std::size_t c = 0; c < kSizeClassCount; ++c) {
+    s.size_classes[c].blocks_used -= cached_count_[c];
+    s.size_classes[c].blocks_free += cached_count_[c];
+  }
   return s;
 }
 
@@ -183,6 +188,28 @@ bool Allocator::verify() const {
       OURO_VERIFY(p->next == nullptr || p->next->prev == p);
     }
   }
+  // The free cache: each block a carved, not yet free block of a pool of its class, at most
+  // once; the pools count it as used, bytes_in_use_ does not.
+  std::size_t cached_bytes = 0;
+  for (std::size_t c = 0; c < kSizeClassCount; ++c) {
+    OURO_VERIFY(cached_count_[c] <= cache_capacity_);
+    void* const* blocks = cached_blocks_ + c * cache_capacity_;
+    for (std::uint32_t i = 0; i < cached_count_[c]; ++i) {
+      const auto* pool = reinterpret_cast<const Pool*>(reinterpret_cast<std::uintptr_t>(blocks[i]) &
+                                                       ~(options_.pool_size - 1));
+      OURO_VERIFY(find_arena(blocks[i]) != nullptr && pool->magic == kPoolMagic);
+      OURO_VERIFY(pool->size_class == c && pool->used > 0);
+      const std::size_t offset =
+          reinterpret_cast<const std::byte*>(blocks[i]) - reinterpret_cast<const std::byte*>(pool);
+      OURO_VERIFY(offset >= pool->first_offset && offset < pool->next_offset &&
+                  (offset - pool->first_offset) % class_block_size(c) == 0);
+      for (const FreeBlock* b = pool->free_list; b != nullptr; b = b->next) {
+        OURO_VERIFY(b != blocks[i]);  // bounded: the pool's list was checked above
+      }
+      for (std::uint32_t j = 0; j < i; ++j) OURO_VERIFY(blocks[j] != blocks[i]);
+      cached_bytes += class_block_size(c);
+    }
+  }
   std::size_t large_in_use = 0, large = 0;
   for (const LargeBlock* b = large_blocks_; b != nullptr; b = b->next) {
     OURO_VERIFY(++large <= large_count_);
@@ -190,7 +217,7 @@ bool Allocator::verify() const {
     large_in_use += b->size;
   }
   OURO_VERIFY(large == large_count_ && large_in_use == large_bytes_);
-  OURO_VERIFY(small_in_use + large_in_use == bytes_in_use_);
+  OURO_VERIFY(small_in_use - cached_bytes + large_in_use == bytes_in_use_);
   // usable_arenas_ is sorted by free pools, and the rightmost table agrees with it.
   std::size_t usable = 0;
   for (const Arena* a = usable_arenas_; a != nullptr; a = a->next_usable) {

@@ -384,6 +384,9 @@ std::size_t collect_guarded(Heap& heap, int generation) noexcept {
   // OURO_DEBUG=3: the whole heap is checked before and after every collection.
   OURO_ASSERT_EXPENSIVE(heap.verify());
   const std::size_t found = collect_with_callbacks(heap, generation);
+  // After a full collection the allocator's free cache goes back to the pools, so that the
+  // arenas the collection emptied can go back to the backing.
+  if (generation == kGenerations - 1) heap.allocator().flush_caches();
   OURO_ASSERT_EXPENSIVE(heap.verify());
   rt.collecting = false;
   return found;
@@ -425,6 +428,7 @@ void collect_at_shutdown(Heap& heap) noexcept {
   rt.debug_flags &= ~gc::DEBUG_SAVEALL;
   rt.collecting = true;
   collect_main(heap, kGenerations - 1);
+  heap.allocator().flush_caches();
   rt.collecting = false;
 }
 

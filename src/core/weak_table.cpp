@@ -26,10 +26,14 @@ WeakSlot* find(const WeakState& state, const Object* key) noexcept {
   }
 }
 
-void place(WeakSlot* slots, std::size_t capacity, Object* key, WeakRef* head) noexcept {
+// Puts a key that is not in the table into the first empty or erased slot of its probe
+// sequence. True if it took an empty slot (one more used), false for a tombstone.
+bool place(WeakSlot* slots, std::size_t capacity, Object* key, WeakRef* head) noexcept {
   std::size_t i = slot_of(key, capacity);
   while (slots[i].key != nullptr && slots[i].key != kTombstone) i = (i + 1) & (capacity - 1);
+  const bool was_empty = slots[i].key == nullptr;
   slots[i] = {key, head};
+  return was_empty;
 }
 
 }  // namespace
@@ -68,17 +72,26 @@ void weak_set_head(WeakState& state, Object* referent, WeakRef* head) noexcept {
   if (slot != nullptr) {
     if (head != nullptr) {
       slot->head = head;
-    } else {
-      slot->key = kTombstone;  // stays counted in `used` until the next rehash
-      slot->head = nullptr;
-      --state.live;
+      return;
     }
+    // Erased. When the next slot is empty no probe sequence runs through this one, so it
+    // can be empty again instead of a tombstone: a program that weakly references one
+    // object at a time then never fills the table with tombstones (and never rehashes).
+    const std::size_t next =
+        (static_cast<std::size_t>(slot - state.slots) + 1) & (state.capacity - 1);
+    slot->head = nullptr;
+    if (state.slots[next].key == nullptr) {
+      slot->key = nullptr;
+      --state.used;
+    } else {
+      slot->key = kTombstone;  // stays counted in `used` until reused or the next rehash
+    }
+    --state.live;
     return;
   }
   if (head == nullptr) return;
   OURO_ASSERT((state.used + 1) * 2 <= state.capacity);
-  place(state.slots, state.capacity, referent, head);
-  ++state.used;
+  if (place(state.slots, state.capacity, referent, head)) ++state.used;
   ++state.live;
 }
 

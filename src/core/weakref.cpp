@@ -162,6 +162,8 @@ Ref<WeakRef> make_weakref(Object* referent, WeakCallback callback) {
   Heap& heap = referent->heap();
   WeakState& state = weak_state(heap);
   auto shared_ref = [&]() -> WeakRef* {
+    // The header bit answers without a table probe for an object never weakly referenced.
+    if (!(flags(*referent) & Object::kWeaklyReferenced)) return nullptr;
     WeakRef* head = weak_list_head(state, referent);
     return head != nullptr && !head->has_callback() ? head : nullptr;
   };
@@ -178,7 +180,8 @@ Ref<WeakRef> make_weakref(Object* referent, WeakCallback callback) {
     if (WeakRef* shared = shared_ref()) return Ref<WeakRef>::borrow(shared);
   }
   weak_reserve_one(heap, state);  // unconditional: a collection may have emptied the list
-  WeakRef* head = weak_list_head(state, referent);
+  WeakRef* head =
+      (flags(*referent) & Object::kWeaklyReferenced) ? weak_list_head(state, referent) : nullptr;
   A::referent(*wr) = referent;
   WeakRef* after =
       (head != nullptr && !head->has_callback() && wr->has_callback()) ? head : nullptr;

@@ -75,6 +75,10 @@ TEST(Allocator, StatisticsPerSizeClass) {
   EXPECT_NEAR(s.fragmentation(), 1.0 - 100.0 / 338.0, 1e-9);  // one pool, 100 of 338 used
   for (void* p : blocks) heap.deallocate(p, 48);
   s = heap.stats();
+  EXPECT_EQ(s.size_classes[2].blocks_used, 0u);  // the free cache's blocks count as free
+  EXPECT_EQ(s.bytes_in_use, 0u);
+  heap.flush_caches();  // the pool is held by cached blocks until they go back
+  s = heap.stats();
   EXPECT_EQ(s.size_classes[2].pools, 0u);
   EXPECT_EQ(s.pools_used, 0u);
   EXPECT_EQ(s.fragmentation(), 0.0);
@@ -116,6 +120,7 @@ TEST(Allocator, FreedArenasGoBackToTheBacking) {
       EXPECT_TRUE(heap.verify());
     }
   }
+  heap.flush_caches();  // cached blocks pin their pools (a Heap flushes after full collections)
   const ouro::HeapStats s = heap.stats();
   EXPECT_LT(s.bytes_reserved, 2u << 20);
   EXPECT_GE(s.arenas_released, 99u);
@@ -134,6 +139,7 @@ TEST(Allocator, NewPoolsComeFromTheMostUsedArena) {
   const std::size_t arenas = heap.stats().arenas;
   // Free one pool's worth from the first arena and most of the last arena.
   for (std::size_t i = 0; i < per_pool + 1; ++i) heap.deallocate(blocks[i], 512);
+  heap.flush_caches();  // the pools, not the free cache, are what this test is about
   EXPECT_TRUE(heap.verify());
   blocks.erase(blocks.begin(), blocks.begin() + static_cast<std::ptrdiff_t>(per_pool + 1));
   // Allocating again must not add an arena while pools are free.
@@ -141,6 +147,7 @@ TEST(Allocator, NewPoolsComeFromTheMostUsedArena) {
   EXPECT_EQ(heap.stats().arenas, arenas);
   EXPECT_TRUE(heap.verify());
   for (void* p : blocks) heap.deallocate(p, 512);
+  heap.flush_caches();
   EXPECT_LE(heap.stats().arenas, 1u);
 }
 
@@ -150,11 +157,13 @@ TEST(Allocator, AnEmptiedPoolIsParkedAndReused) {
   Allocator heap;
   void* first = heap.allocate(32);
   heap.deallocate(first, 32);
+  heap.flush_caches();
   EXPECT_EQ(heap.stats().pools_used, 0u);  // the parked pool counts as free
   for (int i = 0; i < 1000; ++i) {
     void* again = heap.allocate(32);
     EXPECT_EQ(again, first);
     heap.deallocate(again, 32);
+    heap.flush_caches();
   }
   void* other_class = heap.allocate(200);
   EXPECT_EQ(other_class, first);  // same pool, re-initialized for 208-byte blocks
@@ -162,6 +171,50 @@ TEST(Allocator, AnEmptiedPoolIsParkedAndReused) {
   heap.deallocate(other_class, 200);
   EXPECT_TRUE(heap.verify());
   EXPECT_EQ(heap.stats().arenas_allocated, 1u);
+}
+
+// The free cache: a freed block is the next one handed out for its class (newest first),
+// the cache is bounded (a free into a full cache goes to the pool), and the figures
+// and verify() agree with it at every step.
+TEST(Allocator, FreedBlocksAreReusedNewestFirstFromABoundedCache) {
+  Allocator heap;
+  std::vector<void*> blocks;
+  for (int i = 0; i < 1000; ++i) blocks.push_back(heap.allocate(80));
+  heap.deallocate(blocks[10], 80);
+  heap.deallocate(blocks[20], 80);
+  EXPECT_EQ(heap.allocate(80), blocks[20]);
+  EXPECT_EQ(heap.allocate(80), blocks[10]);
+  for (void* p : blocks) heap.deallocate(p, 80);
+  ouro::HeapStats s = heap.stats();
+  EXPECT_EQ(s.bytes_in_use, 0u);
+  EXPECT_EQ(s.size_classes[4].blocks_used, 0u);
+  EXPECT_TRUE(heap.verify());
+  // Only the pools of the (at most 32) cached blocks are held; the others went back.
+  EXPECT_GE(s.size_classes[4].pools, 1u);
+  EXPECT_LE(s.size_classes[4].pools, 2u);
+  heap.flush_caches();
+  s = heap.stats();
+  EXPECT_EQ(s.size_classes[4].pools, 0u);  // all emptied: parked or back in the arena
+  EXPECT_EQ(s.pools_used, 0u);
+  EXPECT_TRUE(heap.verify());
+  // Blocks freed by an unsized free (a managed object's) go through the same cache.
+  void* tagged = heap.allocate(80);
+  heap.free_block(tagged, heap.block_tag(80));
+  EXPECT_EQ(heap.allocate(80), tagged);
+  heap.deallocate(tagged, 80);
+}
+
+// A failing allocation first gives the free cache back to the pools (so that emptied
+// arenas can go back to the backing), before the pressure hook or the MemoryError.
+TEST(Allocator, PressureFlushesTheFreeCacheFirst) {
+  Allocator heap({.arena_size = 64 * 1024, .pool_size = 16 * 1024, .limit_bytes = 96 * 1024});
+  std::vector<void*> small;
+  for (int i = 0; i < 100; ++i) small.push_back(heap.allocate(256));
+  for (void* p : small) heap.deallocate(p, 256);
+  EXPECT_GT(heap.stats().pools_used, 0u);  // cached blocks keep their pool in use
+  EXPECT_THROW((void)heap.allocate(64 * 1024), ouro::MemoryError);
+  EXPECT_EQ(heap.stats().pools_used, 0u);
+  EXPECT_TRUE(heap.verify());
 }
 
 TEST(Allocator, LimitThrowsMemoryErrorWithSizesAndStaysUsable) {
@@ -343,6 +396,19 @@ TEST(AllocatorDeathTest, ForeignPointerAborts) {
         heap.deallocate(keep, 32);
       },
       "foreign pointer");
+}
+
+// The double free found while the first free is still in the free cache (the common
+// case: the cache takes every free first).
+TEST(AllocatorDeathTest, DoubleFreeOfACachedBlockAborts) {
+  EXPECT_DEATH(
+      {
+        Allocator heap;
+        void* p = heap.allocate(48);
+        heap.deallocate(p, 48);
+        heap.free_block(p, heap.block_tag(48));
+      },
+      "double free");
 }
 
 TEST(AllocatorDeathTest, WrongSizeAborts) {

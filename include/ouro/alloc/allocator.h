@@ -124,10 +124,35 @@ class Allocator {
   Allocator& operator=(const Allocator&) = delete;
 
   /// `n` bytes, 16-byte aligned. Throws MemoryError (limit or backing exhausted).
-  [[nodiscard]] void* allocate(std::size_t n);
+  [[nodiscard]] void* allocate(std::size_t n) {
+#if OURO_DEBUG < 2  // debug builds fill and check every block: the out-of-line path
+    // Inline fast path: the most recently freed block of the class, from the free cache.
+    if (OURO_LIKELY(n - 1 < kSmallRequestLimit && observer_ == nullptr)) {
+      const std::size_t size_class = (n - 1) / kAlignment;
+      if (OURO_LIKELY(cached_count_[size_class] != 0)) return take_cached(size_class);
+    }
+#endif
+    return allocate_slow(n);
+  }
   /// Returns a block from allocate(n) with the same n. Debug builds abort on a double
   /// free, a foreign pointer or a size that does not match the block.
-  void deallocate(void* p, std::size_t n) noexcept;
+  void deallocate(void* p, std::size_t n) noexcept {
+#if OURO_DEBUG < 2
+    // Inline fast path: into the class's free cache, touching neither block nor pool.
+    if (OURO_LIKELY(p != nullptr && n - 1 < kSmallRequestLimit && observer_ == nullptr)) {
+      const std::size_t size_class = (n - 1) / kAlignment;
+      if (OURO_LIKELY(cached_count_[size_class] < cache_capacity_)) {
+        ++deallocations_;
+        return put_cached(p, size_class);
+      }
+    }
+#endif
+    deallocate_slow(p, n);
+  }
+  /// Gives every block of the free cache back to its pool, so that emptied pools and
+  /// arenas can go back to the backing. A Heap calls it after each full collection; the
+  /// allocator calls it itself before the pressure hook.
+  void flush_caches() noexcept;
   /// Bytes the allocator really spends for a request of n bytes (its class or large size).
   static std::size_t block_size_for(std::size_t n) noexcept;
 
@@ -191,9 +216,22 @@ class Allocator {
  private:
   friend struct AllocatorInternals;
 
+  void* allocate_slow(std::size_t n);
+  void deallocate_slow(void* p, std::size_t n) noexcept;
+  void* take_cached(std::size_t size_class) noexcept {
+    void* block = cached_blocks_[size_class * cache_capacity_ + --cached_count_[size_class]];
+    ++allocations_;
+    note_in_use((size_class + 1) * kAlignment);
+    return block;
+  }
+  void put_cached(void* block, std::size_t size_class) noexcept {
+    cached_blocks_[size_class * cache_capacity_ + cached_count_[size_class]++] = block;
+    bytes_in_use_ -= (size_class + 1) * kAlignment;
+  }
   void* allocate_small(std::size_t size_class) noexcept;
   void* allocate_large(std::size_t n) noexcept;
   void deallocate_small(void* p, std::size_t size_class) noexcept;
+  void return_block_to_pool(void* p, std::size_t size_class) noexcept;
   void deallocate_large(void* p) noexcept;
   void return_pool_to_arena(Pool* pool) noexcept;
   Pool* take_pool(std::size_t size_class) noexcept;
@@ -215,7 +253,10 @@ class Allocator {
   void* buffer_take(std::size_t bytes, std::size_t align) noexcept;
   void buffer_give(void* p, std::size_t bytes) noexcept;
   void note_reserved(std::size_t bytes) noexcept;
-  void note_in_use(std::size_t bytes) noexcept;
+  void note_in_use(std::size_t bytes) noexcept {
+    bytes_in_use_ += bytes;
+    if (bytes_in_use_ > peak_in_use_) peak_in_use_ = bytes_in_use_;
+  }
   Arena* find_arena(const void* p) const noexcept;
   void check_small_block(const void* p, const Pool* pool, std::size_t size_class) const noexcept;
 
@@ -223,7 +264,16 @@ class Allocator {
   std::size_t limit_bytes_;
   std::uint32_t pool_shift_;  // log2(pool_size): a block's pool header is at p & ~(pool_size-1)
   std::size_t pools_per_arena_;
-  Pool* used_pools_[kSizeClassCount] = {};   // lists of pools with a free block, per class
+  Pool* used_pools_[kSizeClassCount] = {};  // lists of pools with a free block, per class
+  // The free cache (jemalloc's tcache, mimalloc's local free list): per size class, up to
+  // cache_capacity_ freed blocks, newest last, handed out again before any pool is looked
+  // at. A free into it touches neither the block nor its pool's header (cold lines in a
+  // large heap); for the pools the cached blocks are still in use (they count in
+  // Pool::used, not in bytes_in_use_). cached_blocks_ is [kSizeClassCount][capacity],
+  // taken from the backing with the arena table (bookkeeping_bytes_).
+  void** cached_blocks_ = nullptr;
+  std::uint32_t cache_capacity_ = 0;  // 0 for the small (microcontroller) shape: no cache
+  std::uint32_t cached_count_[kSizeClassCount] = {};
   Pool* parked_pool_ = nullptr;              // one emptied pool kept back (see park_empty_pool)
   Arena* usable_arenas_ = nullptr;           // arenas with a free pool, fewest free first
   Arena** last_arena_with_nfree_ = nullptr;  // [n]: rightmost usable arena with n free pools

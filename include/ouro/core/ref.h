@@ -210,7 +210,7 @@ Ref<T> make_in(Heap& heap, std::size_t trailing, Args&&... args) {
   constexpr bool container = detail::is_container_v<T>;
   constexpr std::size_t header = container ? sizeof(detail::GcLinks) : 0;
   const std::size_t bytes = header + sizeof(T) + trailing;
-  void* block = heap.allocate(bytes);
+  void* block = heap.allocator().allocate(bytes);  // the thread was checked just above
   if constexpr (container) {
     // The rounding slack of a container's block is zeroed, so that the bytes after the
     // object hold no stale pointer that gc::find_unvisited_references could mistake for a
