@@ -28,6 +28,11 @@ struct TableOps {
   static constexpr std::int64_t kEmptyIndex = -1;
   static constexpr std::int64_t kDeletedIndex = -2;
   static constexpr unsigned kMinLog2 = 3;  // PyDict_MINSIZE 8: usable 5
+  // Entries follow the header and the indices: both must keep them aligned (on 32-bit
+  // targets too, where an Entry's int64 hash still wants 8 bytes).
+  static_assert(sizeof(TableHeader) % alignof(Entry) == 0 &&
+                    table_index_bytes(kMinLog2) % alignof(Entry) == 0,
+                "table layout would misalign its entries");
   static constexpr std::size_t kMaxItems = std::size_t{1} << 30;
 
   /// USABLE_FRACTION: at most 2/3 of the slots hold entries.
@@ -46,23 +51,24 @@ struct TableOps {
 
   static std::int64_t get_index(const void* table, unsigned log2, std::size_t slot) noexcept {
     const char* base = static_cast<const char*>(table) + sizeof(TableHeader);
-    if (log2 <= 7) return reinterpret_cast<const std::int8_t*>(base)[slot];
-    if (log2 <= 15) return reinterpret_cast<const std::int16_t*>(base)[slot];
-    return reinterpret_cast<const std::int32_t*>(base)[slot];
+    if (log2 <= 7) return static_cast<const std::int8_t*>(static_cast<const void*>(base))[slot];
+    if (log2 <= 15) return static_cast<const std::int16_t*>(static_cast<const void*>(base))[slot];
+    return static_cast<const std::int32_t*>(static_cast<const void*>(base))[slot];
   }
   static void set_index(void* table, unsigned log2, std::size_t slot, std::int64_t ix) noexcept {
     char* base = static_cast<char*>(table) + sizeof(TableHeader);
+    void* indices = base;
     if (log2 <= 7) {
-      reinterpret_cast<std::int8_t*>(base)[slot] = static_cast<std::int8_t>(ix);
+      static_cast<std::int8_t*>(indices)[slot] = static_cast<std::int8_t>(ix);
     } else if (log2 <= 15) {
-      reinterpret_cast<std::int16_t*>(base)[slot] = static_cast<std::int16_t>(ix);
+      static_cast<std::int16_t*>(indices)[slot] = static_cast<std::int16_t>(ix);
     } else {
-      reinterpret_cast<std::int32_t*>(base)[slot] = static_cast<std::int32_t>(ix);
+      static_cast<std::int32_t*>(indices)[slot] = static_cast<std::int32_t>(ix);
     }
   }
   static Entry* entries_of(void* table, unsigned log2) noexcept {
-    return reinterpret_cast<Entry*>(static_cast<char*>(table) + sizeof(TableHeader) +
-                                    table_index_bytes(log2));
+    return static_cast<Entry*>(static_cast<void*>(static_cast<char*>(table) + sizeof(TableHeader) +
+                                                  table_index_bytes(log2)));
   }
 
   /// True if the stored key equals `key` (whose hash is `hash`): identity first, then the

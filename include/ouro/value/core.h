@@ -7,7 +7,10 @@
 //       subtracts one, and the object dies the moment the last reference goes.
 //   I3  containers visit each Value they hold through Value::visit, exactly once.
 //
-// Encoding of the word (64 bits; objects are 16-byte aligned, so a pointer ends in 0000):
+// Encoding of the word (shown for 64 bits; objects are 16-byte aligned, so a pointer ends
+// in 0000). On a 32-bit target the word is 32 bits and small ints are -2^30 <= n < 2^30:
+// kSmallIntMin/kSmallIntMax follow the word size, and the 16-byte object alignment holds
+// there too (the allocator's minimum alignment, checked where the heap defines it).
 //
 //     +--------------------------------------+------+----------------------------------+
 //     | bits 63..4                           | 3..0 | meaning                          |
@@ -34,9 +37,9 @@
 #include <type_traits>
 #include <utility>
 
-#include "ouro/errors.h"
 #include "ouro/core/object.h"
 #include "ouro/core/ref.h"
+#include "ouro/errors.h"
 
 namespace ouro {
 
@@ -55,9 +58,13 @@ class Global;
 class Instance;
 class Reduce;
 
-/// Smallest and largest int held inside a Value (beyond them an ouro::Int object is made).
-inline constexpr std::int64_t kSmallIntMin = -(std::int64_t{1} << 62);
-inline constexpr std::int64_t kSmallIntMax = (std::int64_t{1} << 62) - 1;
+/// Bits of a Value's word that hold a small int: all but the tag bit (63 on 64-bit targets,
+/// 31 on 32-bit ones), two's complement.
+inline constexpr int kSmallIntBits = 8 * sizeof(std::uintptr_t) - 1;
+/// Smallest and largest int held inside a Value (beyond them an ouro::Int object is made):
+/// +-2^62 on 64-bit targets, +-2^30 on 32-bit ones.
+inline constexpr std::int64_t kSmallIntMin = -(std::int64_t{1} << (kSmallIntBits - 1));
+inline constexpr std::int64_t kSmallIntMax = (std::int64_t{1} << (kSmallIntBits - 1)) - 1;
 
 namespace detail {
 /// Makes the Int object for an int64 outside the immediate range (in the current heap).
@@ -103,7 +110,7 @@ class Value {
   template <class T>
   requires std::same_as<T, bool>
   constexpr Value(T b) noexcept : bits_(b ? kTrueBits : kFalseBits) {}
-  /// An int; beyond +-2^62 it becomes an Int object in the current heap.
+  /// An int; beyond kSmallIntMin..kSmallIntMax it becomes an Int object in the current heap.
   template <std::integral T>
   requires(!std::same_as<T, bool>)
       Value(T n) {  // NOLINT(google-explicit-constructor): Value(42) is the point
@@ -231,7 +238,10 @@ class Value {
   const { return Ref<T>::borrow(&as<T>()); }
 
   /// The value of a small int. Precondition: is_small_int().
-  std::int64_t small_value() const noexcept { return static_cast<std::int64_t>(bits_) >> 1; }
+  std::int64_t small_value() const noexcept {
+    // Sign-extend from the word's width (32 bits on 32-bit targets), then drop the tag.
+    return static_cast<std::int64_t>(static_cast<std::intptr_t>(bits_) >> 1);
+  }
   /// Python's type(v).__name__: "NoneType", "bool", "int", "str", "list", ...
   std::string_view type_name() const noexcept;
   /// The word itself: equal words are the same Python object (`a is b`).
