@@ -7,22 +7,25 @@
 //       subtracts one, and the object dies the moment the last reference goes.
 //   I3  containers visit each Value they hold through Value::visit, exactly once.
 //
-// Encoding of the word (shown for 64 bits; objects are 16-byte aligned, so a pointer ends
-// in 0000). On a 32-bit target the word is 32 bits and small ints are -2^30 <= n < 2^30:
-// kSmallIntMin/kSmallIntMax follow the word size, and the 16-byte object alignment holds
-// there too (the allocator's minimum alignment, checked where the heap defines it).
+// Encoding of the word (shown for 64 bits). Objects are at least 8-byte aligned, so a
+// pointer ends in 000: on a 32-bit target a container's object follows its 8 bytes of
+// collector links and is 8- but not 16-byte aligned. The special values differ from every
+// object pointer in their low three bits and from each other in the whole word.
 //
 //     +--------------------------------------+------+----------------------------------+
 //     | bits 63..4                           | 3..0 | meaning                          |
 //     +--------------------------------------+------+----------------------------------+
-//     | pointer >> 4 (never 0)               | 0000 | object (int beyond the immediate |
+//     | pointer >> 3 (never 0)               | x000 | object (int beyond the immediate |
 //     |                                      |      | range, float, str, list, ...)    |
 //     | n (bits 63..1, two's complement)     | ...1 | small int n, -2^62 <= n < 2^62   |
 //     | 0                                    | 0010 | None                             |
 //     | 0                                    | 0100 | False                            |
 //     | 0                                    | 0110 | True                             |
-//     | 0                                    | 1000 | internal: empty/deleted slot     |
+//     | 0                                    | 1010 | internal: empty/deleted slot     |
 //     +--------------------------------------+------+----------------------------------+
+//
+// On a 32-bit target the word is 32 bits and small ints are -2^30 <= n < 2^30:
+// kSmallIntMin/kSmallIntMax follow the word size.
 //
 // Canonical ints: an ouro::Int object never holds a value of the immediate range, so each
 // int has exactly one form and equal ints of the same form compare by their words.
@@ -259,11 +262,11 @@ class Value {
 
  private:
   friend struct ValueAccess;
-  static constexpr std::uintptr_t kTagMask = 0xF;
+  static constexpr std::uintptr_t kTagMask = 0x7;  // objects are 8-byte aligned at least
   static constexpr std::uintptr_t kNoneBits = 0x2;
   static constexpr std::uintptr_t kFalseBits = 0x4;
   static constexpr std::uintptr_t kTrueBits = 0x6;
-  static constexpr std::uintptr_t kEmptyBits = 0x8;
+  static constexpr std::uintptr_t kEmptyBits = 0xA;  // low bits 010: never an object
 
   static constexpr bool fits_small(std::int64_t n) noexcept {
     return n >= kSmallIntMin && n <= kSmallIntMax;
