@@ -26,7 +26,8 @@ set(OURO_ARM_CPU_FLAGS "-mcpu=cortex-m3 -mthumb -mfloat-abi=soft" CACHE STRING
 # -ffunction-sections/-fdata-sections with --gc-sections keep only what the image reaches
 # (without --gc-sections libstdc++'s random.o is linked and needs getentropy).
 set(CMAKE_C_FLAGS_INIT "${OURO_ARM_CPU_FLAGS} -ffunction-sections -fdata-sections")
-set(CMAKE_CXX_FLAGS_INIT "${OURO_ARM_CPU_FLAGS} -ffunction-sections -fdata-sections")
+# -g costs no flash (debug sections are not loaded) and lets addr2line name a fault.
+set(CMAKE_CXX_FLAGS_INIT "${OURO_ARM_CPU_FLAGS} -ffunction-sections -fdata-sections -g")
 set(CMAKE_ASM_FLAGS_INIT "${OURO_ARM_CPU_FLAGS}")
 set(CMAKE_EXE_LINKER_FLAGS_INIT "${OURO_ARM_CPU_FLAGS} -Wl,--gc-sections")
 
