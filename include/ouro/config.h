@@ -14,11 +14,21 @@
 #define OURO_DEBUG 0
 #endif
 
-// OURO_BARE_METAL=1 (CMake option OURO_BARE_METAL): a target without an OS. No threads (the
-// owner-thread check compiles out), no system backing (heaps need a caller's static buffer),
-// no environment variables, no stream I/O in the library. docs/embedded.md.
+// OURO_BARE_METAL=1: a target without an operating system (docs/embedded.md): no threads
+// (thread-locals become plain statics and the owner-thread check compares a constant), no
+// system backing (a heap needs a caller's buffer), no environment variables.
 #ifndef OURO_BARE_METAL
 #define OURO_BARE_METAL 0
+#endif
+
+#if OURO_BARE_METAL
+#define OURO_THREAD_LOCAL
+#define OURO_HAVE_SYSTEM_BACKING 0
+#define OURO_HAVE_ENVIRONMENT 0
+#else
+#define OURO_THREAD_LOCAL thread_local
+#define OURO_HAVE_SYSTEM_BACKING 1
+#define OURO_HAVE_ENVIRONMENT 1
 #endif
 
 #define OURO_VERSION_MAJOR 0
@@ -32,14 +42,6 @@ namespace ouro::detail {
 /// Aborts with a formatted message naming the misuse (double free, foreign pointer, ...).
 [[noreturn]] void fatal(const char* message) noexcept;
 }  // namespace ouro::detail
-
-// Per-thread state (the current heap, the recursion depth) is thread_local on hosted builds
-// and a plain static on bare metal, where there is one thread and no TLS support.
-#if OURO_BARE_METAL
-#define OURO_THREAD_LOCAL
-#else
-#define OURO_THREAD_LOCAL thread_local
-#endif
 
 #define OURO_LIKELY(x) __builtin_expect(!!(x), 1)
 #define OURO_UNLIKELY(x) __builtin_expect(!!(x), 0)

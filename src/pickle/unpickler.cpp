@@ -1243,14 +1243,14 @@ Value unpickle(Heap& heap, std::span<const std::byte> data, const LoadOptions& o
 
 Value loads(std::string_view data, const LoadOptions& options) {
   Heap* heap = Heap::current();
-  if (heap == nullptr) ouro::detail::throw_no_current_heap();
+  if (heap == nullptr) ouro::detail::throw_no_current_heap("ouro::loads()");
   return detail::unpickle(*heap, as_bytes(data), options);
 }
 
 #if !OURO_BARE_METAL
 Value load(std::istream& in, const LoadOptions& options) {
   Heap* heap = Heap::current();
-  if (heap == nullptr) ouro::detail::throw_no_current_heap();
+  if (heap == nullptr) ouro::detail::throw_no_current_heap("ouro::load()");
   const std::istream::pos_type start = in.tellg();
   const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::size_t consumed = data.size();
