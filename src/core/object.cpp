@@ -2,16 +2,20 @@
 // getsizeof, the leak report, and the heap's shutdown sequence.
 #include "ouro/core/object.h"
 
-#include <cxxabi.h>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+
+#include "ouro/config.h"
+#if !OURO_BARE_METAL
+#include <cxxabi.h>
+#endif
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <iostream>
 #include <list>
-#include <mutex>
+#include <mutex>    // std::lock_guard
+#include <ostream>  // not <iostream>: its static initializer links all of iostreams
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +24,7 @@
 #include "core/weak_table.h"
 #include "ouro/core/ref.h"
 #include "ouro/core/runtime.h"
+#include "ouro/process_mutex.h"
 
 namespace ouro {
 
@@ -37,10 +42,12 @@ struct TypeEntry {
   bool mangled;
 };
 
-constexpr std::size_t kMaxTypes = 0xffff;
+// A bare-metal image knows its few types at link time; 64 entries cost 1 KiB of RAM where
+// 65535 would cost 1 MiB.
+constexpr std::size_t kMaxTypes = OURO_BARE_METAL ? 64 : 0xffff;
 
 struct TypeRegistry {
-  std::mutex mutex;
+  ProcessMutex mutex;
   std::size_t count = 0;
   TypeEntry entries[kMaxTypes];
   std::list<std::string> demangled;  // display names, made on first request (no allocation before)
@@ -55,7 +62,7 @@ TypeRegistry& registry() {
 std::uint16_t add_type(TypeEntry entry) noexcept {
   TypeRegistry& r = registry();
   std::lock_guard lock(r.mutex);
-  if (r.count >= kMaxTypes) fatal("more than 65535 managed C++ types");
+  if (r.count >= kMaxTypes) fatal("too many managed C++ types (kMaxTypes in src/core/object.cpp)");
   r.entries[r.count] = entry;
   return static_cast<std::uint16_t>(r.count++);
 }
@@ -76,6 +83,10 @@ std::string_view type_name_of(std::uint16_t id) noexcept {
   if (id >= r.count) return "?";
   const TypeEntry& entry = r.entries[id];
   if (!entry.mangled) return {entry.name, entry.length};
+#if OURO_BARE_METAL
+  // No demangler on bare metal (libstdc++'s is 29 KB of flash): the mangled name is shown.
+  return {entry.name, entry.length};
+#else
   if (r.demangled_of[id] == nullptr) {
     int status = 0;
     char* demangled = abi::__cxa_demangle(entry.name, nullptr, nullptr, &status);
@@ -89,6 +100,7 @@ std::string_view type_name_of(std::uint16_t id) noexcept {
     std::free(demangled);
   }
   return *r.demangled_of[id];
+#endif
 }
 
 std::size_t registered_type_count() noexcept {
@@ -109,8 +121,9 @@ Heap& Object::heap() const noexcept {
   const void* block = is_container() ? static_cast<void*>(detail::links_of(self)) : self;
   Allocator* allocator = Allocator::owner_of(block, flags_ & kPoolShiftMask);
   if (OURO_UNLIKELY(allocator == nullptr)) {
-    detail::fatal("Object::heap(): the object outlived its heap (a Ref or Value kept after the "
-                  "heap was destroyed)");
+    detail::fatal(
+        "Object::heap(): the object outlived its heap (a Ref or Value kept after the "
+        "heap was destroyed)");
   }
   return Heap::of(*allocator);
 }
@@ -194,10 +207,10 @@ void report_outside_references(Heap& heap) noexcept {
     types = "(no memory to list their types)";
   }
   std::fprintf(stderr,
-               "ouro: heap at %p destroyed while %zu object%s still referenced from outside it "
+               "ouro: heap at %p destroyed while %lu object%s still referenced from outside it "
                "(a Ref or Value outlives its heap): %s. Their memory is kept so that dropping "
                "those references is harmless; any other use of them is an error.\n",
-               static_cast<void*>(&heap), core_state(heap).live_objects,
+               static_cast<void*>(&heap), static_cast<unsigned long>(core_state(heap).live_objects),
                core_state(heap).live_objects == 1 ? " is" : "s are", types.c_str());
 }
 
@@ -251,7 +264,8 @@ bool verify_object_world(const Heap& heap) {
   const CoreState& rt = core_state(heap);
   std::size_t by_type = 0;
   for (std::uint32_t count : rt.live_by_type) by_type += count;
-  OURO_CHECK(by_type == rt.live_objects, "live objects differ from the sum of live objects by type");
+  OURO_CHECK(by_type == rt.live_objects,
+             "live objects differ from the sum of live objects by type");
   std::size_t tracked = 0;
   for (const Generation& g : rt.generations) {
     tracked += check_list(rt, g.list);
@@ -286,7 +300,7 @@ void shutdown_object_world(Heap& heap) noexcept {
   collect_at_shutdown(heap);         // step 3
   clear_remaining_containers(heap);  // step 4
   report_outside_references(heap);   // step 5
-  release_core_buffers(heap, rt);          // step 6
+  release_core_buffers(heap, rt);    // step 6
 }
 
 }  // namespace detail
