@@ -60,8 +60,8 @@ HeapOptions resolve_defaults(HeapOptions options) {
     }
   }
   if (options.arena_size == 0) {
-    options.arena_size = std::max(small ? std::size_t{8} << 10 : std::size_t{1} << 20,
-                                  options.pool_size);
+    options.arena_size =
+        std::max(small ? std::size_t{8} << 10 : std::size_t{1} << 20, options.pool_size);
   }
   return options;
 }
@@ -93,12 +93,14 @@ void validate(const HeapOptions& options) {
   // allocation fail with a MemoryError that looks like a bug.
   const std::size_t table = (options.arena_size / pool + 1) * sizeof(void*);
   if (options.buffer != nullptr && options.arena_size + table + pool > options.buffer_size) {
-    invalid("arena_size (plus its pool alignment and the allocator's table) does not fit in "
-            "buffer_size; arenas are carved from the buffer");
+    invalid(
+        "arena_size (plus its pool alignment and the allocator's table) does not fit in "
+        "buffer_size; arenas are carved from the buffer");
   }
   if (options.limit_bytes != 0 && options.arena_size + table > options.limit_bytes) {
-    invalid("limit_bytes is below one arena (plus the allocator's table): arenas count "
-            "against the limit");
+    invalid(
+        "limit_bytes is below one arena (plus the allocator's table): arenas count "
+        "against the limit");
   }
 }
 
@@ -107,16 +109,18 @@ void validate(const HeapOptions& options) {
 MemoryError::MemoryError(std::size_t requested, std::size_t limit, std::size_t reserved,
                          std::size_t in_use) noexcept
     : requested_(requested), limit_(limit), reserved_(reserved), in_use_(in_use) {
+  // %lu, not %zu: newlib's printf (bare-metal builds) has no C99 size modifiers.
+  using Long = unsigned long;
   if (limit != 0) {
     std::snprintf(message_, sizeof message_,
-                  "ouro::MemoryError: cannot allocate %zu bytes: heap limit is %zu bytes, "
-                  "%zu taken from the backing, %zu in live blocks",
-                  requested, limit, reserved, in_use);
+                  "ouro::MemoryError: cannot allocate %lu bytes: heap limit is %lu bytes, "
+                  "%lu taken from the backing, %lu in live blocks",
+                  Long{requested}, Long{limit}, Long{reserved}, Long{in_use});
   } else {
     std::snprintf(message_, sizeof message_,
-                  "ouro::MemoryError: cannot allocate %zu bytes: the backing has no memory "
-                  "left (%zu bytes taken, %zu in live blocks)",
-                  requested, reserved, in_use);
+                  "ouro::MemoryError: cannot allocate %lu bytes: the backing has no memory "
+                  "left (%lu bytes taken, %lu in live blocks)",
+                  Long{requested}, Long{reserved}, Long{in_use});
   }
 }
 
@@ -296,7 +300,7 @@ void Allocator::ring_remove(std::size_t size_class, Pool* pool) noexcept {
 }
 
 void* Allocator::allocate_large(std::size_t n) noexcept {
-  if (n > (std::size_t{1} << 60)) return nullptr;
+  if (n > SIZE_MAX / 2) return nullptr;  // (1 << 60 overflowed size_t on 32-bit targets)
   const std::size_t size = round_up(n, kAlignment);
   const std::size_t total = sizeof(LargeBlock) + size;
   if (!may_reserve(total)) return nullptr;
@@ -668,7 +672,7 @@ Allocator::Arena* Allocator::find_arena(const void* p) const noexcept {
 // what AddressSanitizer reports. A double free is suspected only when the block already
 // carries the dead-byte fill, then confirmed by walking the pool's free list.
 void Allocator::check_small_block(const void* p, const Pool* pool,
-                             std::size_t size_class) const noexcept {
+                                  std::size_t size_class) const noexcept {
   if (address(p) % kAlignment != 0) {
     detail::fatal("deallocate: pointer is not a block of this heap (foreign pointer)");
   }
