@@ -93,7 +93,7 @@ class Node : public Object {
 
 void collector_chapter(Heap& heap) {
   gc::disable();
-  const std::size_t live_before = heap.runtime().live_objects;
+  const std::size_t live_before = heap.live_objects();
   {
     Ref<Node> a = make<Node>();
     Ref<Node> b = make<Node>();
@@ -102,12 +102,12 @@ void collector_chapter(Heap& heap) {
     show(fmt::format("a <-> b: getrefcount(a) = {}, getsizeof(a) = {} bytes", getrefcount(a),
                      getsizeof(a)));
   }
-  const std::size_t live_cycle = heap.runtime().live_objects - live_before;
+  const std::size_t live_cycle = heap.live_objects() - live_before;
   show(fmt::format("references dropped, automatic collection disabled: {} objects still live",
                    live_cycle));
   const std::size_t found = gc::collect();
   show(fmt::format("gc::collect() returned {}; live objects now {} more than before", found,
-                   heap.runtime().live_objects - live_before));
+                   heap.live_objects() - live_before));
   check(live_cycle == 2 && found == 2, "the cycle is collected");
   gc::enable();
   check(gc::isenabled(), "automatic collection re-enabled");
