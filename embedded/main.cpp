@@ -50,19 +50,30 @@ void check(bool ok, const std::string& what) {
 void show_heap(const Heap& heap) {
   const HeapStats s = heap.stats();
   show(
-      fmt::format("heap: {} bytes in live blocks, {} reserved of {} (limit), {} pools used, "
-                  "{} arenas, {} bytes of heap tables; malloc (outside the heap): {} bytes",
-                  s.bytes_in_use, s.bytes_reserved, s.limit_bytes, s.pools_used, s.arenas,
-                  s.bookkeeping_bytes, board::malloc_in_use()));
+      fmt::format("heap: {} bytes in live blocks, {} reserved of {} (limit), {} pools used "
+                  "({} bytes of pool headers), {} arenas, {} bytes of heap tables; malloc "
+                  "(outside the heap): {} bytes",
+                  s.bytes_in_use, s.bytes_reserved, s.limit_bytes, s.pools_used,
+                  s.pool_overhead_bytes, s.arenas, s.bookkeeping_bytes, board::malloc_in_use()));
 }
 
 // --- 1. values in a static buffer --------------------------------------------------------
 
+// The 32-bit layout this firmware is measured with (docs/embedded.md quotes these figures):
+// a one-word Value, a 12-byte object header (vtable pointer, refcount, flags) and 8 bytes of
+// collector links before each container.
+static_assert(sizeof(void*) != 4 ||
+                  (sizeof(Value) == 4 && sizeof(Object) == 12 && sizeof(detail::GcLinks) == 8),
+              "the 32-bit layout changed: update docs/embedded.md's bytes-per-object figures");
+
 void values_chapter(Heap& heap) {
   show(
-      fmt::format("a Value is {} bytes; small ints up to {} need no object; the heap's "
-                  "buffer is {} bytes of .bss",
-                  sizeof(Value), kSmallIntMax, kHeapBufferBytes));
+      fmt::format("layout: Value {} bytes, object header {} bytes, collector links {} bytes "
+                  "per container, blocks in {} size classes of {} bytes, Heap object {} bytes",
+                  sizeof(Value), sizeof(Object), sizeof(detail::GcLinks), kSizeClassCount,
+                  kAlignment, sizeof(Heap)));
+  show(fmt::format("small ints up to {} need no object; the heap's buffer is {} bytes of .bss",
+                   kSmallIntMax, kHeapBufferBytes));
   show_heap(heap);
   Value obj = tour::complex_data_object(heap);
   const Instance& o = obj.as<Instance>();
@@ -287,7 +298,8 @@ void micropython_chapter(Heap& heap) {
 
 }  // namespace
 
-int main() {
+// Called by the reset handler (startup.cpp); its result is the program's exit status.
+extern "C" int firmware_main() {
   print("ouro firmware: Python's memory model on a Cortex-M3\n");
   Heap heap({.arena_size = OURO_FIRMWARE_ARENA_BYTES,
              .pool_size = OURO_FIRMWARE_POOL_BYTES,
@@ -315,11 +327,12 @@ int main() {
   }
   const board::MemoryMap m = board::memory_map();
   const HeapStats s = heap.stats();
-  print(
-      fmt::format("ram | data {} | bss {} | heap-buffer {} | malloc-region {} | malloc-peak {} "
-                  "| stack {} | stack-peak {} | heap-tables {} | heap-peak-reserved {}\n",
-                  m.data_bytes, m.bss_bytes, kHeapBufferBytes, m.malloc_region, m.malloc_peak,
-                  m.stack_bytes, m.stack_peak, s.bookkeeping_bytes, s.peak_bytes_reserved));
+  print(fmt::format(
+      "ram | data {} | bss {} | heap-buffer {} | malloc-region {} | malloc-peak {} "
+      "| stack {} | stack-peak {} | heap-tables {} | heap-peak-reserved {} "
+      "| heap-object {}\n",
+      m.data_bytes, m.bss_bytes, kHeapBufferBytes, m.malloc_region, m.malloc_peak, m.stack_bytes,
+      m.stack_peak, s.bookkeeping_bytes, s.peak_bytes_reserved, sizeof(Heap)));
   print(fmt::format("firmware: {} checks, {} failed\n", checks_run, checks_failed));
   return checks_failed == 0 ? 0 : 1;
 }

@@ -2,7 +2,8 @@
 // than taken from newlib's rdimon-crt0, whose heap bounds come from a semihosting query
 // that on the LM3S6965 answers with flash addresses (EMBEDDED-NOTES in docs/embedded.md).
 // The reset handler copies .data from flash, zeroes .bss, paints the stack (for the
-// high-water mark), opens semihosting I/O, runs the C++ constructors and calls main().
+// high-water mark), opens semihosting I/O, runs the C++ constructors and calls
+// firmware_main().
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -18,7 +19,7 @@ extern char end[];
 
 void initialise_monitor_handles();  // librdimon: stdin/stdout/stderr over semihosting
 void __libc_init_array();           // newlib: runs .preinit_array, _init, .init_array
-int main();
+int firmware_main();                // main.cpp (ISO C++ forbids calling main itself)
 
 // With -nostartfiles there is no crti/crtn: __libc_init_array still calls _init, and
 // global destructors registered with __cxa_atexit name __dso_handle.
@@ -62,7 +63,7 @@ void reset_handler() {
   for (std::uint32_t* p = __stack_limit; p < here - 16; ++p) *p = kStackPaint;
   initialise_monitor_handles();
   __libc_init_array();
-  std::exit(main());
+  std::exit(firmware_main());
 }
 
 // Cortex-M pushes r0-r3, r12, lr, pc, xpsr on the stack it was using when the fault came;
