@@ -71,7 +71,7 @@ fuzz: deps
 
 embedded:
 	@scripts/install-deps.sh embedded
-	cmake -S . -B $(EMBEDDED_DIR) -G Ninja -DCMAKE_BUILD_TYPE=MinSizeRel \
+	cmake -S . -B $(EMBEDDED_DIR) -G Ninja --no-warn-unused-cli -DCMAKE_BUILD_TYPE=MinSizeRel \
 	  -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/arm-none-eabi.cmake -DOURO_BARE_METAL=ON \
 	  -DOURO_BOARD=$(BOARD) -DOURO_WERROR=$(WERROR) > /dev/null
 	cmake --build $(EMBEDDED_DIR) -j $(JOBS)

@@ -126,7 +126,7 @@ def main():
               f"  (peak used {figures['stack-peak']})")
         print(f"         total                        {ram_total:>8}  of {args.ram_bytes}")
         print(f"  heap metadata: {figures['heap-tables']} bytes of heap tables in the buffer, "
-              f"{figures['heap-object']} bytes of Heap object (static)")
+              f"{figures['heap-object']} bytes of Heap object (on the stack)")
         expect(ram_total <= args.ram_bytes, f"RAM {ram_total} > {args.ram_bytes}")
     expect(flash <= args.flash_bytes, f"flash {flash} > {args.flash_bytes}")
 

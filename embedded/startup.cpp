@@ -23,9 +23,11 @@ int firmware_main();                // main.cpp (ISO C++ forbids calling main it
 
 // With -nostartfiles there is no crti/crtn: __libc_init_array still calls _init, and
 // global destructors registered with __cxa_atexit name __dso_handle.
-void* __dso_handle = nullptr;
-void _init() {}
-void _fini() {}
+// `used`: with link-time optimization they are referenced only from newlib's archive, which
+// the optimizer does not see.
+__attribute__((used)) void* __dso_handle = nullptr;
+__attribute__((used)) void _init() {}
+__attribute__((used)) void _fini() {}
 
 [[noreturn]] void reset_handler();
 [[noreturn]] void fault_handler();
