@@ -23,6 +23,7 @@ namespace {
 
 class ReprWriter {
  public:
+  explicit ReprWriter(const ReprExtension* extension = nullptr) : extension_(extension) {}
   std::string out;
 
   void write(const Value& v) {
@@ -42,8 +43,29 @@ class ReprWriter {
  private:
   // The containers being printed, outermost first (CPython's Py_ReprEnter list).
   std::vector<const Object*> active_;
+  const ReprExtension* extension_;  // asked first for Global, Reduce and Instance values
+
+  bool write_extended(const Value& v) {
+    if (extension_ == nullptr || !(v.is<Global>() || v.is<Reduce>() || v.is<Instance>())) {
+      return false;
+    }
+    const Object* o = v.object();
+    if (std::find(active_.begin(), active_.end(), o) != active_.end()) return false;
+    vd::RecursionGuard guard(" while getting the repr of an object");
+    active_.push_back(o);
+    bool written;
+    try {
+      written = extension_->write(v, out, [this](const Value& item) { write(item); });
+    } catch (...) {
+      active_.pop_back();
+      throw;
+    }
+    active_.pop_back();
+    return written;
+  }
 
   void write_object(const Value& v) {
+    if (write_extended(v)) return;
     if (const Float* f = v.get_if<Float>()) {
       std::array<char, vd::kFloatReprCapacity> buf;
       out.append(buf.data(), vd::write_float_repr(f->value(), buf));
@@ -188,6 +210,12 @@ class ReprWriter {
 
 std::string repr(const Value& v) {
   ReprWriter writer;
+  writer.write(v);
+  return std::move(writer.out);
+}
+
+std::string repr(const Value& v, const ReprExtension& extension) {
+  ReprWriter writer(&extension);
   writer.write(v);
   return std::move(writer.out);
 }

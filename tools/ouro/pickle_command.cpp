@@ -24,6 +24,7 @@
 #include "ouro/pickle/pickletools.h"
 #include "ouro/core/runtime.h"
 #include "ouro/value/value.h"
+#include "pickle/catalogue.h"
 
 namespace ouro::cli {
 namespace {
@@ -123,7 +124,7 @@ void add_show(CLI::App& pickle) {
     Heap heap;
     HeapScope scope(heap);
     const Value value = load_or_exit(*file, data, *flags);
-    fmt::print("{}\n", repr(value));
+    fmt::print("{}\n", pickle::catalogue_repr(value));  // CPython's repr, standard types too
   });
 }
 
@@ -274,7 +275,7 @@ void add_stats(CLI::App& pickle) {
     fmt::print("pickled bytes:               {:>12}\n", data.size());
     fmt::print("ouro heap after loading:     {:>12}\n", after.bytes_in_use - before);
     fmt::print("ouro heap peak while loading:{:>12}\n", after.peak_bytes_in_use - before);
-    fmt::print("CPython 3.11 (estimated):    {:>12}\n", cpython_deep_sizeof(value));
+    print_cpython_estimate(value, data);
     fmt::print("objects by type:\n");
     for (const TypeCount& row : live_objects_by_type(heap)) {
       fmt::print("  {:<24}{:>10}\n", row.type, row.count);

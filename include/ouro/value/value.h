@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -27,11 +28,25 @@ namespace ouro {
 
 /// Python's repr(v), identical to CPython 3.11's text for None, bool, int, float, str,
 /// bytes, bytearray, tuple, list, dict, set and frozenset (sets list their elements in
-/// ouro's insertion order). Throws RecursionError past recursion_limit() levels, and
-/// ValueError for an int of more than 4300 digits, as CPython 3.11 does.
+/// CPython's table order, docs/values.md "Set order"). Throws RecursionError past recursion_limit()
+/// levels, and ValueError for an int of more than 4300 digits, as CPython 3.11 does.
 ///
 ///     ouro::repr(ouro::list({1, 2.5, "a"})) == "[1, 2.5, 'a']"
 std::string repr(const Value& v);
+
+/// CPython's text for values the value layer only knows by name (a Global, a Reduce, an
+/// Instance): a layer above (pickle's catalogue of standard types) supplies it.
+/// write() is asked first for every such value met while printing; it appends the text
+/// and returns true, or returns false for repr's default text. `item` prints a nested
+/// value (with the same extension and the same recursion checks).
+class ReprExtension {
+ public:
+  virtual ~ReprExtension() = default;
+  virtual bool write(const Value& v, std::string& out,
+                     const std::function<void(const Value&)>& item) const = 0;
+};
+/// repr(v), with `extension` asked for Globals, Reduces and Instances.
+std::string repr(const Value& v, const ReprExtension& extension);
 
 /// Python's `a == b`: numbers across int/bool/float exactly, str, bytes == bytearray by
 /// content, sequences, dicts and sets by content, identity for instances. Inside
