@@ -22,6 +22,7 @@
 #include "ouro/pickle/pickle.h"
 #include "ouro/pickle/scan.h"
 #include "ouro/pickle/pickletools.h"
+#include "ouro/pickle/torch.h"
 #include "ouro/core/runtime.h"
 #include "ouro/value/value.h"
 #include "pickle/catalogue.h"
@@ -40,12 +41,29 @@ std::string read_input(const std::string& path, std::string& out) {
   if (path == "-") {
     std::ios::sync_with_stdio(false);
     out.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    return std::cin.bad() ? "read error" : "";
+    if (std::cin.bad()) return "read error";
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::strerror(errno);
+    out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (in.bad()) return "read error";
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::strerror(errno);
-  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return in.bad() ? "read error" : "";
+  // A torch.save checkpoint (a zip) stands for its one pickle, data.pkl; say which member.
+  // A legacy torch file is a row of pickles: only the first (its magic number) is read.
+  if (const std::string legacy = pickle::torch::describe_legacy_format(as_bytes(out));
+      !legacy.empty()) {
+    fmt::print(stderr, "ouro: {}: note: {}; only its first pickle is read here\n", path, legacy);
+  }
+  try {
+    if (const auto pkl = pickle::torch::find_data_pickle(as_bytes(out), "damaged zip archive")) {
+      fmt::print(stderr, "ouro: {}: a torch.save checkpoint: reading its member '{}'\n", path,
+                 pkl->member);
+      out = std::string(reinterpret_cast<const char*>(pkl->data.data()), pkl->data.size());
+    }
+  } catch (const pickle::CheckpointError& e) {
+    return e.what();
+  }
+  return "";
 }
 
 std::string read_or_exit(const std::string& path) {
@@ -74,6 +92,8 @@ struct LoadFlags {
     pickle::LoadOptions o;
     o.policy = inspect ? pickle::Policy::kInspect : pickle::Policy::kStrict;
     o.allow = allow;
+    // Inspect mode keeps persistent ids (a checkpoint's storages) as inert values: the id.
+    if (inspect) o.persistent_load = [](const Value& pid) { return pid; };
     return o;
   }
 };
