@@ -11,13 +11,21 @@
 #   make bench       build the benchmarks and run every comparison three times: one table
 #                    of median ratios against the peers, with goals (bench/ratios.py)
 #   make fuzz        build the libFuzzer targets with clang and run each for FUZZ_SECONDS
+#   make embedded    cross-compile the Cortex-M3 firmware (embedded/, docs/embedded.md)
+#   make embedded-test  build it, run it in QEMU (lm3s6965evb), check its output and its
+#                    pickle bytes against python3, print the size table
 
 WERROR ?= OFF
 JOBS ?= 2
 FUZZ_SECONDS ?= 30
+# The firmware's board (embedded/boards/<board>, a QEMU machine of the same name) and how
+# long QEMU may run before the test counts it as hung.
+BOARD ?= lm3s6965evb
+QEMU_TIMEOUT ?= 120
+EMBEDDED_DIR = build/embedded-$(BOARD)
 CMAKE_FLAGS = -DOURO_WERROR=$(WERROR)
 
-.PHONY: all deps build demo test asan-test stress-test check-test bench fuzz clean
+.PHONY: all deps build demo test asan-test stress-test check-test bench fuzz embedded embedded-test clean
 
 all: build
 
@@ -61,6 +69,22 @@ fuzz: deps
 	  -DOURO_BUILD_EXAMPLES=OFF -DOURO_DEBUG=2 > /dev/null
 	cmake --build build/fuzz -j $(JOBS)
 	fuzz/run_fuzzers.sh build/fuzz $(FUZZ_SECONDS)
+
+embedded:
+	@scripts/install-deps.sh embedded
+	cmake -S . -B $(EMBEDDED_DIR) -G Ninja --no-warn-unused-cli -DCMAKE_BUILD_TYPE=MinSizeRel \
+	  -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/arm-none-eabi.cmake -DOURO_BARE_METAL=ON \
+	  -DOURO_BOARD=$(BOARD) -DOURO_WERROR=$(WERROR) > /dev/null
+	cmake --build $(EMBEDDED_DIR) -j $(JOBS)
+
+# QEMU's exit status is 0 only for exit(0) (semihosting); the checker reads it too.
+embedded-test: embedded
+	status=0; timeout $(QEMU_TIMEOUT) qemu-system-arm -M $(BOARD) -nographic -monitor none \
+	  -semihosting-config enable=on,target=native -kernel $(EMBEDDED_DIR)/embedded/ouro_firmware.elf \
+	  > $(EMBEDDED_DIR)/firmware-output.txt 2>&1 || status=$$?; \
+	cat $(EMBEDDED_DIR)/firmware-output.txt; \
+	python3 embedded/check_firmware.py $(EMBEDDED_DIR)/embedded/ouro_firmware.elf \
+	  $(EMBEDDED_DIR)/firmware-output.txt $$status
 
 clean:
 	rm -rf build

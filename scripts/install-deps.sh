@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building, testing, benchmarking and fuzzing ouro need.
 # Does nothing when they are all present; works as root on a fresh Debian 12 (or with sudo).
+#
+#   scripts/install-deps.sh            the host build, tests, benchmarks and fuzzers
+#   scripts/install-deps.sh embedded   the Cortex-M firmware (make embedded, embedded-test):
+#                                      the ARM cross toolchain and QEMU, about 600 MB
 set -euo pipefail
 
-packages=(
+embedded_packages=(
+  cmake ninja-build make libfmt-dev python3   # build; {fmt} headers are used header-only
+  gcc-arm-none-eabi libnewlib-arm-none-eabi   # cross compiler and C library (12.2, newlib)
+  libstdc++-arm-none-eabi-newlib              # C++ library with exceptions
+  qemu-system-arm                             # runs the firmware (lm3s6965evb, mps2-an385)
+)
+
+host_packages=(
   g++ cmake ninja-build make pkg-config       # toolchain (CMake >= 3.25 on Debian 12)
   libfmt-dev libcli11-dev nlohmann-json3-dev  # formatting, CLI, JSON
   libgmp-dev                                  # big integers (GMP's mpn layer)
@@ -12,6 +23,12 @@ packages=(
   libmimalloc-dev libjemalloc-dev libgc-dev   # peers measured in the benchmarks
   clang libclang-rt-14-dev                    # libFuzzer targets (fuzz/)
 )
+
+case "${1:-host}" in
+  host) packages=("${host_packages[@]}") ;;
+  embedded) packages=("${embedded_packages[@]}") ;;
+  *) echo "install-deps: unknown package set '$1' (host or embedded)" >&2; exit 2 ;;
+esac
 
 missing=()
 for package in "${packages[@]}"; do

@@ -124,16 +124,18 @@ void validate(const HeapOptions& options) {
 MemoryError::MemoryError(std::size_t requested, std::size_t limit, std::size_t reserved,
                          std::size_t in_use) noexcept
     : requested_(requested), limit_(limit), reserved_(reserved), in_use_(in_use) {
+  // %lu, not %zu: newlib's printf (bare-metal builds) has no C99 size modifiers.
+  using Long = unsigned long;
   if (limit != 0) {
     std::snprintf(message_, sizeof message_,
-                  "ouro::MemoryError: cannot allocate %zu bytes: heap limit is %zu bytes, "
-                  "%zu taken from the backing, %zu in live blocks",
-                  requested, limit, reserved, in_use);
+                  "ouro::MemoryError: cannot allocate %lu bytes: heap limit is %lu bytes, "
+                  "%lu taken from the backing, %lu in live blocks",
+                  Long{requested}, Long{limit}, Long{reserved}, Long{in_use});
   } else {
     std::snprintf(message_, sizeof message_,
-                  "ouro::MemoryError: cannot allocate %zu bytes: the backing has no memory "
-                  "left (%zu bytes taken, %zu in live blocks)",
-                  requested, reserved, in_use);
+                  "ouro::MemoryError: cannot allocate %lu bytes: the backing has no memory "
+                  "left (%lu bytes taken, %lu in live blocks)",
+                  Long{requested}, Long{reserved}, Long{in_use});
   }
 }
 
@@ -223,7 +225,7 @@ void* Allocator::allocate_small(std::size_t size_class) noexcept {
     const std::size_t size = class_block_size(size_class);
     if (pool->next_offset <= pool->max_offset) {
       pool->free_list =
-          reinterpret_cast<FreeBlock*>(reinterpret_cast<std::byte*>(pool) + pool->next_offset);
+          structure_at<FreeBlock>(reinterpret_cast<std::byte*>(pool) + pool->next_offset);
       pool->free_list->next = nullptr;
       pool->next_offset += static_cast<std::uint32_t>(size);
     } else {
@@ -259,7 +261,7 @@ Allocator::Pool* Allocator::take_pool(std::size_t size_class) noexcept {
     arena->free_pools = pool->next;
   } else {
     std::byte* at = arena->base + (std::size_t{arena->next_fresh++} << pool_shift_);
-    pool = reinterpret_cast<Pool*>(at);
+    pool = structure_at<Pool>(at);
     pool->arena = arena;
     pool->owner = this;
     pool->magic = kPoolMagic;
@@ -278,7 +280,7 @@ void Allocator::init_pool(Pool* pool, std::size_t size_class) noexcept {
   pool->size_class = static_cast<std::uint32_t>(size_class);
   pool->used = 0;
   pool->free_list =
-      reinterpret_cast<FreeBlock*>(reinterpret_cast<std::byte*>(pool) + pool->first_offset);
+      structure_at<FreeBlock>(reinterpret_cast<std::byte*>(pool) + pool->first_offset);
   pool->free_list->next = nullptr;
   pool->next_offset = pool->first_offset + size;
   pool->max_offset = static_cast<std::uint32_t>(options_.pool_size) - size;
@@ -320,7 +322,7 @@ void Allocator::ring_remove(std::size_t size_class, Pool* pool) noexcept {
 }
 
 void* Allocator::allocate_large(std::size_t n) noexcept {
-  if (n > (std::size_t{1} << 60)) return nullptr;
+  if (n > SIZE_MAX / 2) return nullptr;  // (1 << 60 overflowed size_t on 32-bit targets)
   const std::size_t size = round_up(n, kAlignment);
   const std::size_t total = sizeof(LargeBlock) + size;
   if (!may_reserve(total)) return nullptr;
@@ -494,7 +496,7 @@ bool Allocator::add_arena() noexcept {
   if (!may_reserve(bytes)) return false;
   auto* base = static_cast<std::byte*>(backing_reserve(bytes, Chunk::kArena));
   if (base == nullptr) return false;
-  auto* arena = reinterpret_cast<Arena*>(base + sizeof(Pool));
+  auto* arena = structure_at<Arena>(base + sizeof(Pool));
   arena->base = base;
   arena->free_pools = nullptr;
   arena->nfree_pools = arena->ntotal_pools = static_cast<std::uint32_t>(pools_per_arena_);
@@ -586,7 +588,7 @@ void* Allocator::backing_reserve(std::size_t bytes, Chunk kind) noexcept {
 #endif
 }
 
-void Allocator::backing_release(void* p, std::size_t bytes, Chunk kind) noexcept {
+void Allocator::backing_release(void* p, std::size_t bytes, [[maybe_unused]] Chunk kind) noexcept {
   if (options_.buffer != nullptr) return buffer_give(p, bytes);
 #if OURO_HAVE_SYSTEM_BACKING
   if (kind != Chunk::kArena) return std::free(p);
@@ -661,7 +663,7 @@ Allocator* Allocator::owner_of(const void* block, std::uint32_t pool_shift) noex
 void Allocator::abandon() noexcept {
   for (Arena* a = all_arenas_; a != nullptr; a = a->next_all) {
     for (std::uint32_t i = 0; i < a->next_fresh; ++i) {
-      reinterpret_cast<Pool*>(a->base + (std::size_t{i} << pool_shift_))->owner = nullptr;
+      structure_at<Pool>(a->base + (std::size_t{i} << pool_shift_))->owner = nullptr;
     }
   }
   for (LargeBlock* b = large_blocks_; b != nullptr; b = b->next) b->owner = nullptr;

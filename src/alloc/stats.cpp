@@ -45,8 +45,8 @@ struct AllocatorInternals {
   static void for_each_carved_pool(const Allocator& heap, Fn&& fn) {
     for (const Allocator::Arena* a = heap.all_arenas_; a != nullptr; a = a->next_all) {
       for (std::uint32_t i = 0; i < a->next_fresh; ++i) {
-        fn(*a, *reinterpret_cast<const Allocator::Pool*>(a->base +
-                                                         (std::size_t{i} << heap.pool_shift_)));
+        fn(*a,
+           *structure_at<const Allocator::Pool>(a->base + (std::size_t{i} << heap.pool_shift_)));
       }
     }
   }

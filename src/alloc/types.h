@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "ouro/alloc/allocator.h"
 
@@ -93,6 +94,19 @@ constexpr std::size_t class_block_size(std::size_t size_class) noexcept {
 }
 constexpr std::size_t round_up(std::size_t n, std::size_t align) noexcept {
   return (n + align - 1) & ~(align - 1);
+}
+
+/// The allocator's structure at `p`. Pools start on pool_size boundaries and blocks on
+/// kAlignment ones by construction, which -Wcast-align cannot see on strict-alignment
+/// targets (Cortex-M): the cast goes through void*, and debug builds check the alignment.
+template <class T, class Byte>
+T* structure_at(Byte* p) noexcept {
+  OURO_ASSERT(reinterpret_cast<std::uintptr_t>(p) % alignof(T) == 0);
+  if constexpr (std::is_const_v<Byte>) {
+    return static_cast<T*>(static_cast<const void*>(p));
+  } else {
+    return static_cast<T*>(static_cast<void*>(p));
+  }
 }
 
 }  // namespace ouro

@@ -2,17 +2,21 @@
 // getsizeof, the leak report, and the heap's shutdown sequence.
 #include "ouro/core/object.h"
 
-#include <cxxabi.h>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+
+#include "ouro/config.h"
+#if !OURO_BARE_METAL
+#include <cxxabi.h>
+#endif
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <iostream>
 #include <list>
-#include <mutex>
+#include <mutex>    // std::lock_guard
+#include <ostream>  // not <iostream>: its static initializer links all of iostreams
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +27,7 @@
 #include "ouro/core/ref.h"
 #include "ouro/errors.h"
 #include "ouro/core/runtime.h"
+#include "ouro/process_mutex.h"
 
 namespace ouro {
 
@@ -40,10 +45,12 @@ struct TypeEntry {
   bool mangled;
 };
 
-constexpr std::size_t kMaxTypes = 0xffff;
+// A bare-metal image knows its few types at link time; 64 entries cost 1 KiB of RAM where
+// 65535 would cost 1 MiB.
+constexpr std::size_t kMaxTypes = OURO_BARE_METAL ? 64 : 0xffff;
 
 struct TypeRegistry {
-  std::mutex mutex;
+  ProcessMutex mutex;
   std::size_t count = 0;
   TypeEntry entries[kMaxTypes];
   std::list<std::string> demangled;  // display names, made on first request (no allocation before)
@@ -58,7 +65,7 @@ TypeRegistry& registry() {
 std::uint16_t add_type(TypeEntry entry) noexcept {
   TypeRegistry& r = registry();
   std::lock_guard lock(r.mutex);
-  if (r.count >= kMaxTypes) fatal("more than 65535 managed C++ types");
+  if (r.count >= kMaxTypes) fatal("too many managed C++ types (kMaxTypes in src/core/object.cpp)");
   r.entries[r.count] = entry;
   return static_cast<std::uint16_t>(r.count++);
 }
@@ -79,6 +86,10 @@ std::string_view type_name_of(std::uint16_t id) noexcept {
   if (id >= r.count) return "?";
   const TypeEntry& entry = r.entries[id];
   if (!entry.mangled) return {entry.name, entry.length};
+#if OURO_BARE_METAL
+  // No demangler on bare metal (libstdc++'s is 29 KB of flash): the mangled name is shown.
+  return {entry.name, entry.length};
+#else
   if (r.demangled_of[id] == nullptr) {
     int status = 0;
     char* demangled = abi::__cxa_demangle(entry.name, nullptr, nullptr, &status);
@@ -92,6 +103,7 @@ std::string_view type_name_of(std::uint16_t id) noexcept {
     std::free(demangled);
   }
   return *r.demangled_of[id];
+#endif
 }
 
 std::size_t registered_type_count() noexcept {
@@ -209,10 +221,10 @@ void report_outside_references(Heap& heap) noexcept {
     types = "(no memory to list their types)";
   }
   std::fprintf(stderr,
-               "ouro: heap at %p destroyed while %zu object%s still referenced from outside it "
+               "ouro: heap at %p destroyed while %lu object%s still referenced from outside it "
                "(a Ref or Value outlives its heap): %s. Their memory is kept so that dropping "
                "those references is harmless; any other use of them is an error.\n",
-               static_cast<void*>(&heap), core_state(heap).live_objects,
+               static_cast<void*>(&heap), static_cast<unsigned long>(core_state(heap).live_objects),
                core_state(heap).live_objects == 1 ? " is" : "s are", types.c_str());
 }
 

@@ -32,7 +32,9 @@
 #include <cstddef>
 #include <cstring>
 #include <deque>
+#if !OURO_BARE_METAL
 #include <ostream>
+#endif
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -1274,9 +1276,11 @@ std::string dumps(const Value& value, const DumpOptions& options) {
   return Pickler(options).dump(value);
 }
 
+#if !OURO_BARE_METAL
 void dump(const Value& value, std::ostream& out, const DumpOptions& options) {
   const std::string bytes = dumps(value, options);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
+#endif
 
 }  // namespace ouro::pickle

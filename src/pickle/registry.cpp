@@ -6,18 +6,19 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
+#include <mutex>  // std::lock_guard
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "ouro/pickle/pickle.h"
+#include "ouro/process_mutex.h"
 
 namespace ouro::pickle {
 namespace {
 
 struct Registry {
-  std::mutex mutex;
+  ouro::detail::ProcessMutex mutex;
   std::vector<std::unique_ptr<TypeRegistration>> all;  // owns every registration
   std::map<std::uint16_t, const TypeRegistration*> by_type;
   std::map<std::string, const TypeRegistration*, std::less<>> by_name;  // "module\nqualname"

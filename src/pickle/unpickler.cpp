@@ -32,7 +32,9 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#if !OURO_BARE_METAL
 #include <istream>
+#endif
 #include <iterator>
 #include <limits>
 #include <string>
@@ -1245,6 +1247,7 @@ Value loads(std::string_view data, const LoadOptions& options) {
   return detail::unpickle(*heap, as_bytes(data), options);
 }
 
+#if !OURO_BARE_METAL
 Value load(std::istream& in, const LoadOptions& options) {
   Heap* heap = Heap::current();
   if (heap == nullptr) ouro::detail::throw_no_current_heap("ouro::load()");
@@ -1258,5 +1261,6 @@ Value load(std::istream& in, const LoadOptions& options) {
   }
   return result;
 }
+#endif
 
 }  // namespace ouro::pickle

@@ -1,42 +1,24 @@
-// Python int helpers over caller-owned limbs, on GMP's mpn_* layer (Objects/longobject.c
-// is the behaviour being matched). mpn functions take plain limb pointers and never
-// allocate for what is used here (cmp, neg, mod_1, get_str, set_str, sizeinbase), which is
-// what lets the value layer keep big ints entirely inside its own heap. Decimal scratch
-// space lives on the stack: CPython's 4300-digit limit bounds it.
+// Python int helpers over caller-owned limbs (Objects/longobject.c is the behaviour being
+// matched): sign handling, comparison, pickle's two's complement, double conversions and the
+// decimal conversions' CPython rules (whitespace, underscores, the 4300-digit limit). The
+// multi-limb arithmetic underneath (decimal digits, remainder) is bigint_backend.h's, GMP or
+// portable as configured; nothing here allocates except to_decimal's returned string.
 #include "value/bigint.h"
 
-#include <gmp.h>
-
 #include <algorithm>
-#include <array>
 #include <bit>
 #include <cmath>
 #include <cstring>
-#include <type_traits>
 
 #include "ouro/config.h"
+#include "value/bigint_backend.h"
 
 namespace ouro::value::detail {
-
-static_assert(std::is_same_v<mp_limb_t, Limb> && GMP_NAIL_BITS == 0,
-              "bigint.cpp passes Limb arrays straight to mpn_*: needs 64-bit limbs, no nails");
 
 namespace {
 
 constexpr unsigned kLimbBits = 64;
-
-/// Limbs of the largest magnitude that can have at most kIntMaxStrDigits digits:
-/// 10^4300 < 2^14285 needs 224 limbs; one more keeps the early rejection conservative
-/// (more limbs than this always means more than 4300 digits).
-constexpr std::size_t kMaxDecimalLimbs = (kIntMaxStrDigits * 3322 / 1000 + 1) / kLimbBits + 2;
-
-/// mpn_get_str's output room for kMaxDecimalLimbs limbs: 64*log10(2) < 19.3 digits a limb,
-/// plus the extra character it asks for.
-constexpr std::size_t kMaxDecimalBuffer = kMaxDecimalLimbs * 20 + 1;
-
-
-/// A limb count as GMP's signed size type.
-mp_size_t mp_size(std::size_t n) noexcept { return static_cast<mp_size_t>(n); }
+using bigint_backend::kMaxDecimalLimbs;
 
 /// True when the magnitude is a power of two (a single set bit in the top limb only).
 bool is_power_of_two(std::span<const Limb> limbs) noexcept {
@@ -65,42 +47,34 @@ std::string from_str_limit_message(std::size_t digits) {
          std::to_string(digits) + " digits; use sys.set_int_max_str_digits() to increase the limit";
 }
 
-/// Decimal digits of a literal, as digit values for mpn_set_str (first kIntMaxStrDigits
-/// only) and the full count for the limit check.
-struct ScannedDigits {
-  std::array<unsigned char, kIntMaxStrDigits> values;
-  std::size_t count = 0;
-};
-
-/// Reads "d[_]d..." from text[pos..], advancing pos past it. False on CPython's underscore
-/// errors (leading, doubled or trailing) and on a literal without digits.
-bool scan_digits(std::string_view text, std::size_t& pos, ScannedDigits& digits) noexcept {
+/// Reads "d[_]d..." from text[pos..], advancing pos past it and counting its digits. False
+/// on CPython's underscore errors (leading, doubled or trailing) and on a literal without
+/// digits.
+bool scan_digits(std::string_view text, std::size_t& pos, std::size_t& digit_count) noexcept {
   bool after_underscore = false;
   for (; pos < text.size(); ++pos) {
     char c = text[pos];
     if (c == '_') {
-      if (after_underscore || digits.count == 0) return false;
+      if (after_underscore || digit_count == 0) return false;
       after_underscore = true;
     } else if (is_digit(c)) {
-      if (digits.count < kIntMaxStrDigits)
-        digits.values[digits.count] = static_cast<unsigned char>(c - '0');
-      ++digits.count;
+      ++digit_count;
       after_underscore = false;
     } else {
       break;
     }
   }
-  return !after_underscore && digits.count > 0;
+  return !after_underscore && digit_count > 0;
 }
 
-/// Converts validated digit values (at most kIntMaxStrDigits) into `out`.
-std::size_t set_decimal_digits(const ScannedDigits& digits, std::span<Limb> out) noexcept {
-  std::size_t first = 0;
-  while (first < digits.count && digits.values[first] == 0) ++first;  // mpn wants no leading 0
-  if (first == digits.count) return 0;
-  mp_size_t written =
-      mpn_set_str(out.data(), digits.values.data() + first, digits.count - first, 10);
-  return normalized_size(out.first(static_cast<std::size_t>(written)));
+/// The magnitude of `negative ? -(B^n - x) : x`: two's complement negation in place.
+void negate_in_place(std::span<Limb> limbs) noexcept {
+  bool borrow = false;  // 0 - x limb by limb; the borrow stays set after the first nonzero
+  for (Limb& limb : limbs) {
+    Limb negated = 0 - limb - (borrow ? 1 : 0);
+    borrow = borrow || limb != 0;
+    limb = negated;
+  }
 }
 
 }  // namespace
@@ -127,9 +101,10 @@ int compare(LimbsView a, LimbsView b) noexcept {
   int magnitude_order = 0;
   if (a.limbs.size() != b.limbs.size()) {
     magnitude_order = a.limbs.size() < b.limbs.size() ? -1 : 1;
-  } else if (!a.limbs.empty()) {
-    int c = mpn_cmp(a.limbs.data(), b.limbs.data(), mp_size(a.limbs.size()));
-    magnitude_order = (c > 0) - (c < 0);
+  } else {
+    // The most significant differing limb decides (std::mismatch from the top).
+    auto [ia, ib] = std::mismatch(a.limbs.rbegin(), a.limbs.rend(), b.limbs.rbegin());
+    if (ia != a.limbs.rend()) magnitude_order = *ia < *ib ? -1 : 1;
   }
   return a.negative ? -magnitude_order : magnitude_order;
 }
@@ -187,44 +162,41 @@ LimbsResult from_twos_complement(std::span<const std::byte> bytes, std::span<Lim
     Limb byte = static_cast<Limb>(bytes[i]) << shift;
     out[i / 8] = (out[i / 8] & ~(Limb{0xFF} << shift)) | byte;
   }
-  // A negative value is -(B^n - x) in n limbs; mpn_neg gives that magnitude.
-  if (negative) mpn_neg(out.data(), out.data(), mp_size(n));
+  // A negative value is -(B^n - x) in n limbs; negating gives that magnitude.
+  if (negative) negate_in_place(out.first(n));
   std::size_t size = normalized_size(out.first(n));
   return {size, negative && size > 0};
 }
 
+std::size_t decimal_size_bound(LimbsView view) noexcept {
+  // log10(2) < 0.30103: bits * 0.30103 + 1 digits, one more for rounding, one for a sign.
+  std::size_t bound = bit_length(view) * 30103 / 100000 + 3;
+  return std::min(bound, kMaxDecimalChars);
+}
+
 std::size_t write_decimal(LimbsView view, std::span<char> out) {
-  OURO_ASSERT(is_normalized(view) && out.size() >= kMaxDecimalChars);
-  std::size_t n = view.limbs.size();
-  if (n == 0) {
+  OURO_ASSERT(is_normalized(view) && out.size() >= decimal_size_bound(view));
+  if (view.limbs.empty()) {
     out[0] = '0';
     return 1;
   }
-  if (n > kMaxDecimalLimbs) throw ValueError(std::string(kToStrLimitMessage));
-  std::array<Limb, kMaxDecimalLimbs> scratch;  // mpn_get_str destroys its input
-  std::copy(view.limbs.begin(), view.limbs.end(), scratch.begin());
-  // mpn_sizeinbase is exact or one too large; skip the conversion when surely too long.
-  if (mpn_sizeinbase(scratch.data(), mp_size(n), 10) > kIntMaxStrDigits + 1) {
-    throw ValueError(std::string(kToStrLimitMessage));
-  }
-  std::array<unsigned char, kMaxDecimalBuffer> digits;
-  std::size_t count = mpn_get_str(digits.data(), 10, scratch.data(), mp_size(n));
-  std::size_t first = 0;
-  while (first + 1 < count && digits[first] == 0) ++first;
-  if (count - first > kIntMaxStrDigits) throw ValueError(std::string(kToStrLimitMessage));
-  std::size_t length = 0;
-  if (view.negative) out[length++] = '-';
-  for (std::size_t i = first; i < count; ++i) out[length++] = static_cast<char>('0' + digits[i]);
-  return length;
+  if (view.limbs.size() > kMaxDecimalLimbs) throw ValueError(std::string(kToStrLimitMessage));
+  std::size_t sign = view.negative ? 1 : 0;
+  std::size_t count = bigint_backend::write_digits(view.limbs, out.subspan(sign));
+  if (count == bigint_backend::kTooManyDigits) throw ValueError(std::string(kToStrLimitMessage));
+  if (view.negative) out[0] = '-';
+  return sign + count;
 }
 
 std::string to_decimal(LimbsView view) {
-  std::array<char, kMaxDecimalChars> buffer;
-  return std::string(buffer.data(), write_decimal(view, buffer));
+  std::string text(decimal_size_bound(view), '\0');
+  text.resize(write_decimal(view, text));
+  return text;
 }
 
 std::size_t decimal_limbs(std::string_view text) noexcept {
-  // log2(10) < 3.322 bits a digit, plus the extra limb mpn_set_str asks for.
+  // log2(10) < 3.322 bits a digit, plus one spare limb (mpn_set_str
+  // asks for it).
   std::size_t digits = std::min(text.size(), kIntMaxStrDigits);
   return (digits * 3322 / 1000 + 1) / kLimbBits + 2;
 }
@@ -234,14 +206,15 @@ std::optional<LimbsResult> from_decimal(std::string_view text, std::span<Limb> o
   while (pos < text.size() && is_space(text[pos])) ++pos;
   bool negative = false;
   if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) negative = text[pos++] == '-';
-  ScannedDigits digits;
-  if (!scan_digits(text, pos, digits)) return std::nullopt;
+  std::size_t digits_start = pos, digit_count = 0;
+  if (!scan_digits(text, pos, digit_count)) return std::nullopt;
   // CPython checks the limit right after counting, before it looks at what follows.
-  if (digits.count > kIntMaxStrDigits) throw ValueError(from_str_limit_message(digits.count));
+  if (digit_count > kIntMaxStrDigits) throw ValueError(from_str_limit_message(digit_count));
+  std::string_view literal = text.substr(digits_start, pos - digits_start);
   while (pos < text.size() && is_space(text[pos])) ++pos;
   if (pos != text.size()) return std::nullopt;
   OURO_ASSERT(out.size() >= decimal_limbs(text));
-  std::size_t size = set_decimal_digits(digits, out);
+  std::size_t size = bigint_backend::set_digits(literal, out);
   return LimbsResult{size, negative && size > 0};
 }
 
@@ -289,7 +262,7 @@ double to_double(LimbsView view) {
 
 std::uint64_t magnitude_mod(LimbsView view, std::uint64_t modulus) noexcept {
   if (view.limbs.empty()) return 0;
-  return mpn_mod_1(view.limbs.data(), mp_size(view.limbs.size()), modulus);
+  return bigint_backend::magnitude_mod(view.limbs, modulus);
 }
 
 }  // namespace ouro::value::detail

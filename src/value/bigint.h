@@ -1,7 +1,7 @@
 // Arbitrary-precision integer helpers for Python ints, on limb arrays the caller owns so
-// that every byte of a big int can live in the ouro heap. The arithmetic is GMP's mpn_*
-// layer, which never allocates for the operations used here; nothing in this file keeps
-// state. Internal to the value layer.
+// that every byte of a big int can live in the ouro heap. The multi-limb arithmetic is GMP's
+// mpn_* layer or a portable one (CMake option OURO_BIGINT, see bigint_backend.h); neither
+// allocates, and nothing in this file keeps state. Internal to the value layer.
 //
 // Representation (the "normalized" form every function takes and returns):
 //   magnitude  uint64_t limbs, least significant first, no high zero limbs (0 has none)
@@ -21,7 +21,8 @@
 
 namespace ouro::value::detail {
 
-/// One limb of a magnitude (GMP's mp_limb_t on 64-bit targets, checked in bigint.cpp).
+/// One limb of a magnitude: 64 bits on every target (GMP's mp_limb_t on 64-bit hosts,
+/// checked in bigint_gmp.cpp; the portable backend works in 32-bit halves of it).
 using Limb = std::uint64_t;
 
 /// A read-only normalized integer: sign and magnitude. Zero is {{}, false}.
@@ -94,7 +95,11 @@ std::size_t twos_complement_limbs(std::size_t byte_count) noexcept;
 /// Precondition: out.size() >= twos_complement_limbs(bytes.size()).
 LimbsResult from_twos_complement(std::span<const std::byte> bytes, std::span<Limb> out) noexcept;
 
-/// Writes str(int) into `out` (which needs kMaxDecimalChars) and returns its length.
+/// Room write_decimal() needs for `view`: an upper bound of its text's length from the bit
+/// length, never more than kMaxDecimalChars (so small ints need small buffers).
+std::size_t decimal_size_bound(LimbsView view) noexcept;
+
+/// Writes str(int) into `out` (which needs decimal_size_bound(view)) and returns its length.
 /// Allocation-free: scratch space is on the stack, bounded by kIntMaxStrDigits.
 /// Throws ValueError with CPython's text when the value has more than 4300 digits.
 std::size_t write_decimal(LimbsView view, std::span<char> out);

@@ -43,7 +43,8 @@ HashValue hash_bigint(LimbsView view) noexcept {
 }
 
 HashValue hash_pointer(std::uintptr_t identity) noexcept {
-  // Object addresses are 16-byte aligned, so the low 4 bits carry no information.
+  // CPython's _Py_HashPointer: object addresses are aligned, so the low 4 bits carry
+  // little information (8-byte alignment on 32-bit targets leaves one bit).
   std::uintptr_t rotated = (identity >> 4) | (identity << (8 * sizeof(identity) - 4));
   auto hash = static_cast<HashValue>(rotated);
   return hash == -1 ? -2 : hash;

@@ -25,7 +25,7 @@ namespace {
 // The containers being printed on this thread, outermost first: CPython's Py_ReprEnter
 // list. Per thread rather than per call, so that a user type's py_repr() that prints a
 // container holding itself again sees the recursion and prints [...], as in Python.
-thread_local std::vector<const Object*> active_reprs;
+OURO_THREAD_LOCAL std::vector<const Object*> active_reprs;
 
 class ReprWriter {
  public:

@@ -27,21 +27,23 @@ namespace ouro::detail {
 
 /// Slot `slot` of the index part of a table block with 2^log2 slots (int8, int16 or int32
 /// wide by size).
+/// (The header is 8 bytes, so the indices are aligned for their width; the casts go through
+/// void* because -Wcast-align cannot see that on strict-alignment targets.)
 inline std::int64_t table_get_index(const void* table, unsigned log2, std::size_t slot) noexcept {
-  const char* base = static_cast<const char*>(table) + sizeof(TableHeader);
-  if (log2 <= 7) return reinterpret_cast<const std::int8_t*>(base)[slot];
-  if (log2 <= 15) return reinterpret_cast<const std::int16_t*>(base)[slot];
-  return reinterpret_cast<const std::int32_t*>(base)[slot];
+  const void* indices = static_cast<const char*>(table) + sizeof(TableHeader);
+  if (log2 <= 7) return static_cast<const std::int8_t*>(indices)[slot];
+  if (log2 <= 15) return static_cast<const std::int16_t*>(indices)[slot];
+  return static_cast<const std::int32_t*>(indices)[slot];
 }
 inline void table_set_index(void* table, unsigned log2, std::size_t slot,
                             std::int64_t ix) noexcept {
-  char* base = static_cast<char*>(table) + sizeof(TableHeader);
+  void* indices = static_cast<char*>(table) + sizeof(TableHeader);
   if (log2 <= 7) {
-    reinterpret_cast<std::int8_t*>(base)[slot] = static_cast<std::int8_t>(ix);
+    static_cast<std::int8_t*>(indices)[slot] = static_cast<std::int8_t>(ix);
   } else if (log2 <= 15) {
-    reinterpret_cast<std::int16_t*>(base)[slot] = static_cast<std::int16_t>(ix);
+    static_cast<std::int16_t*>(indices)[slot] = static_cast<std::int16_t>(ix);
   } else {
-    reinterpret_cast<std::int32_t*>(base)[slot] = static_cast<std::int32_t>(ix);
+    static_cast<std::int32_t*>(indices)[slot] = static_cast<std::int32_t>(ix);
   }
 }
 
@@ -51,6 +53,11 @@ struct TableOps {
   static constexpr std::int64_t kEmptyIndex = -1;
   static constexpr std::int64_t kDeletedIndex = -2;
   static constexpr unsigned kMinLog2 = 3;  // PyDict_MINSIZE 8: usable 5
+  // Entries follow the header and the indices: both must keep them aligned (on 32-bit
+  // targets too, where an Entry's int64 hash still wants 8 bytes).
+  static_assert(sizeof(TableHeader) % alignof(Entry) == 0 &&
+                    table_index_bytes(kMinLog2) % alignof(Entry) == 0,
+                "table layout would misalign its entries");
   static constexpr std::size_t kMaxItems = std::size_t{1} << 30;
 
   /// USABLE_FRACTION: at most 2/3 of the slots hold entries.
@@ -74,8 +81,8 @@ struct TableOps {
     table_set_index(table, log2, slot, ix);
   }
   static Entry* entries_of(void* table, unsigned log2) noexcept {
-    return reinterpret_cast<Entry*>(static_cast<char*>(table) + sizeof(TableHeader) +
-                                    table_index_bytes(log2));
+    return static_cast<Entry*>(static_cast<void*>(static_cast<char*>(table) + sizeof(TableHeader) +
+                                                  table_index_bytes(log2)));
   }
 
   /// True if the stored key equals `key` (whose hash is `hash`): identity first, then the
@@ -300,8 +307,8 @@ struct TableOps<SetEntry> {
            (std::size_t{1} << log2) * sizeof(SetEntry);
   }
   static SetEntry* keys_of(void* table, unsigned log2) noexcept {
-    return reinterpret_cast<SetEntry*>(static_cast<char*>(table) + sizeof(TableHeader) +
-                                       table_index_bytes(log2));
+    return static_cast<SetEntry*>(static_cast<void*>(
+        static_cast<char*>(table) + sizeof(TableHeader) + table_index_bytes(log2)));
   }
   static std::uint32_t& fill(const Storage& s) noexcept { return s.header()->capacity; }
 

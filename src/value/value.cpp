@@ -25,8 +25,8 @@ namespace vd = value::detail;
 namespace value::detail {
 
 namespace {
-thread_local std::size_t recursion_limit_value = 1000;  // CPython's sys.getrecursionlimit()
-thread_local std::size_t recursion_depth = 0;
+OURO_THREAD_LOCAL std::size_t recursion_limit_value = 1000;  // CPython's sys.getrecursionlimit()
+OURO_THREAD_LOCAL std::size_t recursion_depth = 0;
 
 std::uint64_t load_word(const std::byte* p, std::size_t n) noexcept {
   std::uint64_t w = 0;
@@ -34,12 +34,27 @@ std::uint64_t load_word(const std::byte* p, std::size_t n) noexcept {
   return w;
 }
 
-__extension__ typedef unsigned __int128 Uint128;  // GCC/Clang; the 64x64->128 multiply
+/// The low and high halves of the 128-bit product a * b, folded by xor (wyhash's mix).
+#if defined(__SIZEOF_INT128__)
+__extension__ typedef unsigned __int128 Uint128;  // GCC/Clang on 64-bit targets
 
 std::uint64_t mix(std::uint64_t a, std::uint64_t b) noexcept {
   const Uint128 r = static_cast<Uint128>(a) * b;
   return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
 }
+#else
+// 32-bit targets have no 128-bit type: the same product from four 32x32->64 ones, so a
+// string hashes to the same value on the board as on the host.
+std::uint64_t mix(std::uint64_t a, std::uint64_t b) noexcept {
+  constexpr std::uint64_t kLow = 0xFFFFFFFF;
+  const std::uint64_t a0 = a & kLow, a1 = a >> 32, b0 = b & kLow, b1 = b >> 32;
+  const std::uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+  const std::uint64_t middle = (p00 >> 32) + (p01 & kLow) + (p10 & kLow);
+  const std::uint64_t low = (p00 & kLow) | (middle << 32);
+  const std::uint64_t high = p11 + (p01 >> 32) + (p10 >> 32) + (middle >> 32);
+  return low ^ high;
+}
+#endif
 }  // namespace
 
 std::size_t& RecursionGuard::depth() noexcept { return recursion_depth; }

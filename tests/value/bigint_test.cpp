@@ -94,7 +94,8 @@ std::vector<Int> probe_ints() {
     for (std::size_t bits : {61u, 62u, 63u, 64u, 122u, 127u, 128u, 1023u, 1024u, 1025u}) {
       for (int d : {-1, 0, 1}) v.push_back(power_of_two(bits, d, neg));
     }
-    for (int k : {0, 1, 18, 19, 20, 4298, 4299, 4300, 4301}) {
+    // 9, 18, 27 and 36: the portable backend's 9-digit group boundaries (inner zeros).
+    for (int k : {0, 1, 9, 18, 19, 20, 27, 36, 4298, 4299, 4300, 4301}) {
       for (int d : {-1, 0, 1}) v.push_back(power_of_ten(k, d, neg));
     }
     // Around the largest double: (2^53 - 1) * 2^971 rounds down, 2^1024 - 2^970 overflows.
@@ -127,7 +128,9 @@ std::string double_bits(double d) {
 }
 
 /// Python prints, per int: pickle bytes | str or LIMIT | float bits or OVF | bit_length |
-/// int64 or NONE | |n| mod 2^61-1 | |n| mod 1000003 | cmp(n, previous).
+/// int64 or NONE | |n| mod 2^61-1 | |n| mod 1000003 | |n| mod 2^64-59 | cmp(n, previous).
+/// (The three moduli take the three paths of the portable backend's remainder: above
+/// 2^32, below it, and above 2^63 where doubling the remainder overflows 64 bits.)
 constexpr const char* kIntScript = R"(import sys, struct, pickle
 prev = 0
 for line in sys.stdin:
@@ -146,6 +149,7 @@ for line in sys.stdin:
     f.append(str(n) if -2**63 <= n < 2**63 else 'NONE')
     f.append(str(abs(n) % (2**61 - 1)))
     f.append(str(abs(n) % 1000003))
+    f.append(str(abs(n) % (2**64 - 59)))
     f.append(str((n > prev) - (n < prev)))
     prev = n
     print('|'.join(f))
@@ -170,10 +174,10 @@ std::string our_fields(const Int& x, const Int& previous) {
     out += std::string("|OVF ") + e.what();
   }
   auto small = to_int64(x.view());
-  out +=
-      fmt::format("|{}|{}|{}|{}|{}", bit_length(x.view()), small ? std::to_string(*small) : "NONE",
-                  magnitude_mod(x.view(), (Limb{1} << 61) - 1), magnitude_mod(x.view(), 1000003),
-                  compare(x.view(), previous.view()));
+  out += fmt::format("|{}|{}|{}|{}|{}|{}", bit_length(x.view()),
+                     small ? std::to_string(*small) : "NONE",
+                     magnitude_mod(x.view(), (Limb{1} << 61) - 1), magnitude_mod(x.view(), 1000003),
+                     magnitude_mod(x.view(), ~Limb{0} - 58), compare(x.view(), previous.view()));
   return out;
 }
 

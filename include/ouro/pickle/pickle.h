@@ -24,6 +24,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "ouro/config.h"
 #include "ouro/value/value.h"
 
 namespace ouro::pickle {
@@ -145,8 +146,10 @@ struct LoadOptions {
 ///
 ///     std::string bytes = ouro::pickle::dumps(ouro::list({1, "two", 3.0}), {.protocol = 5});
 std::string dumps(const Value& value, const DumpOptions& options = {});
+#if !OURO_BARE_METAL  // no streams on bare metal: use dumps
 /// Pickles `value` to a stream.
 void dump(const Value& value, std::ostream& out, const DumpOptions& options = {});
+#endif
 
 /// Unpickles `data` into the current heap (HeapScope; std::logic_error without one).
 /// Nothing is imported or called: globals go through the allow-list (docs/pickle.md).
@@ -157,9 +160,11 @@ void dump(const Value& value, std::ostream& out, const DumpOptions& options = {}
 ///     ouro::Value v = ouro::pickle::loads(bytes);
 ///     ouro::Value p = ouro::pickle::loads(bytes, {.allow = {"__main__.Point"}});
 Value loads(std::string_view data, const LoadOptions& options = {});
+#if !OURO_BARE_METAL  // no streams on bare metal: use loads
 /// Unpickles one pickle from a stream. The stream is read to its end; a seekable stream is
 /// positioned just after the pickle's STOP (so several pickles can be read in a row).
 Value load(std::istream& in, const LoadOptions& options = {});
+#endif
 
 /// C++ types that pickle as a Python class `module.Name` (reduce to state, restore from
 /// state), so that CPython loads them as instances of a matching Python class and ouro loads

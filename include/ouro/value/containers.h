@@ -85,8 +85,9 @@ class TableStorage {
   std::uint32_t nentries() const noexcept { return table_ ? header()->nentries : 0; }
   Entry* entries() const noexcept {
     if (table_ == nullptr) return nullptr;
-    return reinterpret_cast<Entry*>(static_cast<char*>(table_) + sizeof(TableHeader) +
-                                    table_index_bytes(log2_));
+    // Header and index sizes are multiples of 8 (table.h checks), so entries stay aligned.
+    return static_cast<Entry*>(static_cast<void*>(static_cast<char*>(table_) + sizeof(TableHeader) +
+                                                  table_index_bytes(log2_)));
   }
 
   void* table_ = nullptr;   // heap block: header, indices, entries; null while never filled

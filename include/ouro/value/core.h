@@ -7,19 +7,25 @@
 //       subtracts one, and the object dies the moment the last reference goes.
 //   I3  containers visit each Value they hold through Value::visit, exactly once.
 //
-// Encoding of the word (64 bits; objects are 16-byte aligned, so a pointer ends in 0000):
+// Encoding of the word (shown for 64 bits). Objects are at least 8-byte aligned, so a
+// pointer ends in 000: on a 32-bit target a container's object follows its 8 bytes of
+// collector links and is 8- but not 16-byte aligned. The special values differ from every
+// object pointer in their low three bits and from each other in the whole word.
 //
 //     +--------------------------------------+------+----------------------------------+
 //     | bits 63..4                           | 3..0 | meaning                          |
 //     +--------------------------------------+------+----------------------------------+
-//     | pointer >> 4 (never 0)               | 0000 | object (int beyond the immediate |
+//     | pointer >> 3 (never 0)               | x000 | object (int beyond the immediate |
 //     |                                      |      | range, float, str, list, ...)    |
 //     | n (bits 63..1, two's complement)     | ...1 | small int n, -2^62 <= n < 2^62   |
 //     | 0                                    | 0010 | None                             |
 //     | 0                                    | 0100 | False                            |
 //     | 0                                    | 0110 | True                             |
-//     | 0                                    | 1000 | internal: empty/deleted slot     |
+//     | 0                                    | 1010 | internal: empty/deleted slot     |
 //     +--------------------------------------+------+----------------------------------+
+//
+// On a 32-bit target the word is 32 bits and small ints are -2^30 <= n < 2^30:
+// kSmallIntMin/kSmallIntMax follow the word size.
 //
 // Canonical ints: an ouro::Int object never holds a value of the immediate range, so each
 // int has exactly one form and equal ints of the same form compare by their words.
@@ -55,9 +61,13 @@ class Global;
 class Instance;
 class Reduce;
 
-/// Smallest and largest int held inside a Value (beyond them an ouro::Int object is made).
-inline constexpr std::int64_t kSmallIntMin = -(std::int64_t{1} << 62);
-inline constexpr std::int64_t kSmallIntMax = (std::int64_t{1} << 62) - 1;
+/// Bits of a Value's word that hold a small int: all but the tag bit (63 on 64-bit targets,
+/// 31 on 32-bit ones), two's complement.
+inline constexpr int kSmallIntBits = 8 * sizeof(std::uintptr_t) - 1;
+/// Smallest and largest int held inside a Value (beyond them an ouro::Int object is made):
+/// +-2^62 on 64-bit targets, +-2^30 on 32-bit ones.
+inline constexpr std::int64_t kSmallIntMin = -(std::int64_t{1} << (kSmallIntBits - 1));
+inline constexpr std::int64_t kSmallIntMax = (std::int64_t{1} << (kSmallIntBits - 1)) - 1;
 
 namespace detail {
 /// Makes the Int object for an int64 outside the immediate range (in the current heap).
@@ -117,7 +127,7 @@ class Value {
   template <class T>
   requires std::same_as<T, bool>
   constexpr Value(T b) noexcept : bits_(b ? kTrueBits : kFalseBits) {}
-  /// An int; beyond +-2^62 it becomes an Int object in the current heap.
+  /// An int; beyond kSmallIntMin..kSmallIntMax it becomes an Int object in the current heap.
   template <std::integral T>
   requires(!std::same_as<T, bool>)
       Value(T n) {  // NOLINT(google-explicit-constructor): Value(42) is the point
@@ -246,7 +256,10 @@ class Value {
   const { return Ref<T>::borrow(&as<T>()); }
 
   /// The value of a small int. Precondition: is_small_int().
-  std::int64_t small_value() const noexcept { return static_cast<std::int64_t>(bits_) >> 1; }
+  std::int64_t small_value() const noexcept {
+    // Sign-extend from the word's width (32 bits on 32-bit targets), then drop the tag.
+    return static_cast<std::int64_t>(static_cast<std::intptr_t>(bits_) >> 1);
+  }
   /// Python's type(v).__name__: "NoneType", "bool", "int", "str", "list", ...
   std::string_view type_name() const noexcept;
   /// The word itself: equal words are the same Python object (`a is b`).
@@ -264,11 +277,11 @@ class Value {
 
  private:
   friend struct ValueAccess;
-  static constexpr std::uintptr_t kTagMask = 0xF;
+  static constexpr std::uintptr_t kTagMask = 0x7;  // objects are 8-byte aligned at least
   static constexpr std::uintptr_t kNoneBits = 0x2;
   static constexpr std::uintptr_t kFalseBits = 0x4;
   static constexpr std::uintptr_t kTrueBits = 0x6;
-  static constexpr std::uintptr_t kEmptyBits = 0x8;
+  static constexpr std::uintptr_t kEmptyBits = 0xA;  // low bits 010: never an object
 
   static constexpr bool fits_small(std::int64_t n) noexcept {
     return n >= kSmallIntMin && n <= kSmallIntMax;

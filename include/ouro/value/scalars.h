@@ -26,7 +26,9 @@ namespace ouro {
 ///     ouro::Value big = ouro::Int::from_decimal("123456789012345678901234567890");
 ///     std::vector<std::byte> le = ouro::Int::to_bytes(big);   // pickle LONG1 payload
 ///     assert(ouro::Int::from_bytes(le) == big);
-class Int final : public Object {
+// alignas: on 32-bit targets the object alone may end on a 4-byte boundary, and the limbs
+// that follow it need 8 (a misaligned 64-bit load faults on Cortex-M).
+class alignas(std::uint64_t) Int final : public Object {
  public:
   static constexpr std::string_view kTypeName = "int";
   using Limb = std::uint64_t;
@@ -64,13 +66,20 @@ class Int final : public Object {
 
  private:
   friend class IntBuilder;
-  Limb* data() noexcept { return reinterpret_cast<Limb*>(this + 1); }
-  const Limb* data() const noexcept { return reinterpret_cast<const Limb*>(this + 1); }
+  // The limbs start right after the object; kLimbsAligned (below the class) checks that
+  // this address suits a Limb on every target (32-bit ones included).
+  Limb* data() noexcept { return static_cast<Limb*>(static_cast<void*>(this + 1)); }
+  const Limb* data() const noexcept {
+    return static_cast<const Limb*>(static_cast<const void*>(this + 1));
+  }
   ~Int() override = default;
 
   std::uint32_t size_;  // limbs stored inline after the object (>= 1)
   bool negative_;       // sign; the magnitude is never in the immediate range
 };
+
+static_assert(sizeof(Int) % alignof(Int::Limb) == 0 && alignof(Int) >= alignof(Int::Limb),
+              "Int's inline limbs must start Limb-aligned");
 
 /// A Python float (an IEEE double). NaN floats are distinct objects: as dict keys they
 /// match only themselves, as in CPython.
