@@ -3,7 +3,7 @@
 
 The layer order, lowest first (a file may include files of its own layer and of lower ones):
 
-    0 base     include/ouro/config.h, include/ouro/errors.h, src/base/
+    0 base     include/ouro/config.h, errors.h, process_mutex.h, src/base/
     1 alloc    include/ouro/alloc/, src/alloc/
     2 core     include/ouro/core/, include/ouro/detail/, src/core/
     3 weak     include/ouro/weak/, src/weak/
@@ -34,6 +34,7 @@ LAYERS = ["base", "alloc", "core", "weak", "value", "pickle", "trace", "top"]
 PLACES = [
     ("include/ouro/config.h", "base"),
     ("include/ouro/errors.h", "base"),
+    ("include/ouro/process_mutex.h", "base"),
     ("src/base/", "base"),
     ("include/ouro/alloc/", "alloc"),
     ("src/alloc/", "alloc"),
