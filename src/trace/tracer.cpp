@@ -29,17 +29,16 @@ namespace ouro::trace {
 
 namespace {
 
-/// The ouro checkout this file was compiled in: frames in its include/ouro/ and src/ are
-/// the library's own entry points, skipped in favour of the user's line.
-constexpr std::string_view kThisFile = __FILE__;
-constexpr std::string_view kThisSuffix = "src/trace/tracer.cpp";
-
+/// The library's own entry points are skipped in favour of the user's line. Build systems
+/// spell paths relative or absolute, so a frame is the library's when its path has
+/// include/ouro/ or src/<layer>/ in it.
 bool is_library_file(std::string_view file) noexcept {
-  if (!kThisFile.ends_with(kThisSuffix)) return false;
-  const std::string_view root = kThisFile.substr(0, kThisFile.size() - kThisSuffix.size());
-  if (!file.starts_with(root)) return false;
-  const std::string_view rest = file.substr(root.size());
-  return rest.starts_with("include/ouro/") || rest.starts_with("src/");
+  if (file.find("include/ouro/") != std::string_view::npos) return true;
+  for (std::string_view layer :
+       {"src/alloc/", "src/core/", "src/weak/", "src/value/", "src/pickle/", "src/trace/"}) {
+    if (file.find(layer) != std::string_view::npos) return true;
+  }
+  return false;
 }
 
 std::uint64_t steady_ns() noexcept {
@@ -341,6 +340,7 @@ void Tracer::clear_traces() noexcept {
   event_ = peak_event_ = last_sample_bytes_ = 0;
   samples_.clear();
   collections_.clear();
+  scopes_.clear();
 }
 
 void Tracer::reset_peak() noexcept {
@@ -455,6 +455,14 @@ void Tracer::record_collection(const std::string& phase,
   } catch (...) {
   }
   add_sample();
+}
+
+void Tracer::add_scope(ScopeRecord scope) {
+  if (writer_ != nullptr) {
+    writer_->write_scope(heap_id_, scope);
+  } else {
+    scopes_.push_back(std::move(scope));
+  }
 }
 
 void Tracer::stream_to(CaptureWriter* writer, std::uint64_t heap_id) noexcept {

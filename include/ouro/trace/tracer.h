@@ -110,6 +110,13 @@ class Tracer final : private AllocationObserver {
   std::uint64_t scope_peak() const noexcept { return scope_peak_; }
   void mark_scope_peak() noexcept { scope_peak_ = current_; }
 
+  /// Restores an enclosing scope's peak after a nested one (see LineProfiler).
+  void set_scope_peak(std::uint64_t peak) noexcept { scope_peak_ = peak; }
+  /// Profiled scopes that ended while tracing (kept here unless streamed to a capture).
+  const std::vector<ScopeRecord>& scopes() const noexcept { return scopes_; }
+  /// Records a finished profiled scope (LineProfiler calls it).
+  void add_scope(ScopeRecord scope);
+
   /// The tracer attached to `heap`, if any.
   static Tracer* of(const Heap& heap) noexcept;
 
@@ -138,6 +145,7 @@ class Tracer final : private AllocationObserver {
   std::uint64_t start_ns_ = 0;
   std::vector<Sample> samples_;
   std::vector<CollectionEvent> collections_;
+  std::vector<ScopeRecord> scopes_;
   std::uint64_t collection_start_ns_ = 0;
   CaptureWriter* writer_ = nullptr;
   std::uint64_t heap_id_ = 0;
