@@ -72,8 +72,8 @@ std::vector<std::pair<const Heap*, Tracer*>>& registry() {
 /// The gc callback that puts collections on the timeline; found again by its type on stop.
 struct GcListener {
   Tracer* tracer;
-  void (*record)(Tracer*, const std::string&, const detail::CollectionInfo&);
-  void operator()(const std::string& phase, const detail::CollectionInfo& info) const {
+  void (*record)(Tracer*, const std::string&, const ouro::detail::CollectionInfo&);
+  void operator()(const std::string& phase, const ouro::detail::CollectionInfo& info) const {
     record(tracer, phase, info);
   }
 };
@@ -315,10 +315,10 @@ void Tracer::start(int frames) {
   heap_.allocator().set_observer(this);
   tracing_ = true;
   start_ns_ = steady_ns();
-  gc::callbacks(heap_).push_back(
-      GcListener{this, [](Tracer* t, const std::string& phase, const detail::CollectionInfo& info) {
-                   t->record_collection(phase, info);
-                 }});
+  gc::callbacks(heap_).push_back(GcListener{
+      this, [](Tracer* t, const std::string& phase, const ouro::detail::CollectionInfo& info) {
+        t->record_collection(phase, info);
+      }});
   add_sample();
 }
 
@@ -341,6 +341,7 @@ void Tracer::clear_traces() noexcept {
   samples_.clear();
   collections_.clear();
   scopes_.clear();
+  leaks_.clear();
 }
 
 void Tracer::reset_peak() noexcept {
@@ -439,7 +440,7 @@ void Tracer::add_sample() noexcept {
 }
 
 void Tracer::record_collection(const std::string& phase,
-                               const detail::CollectionInfo& info) noexcept {
+                               const ouro::detail::CollectionInfo& info) noexcept {
   if (phase == "start") {
     collection_start_ns_ = now_ns();
     return;
@@ -462,6 +463,14 @@ void Tracer::add_scope(ScopeRecord scope) {
     writer_->write_scope(heap_id_, scope);
   } else {
     scopes_.push_back(std::move(scope));
+  }
+}
+
+void Tracer::add_leak(LeakRecord leak) {
+  if (writer_ != nullptr) {
+    writer_->write_leak(heap_id_, leak);
+  } else {
+    leaks_.push_back(std::move(leak));
   }
 }
 
@@ -509,7 +518,7 @@ std::optional<Traceback> Tracer::get_traceback(const void* block) const {
 std::optional<Traceback> Tracer::get_object_traceback(const Object& object) const {
   // A container's block starts with the collector's links, just before the object.
   const char* start = reinterpret_cast<const char*>(&object);
-  if (object.is_container()) start -= sizeof(detail::GcLinks);
+  if (object.is_container()) start -= sizeof(ouro::detail::GcLinks);
   return get_traceback(start);
 }
 

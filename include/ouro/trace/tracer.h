@@ -117,6 +117,10 @@ class Tracer final : private AllocationObserver {
   /// Records a finished profiled scope (LineProfiler calls it).
   void add_scope(ScopeRecord scope);
 
+  /// Records a leak chain (leaks.h's describe_leak) for the capture and the report.
+  void add_leak(LeakRecord leak);
+  const std::vector<LeakRecord>& leaks() const noexcept { return leaks_; }
+
   /// The tracer attached to `heap`, if any.
   static Tracer* of(const Heap& heap) noexcept;
 
@@ -127,7 +131,8 @@ class Tracer final : private AllocationObserver {
   void on_deallocate(void* block, std::size_t size) noexcept override;
   void note_change(std::uint32_t site, std::int64_t bytes, std::int64_t blocks) noexcept;
   void maybe_sample() noexcept;
-  void record_collection(const std::string& phase, const detail::CollectionInfo& info) noexcept;
+  void record_collection(const std::string& phase,
+                         const ouro::detail::CollectionInfo& info) noexcept;
   Snapshot snapshot_of(int which) const;
 
   Heap& heap_;
@@ -146,6 +151,7 @@ class Tracer final : private AllocationObserver {
   std::vector<Sample> samples_;
   std::vector<CollectionEvent> collections_;
   std::vector<ScopeRecord> scopes_;
+  std::vector<LeakRecord> leaks_;
   std::uint64_t collection_start_ns_ = 0;
   CaptureWriter* writer_ = nullptr;
   std::uint64_t heap_id_ = 0;
