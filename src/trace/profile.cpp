@@ -57,6 +57,12 @@ void LineProfiler::line(std::source_location where) noexcept {
   if (finished_) return;
   try {
     close_line();
+    site_.location = where;
+    if (!site_pushed_) {
+      site_.caller = ouro::detail::current_site_frame;
+      ouro::detail::current_site_frame = &site_;
+      site_pushed_ = true;
+    }
     open_line_ = where.line();
     open_bytes_ = tracer_.traced_memory().current;
     ++row(open_line_).occurrences;
@@ -70,6 +76,10 @@ const ScopeRecord& LineProfiler::finish(std::source_location where) {
   if (finished_) return record_;
   close_line();
   finished_ = true;
+  // Scopes nest with the C++ blocks that hold them, so the chain's top is ours again here.
+  if (site_pushed_ && ouro::detail::current_site_frame == &site_) {
+    ouro::detail::current_site_frame = site_.caller;
+  }
   if (std::string_view(where.file_name()) == record_.file) {
     last_line_ = std::max(last_line_, where.line());
   }

@@ -95,6 +95,19 @@ TEST_F(ProfileTest, NestedScopesKeepTheOuterPeak) {
   EXPECT_EQ(outer.finish().peak, 320u);
 }
 
+TEST_F(ProfileTest, MarkedLinesAreAllocationSites) {
+  const std::uint32_t line = std::source_location::current().line() + 3;
+  // clang-format off
+  LineProfiler prof(tracer, "raw");
+  prof.line(); void* block = heap().allocate(64);
+  // clang-format on
+  prof.finish();
+  ASSERT_TRUE(tracer.get_traceback(block).has_value());
+  EXPECT_EQ(tracer.get_traceback(block)->frames[0].lineno, line);
+  EXPECT_EQ(current_site(), nullptr);  // popped by finish()
+  heap().deallocate(block, 64);
+}
+
 TEST_F(ProfileTest, NeedsTracing) {
   tracer.stop();
   EXPECT_THROW(LineProfiler prof(tracer), std::logic_error);

@@ -7,6 +7,10 @@
 // charged once to the line that ran just before it, increments never double count, add up
 // to the scope's net change, and a loop body's line sums its iterations (Occurrences counts
 // them); an increment is negative only when the line really freed bytes.
+//
+// The marks are also allocation sites: between two marks, allocations that no entry point
+// attributes to a line of their own are charged to the marked line (the profiler pushes
+// one frame on the thread's site chain, ouro/core/site.h, for the scope's duration).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "ouro/core/site.h"
 #include "ouro/trace/capture.h"
 #include "ouro/trace/tracer.h"
 
@@ -53,6 +58,8 @@ class LineProfiler {
   std::uint32_t open_line_ = 0;   // the line running now (0: none)
   std::uint64_t open_bytes_ = 0;  // traced bytes when it began
   std::uint64_t outer_peak_ = 0;  // an enclosing scope's peak so far
+  SiteFrame site_{};              // the marked line, on the site chain once line() ran
+  bool site_pushed_ = false;
   bool finished_ = false;
 };
 
