@@ -11,6 +11,7 @@ packages=(
   python3                                     # the test oracle (pickle, gc, weakref, repr)
   libmimalloc-dev libjemalloc-dev libgc-dev   # peers measured in the benchmarks
   clang libclang-rt-14-dev                    # libFuzzer targets (fuzz/)
+  chromium                                    # opens the trace report in tests (headless)
 )
 
 missing=()
