@@ -197,11 +197,169 @@ struct Tracer::Impl {
     if (capacity > 1024 && used * 8 < capacity * 3) rehash(std::max<std::size_t>(64, used * 8 / 5));
   }
 
-  void clear_blocks() noexcept {
+  void clear_large() noexcept {
     std::free(slots);
     slots = nullptr;
     capacity = used = 0;
     big_sizes.clear();
+  }
+
+  // --- small blocks: one array of 8-byte slots per pool, indexed by block number ----------
+  // A pool serves one size class while it holds a live block, so a block's slot is
+  // (offset in its pool) / (its block size): blocks made one after another in a pool
+  // write neighbouring slots, and the tracer's work stays in cache. A hash of every
+  // block's address instead sent each allocation to a cold line (5x on 100,000 dicts).
+  // The array lives while the pool has a traced block: 8 bytes per block of the pool.
+  struct PoolSlot {
+    std::uint32_t site;  // kNoSite: no traced block here
+    std::uint32_t size;  // bytes requested (small blocks are under 4 GiB)
+  };
+  struct PoolSlots {
+    std::uintptr_t pool;       // pool number (address >> pool_shift); 0: empty entry
+    std::uint32_t block_size;  // the pool's size class
+    std::uint32_t live;        // traced blocks in the pool
+    std::uint32_t count;       // slots
+    PoolSlot slot[1];          // `count` of them (allocated past the struct's end)
+  };
+  std::uint32_t pool_shift = 0;        // 0: the heap has no pools (every block is large)
+  std::vector<PoolSlots*> pool_table;  // open addressing by pool number; nullptr: empty
+  std::size_t pools_used = 0;
+  std::uint64_t pool_bytes = 0;  // bytes of all PoolSlots arrays
+
+  std::size_t pool_home(std::uintptr_t pool) const noexcept {
+    return reduce(mix(pool), pool_table.size());
+  }
+
+  PoolSlots** pool_entry(std::uintptr_t pool) noexcept {
+    if (pool_table.empty()) return nullptr;
+    for (std::size_t i = pool_home(pool);; i = i + 1 == pool_table.size() ? 0 : i + 1) {
+      if (pool_table[i] == nullptr) return nullptr;
+      if (pool_table[i]->pool == pool) return &pool_table[i];
+    }
+  }
+
+  void grow_pool_table() {
+    std::vector<PoolSlots*> old = std::move(pool_table);
+    pool_table.assign(std::max<std::size_t>(64, old.size() * 2), nullptr);
+    for (PoolSlots* p : old) {
+      if (p == nullptr) continue;
+      std::size_t i = pool_home(p->pool);
+      while (pool_table[i] != nullptr) i = i + 1 == pool_table.size() ? 0 : i + 1;
+      pool_table[i] = p;
+    }
+  }
+
+  /// The pool's slots for a block of `block_size`, made if needed (nullptr: no memory).
+  PoolSlots* pool_slots_for(std::uintptr_t block, std::uint32_t block_size) {
+    const std::uintptr_t pool = block >> pool_shift;
+    if (PoolSlots** e = pool_entry(pool)) return *e;
+    if ((pools_used + 1) * 2 > pool_table.size()) grow_pool_table();
+    const std::uint32_t count =
+        static_cast<std::uint32_t>((std::size_t{1} << pool_shift) / block_size);
+    const std::size_t bytes = sizeof(PoolSlots) + (count - 1) * sizeof(PoolSlot);
+    auto* p = static_cast<PoolSlots*>(std::malloc(bytes));
+    if (p == nullptr) return nullptr;
+    p->pool = pool;
+    p->block_size = block_size;
+    p->live = 0;
+    p->count = count;
+    for (std::uint32_t k = 0; k < count; ++k) p->slot[k].site = kNoSite;
+    std::size_t i = pool_home(pool);
+    while (pool_table[i] != nullptr) i = i + 1 == pool_table.size() ? 0 : i + 1;
+    pool_table[i] = p;
+    ++pools_used;
+    pool_bytes += bytes;
+    return p;
+  }
+
+  PoolSlot* pool_slot(PoolSlots* p, std::uintptr_t block) const noexcept {
+    const std::size_t index = (block & ((std::uintptr_t{1} << pool_shift) - 1)) / p->block_size;
+    return index < p->count ? &p->slot[index] : nullptr;
+  }
+
+  void drop_pool(PoolSlots** entry) noexcept {
+    PoolSlots* p = *entry;
+    pool_bytes -= sizeof(PoolSlots) + (p->count - 1) * sizeof(PoolSlot);
+    std::free(p);
+    // Backward-shift deletion, as in the large-block table.
+    std::size_t hole = static_cast<std::size_t>(entry - pool_table.data());
+    const std::size_t n = pool_table.size();
+    for (std::size_t j = hole + 1 == n ? 0 : hole + 1; pool_table[j] != nullptr;
+         j = j + 1 == n ? 0 : j + 1) {
+      const std::size_t h = pool_home(pool_table[j]->pool);
+      const bool stays = hole <= j ? (hole < h && h <= j) : (hole < h || h <= j);
+      if (stays) continue;
+      pool_table[hole] = pool_table[j];
+      hole = j;
+    }
+    pool_table[hole] = nullptr;
+    --pools_used;
+  }
+
+  // --- both kinds ---------------------------------------------------------------------
+  struct Found {
+    std::uint32_t site;
+    std::uint64_t size;
+  };
+
+  bool is_small(std::uint64_t size) const noexcept {
+    return pool_shift != 0 && size <= kSmallRequestLimit;
+  }
+
+  bool add_block(std::uintptr_t block, std::uint32_t site, std::uint64_t size) {
+    if (!is_small(size)) return insert(block, site, size);
+    PoolSlots* p = pool_slots_for(block, static_cast<std::uint32_t>(Heap::block_size_for(size)));
+    PoolSlot* slot = p == nullptr ? nullptr : pool_slot(p, block);
+    if (slot == nullptr) return false;
+    if (slot->site == kNoSite) ++p->live;
+    slot->site = site;
+    slot->size = static_cast<std::uint32_t>(size);
+    return true;
+  }
+
+  std::optional<Found> find_block(std::uintptr_t block) noexcept {
+    if (pool_shift != 0) {
+      if (PoolSlots** e = pool_entry(block >> pool_shift)) {
+        PoolSlot* slot = pool_slot(*e, block);
+        if (slot != nullptr && slot->site != kNoSite) return Found{slot->site, slot->size};
+      }
+    }
+    if (Slot* slot = find(block)) return Found{slot->site, size_of(*slot)};
+    return std::nullopt;
+  }
+
+  std::optional<Found> remove_block(std::uintptr_t block) noexcept {
+    if (pool_shift != 0) {
+      if (PoolSlots** e = pool_entry(block >> pool_shift)) {
+        PoolSlot* slot = pool_slot(*e, block);
+        if (slot != nullptr && slot->site != kNoSite) {
+          const Found found{slot->site, slot->size};
+          slot->site = kNoSite;
+          if (--(*e)->live == 0) drop_pool(e);
+          return found;
+        }
+      }
+    }
+    if (Slot* slot = find(block)) {
+      const Found found{slot->site, size_of(*slot)};
+      erase(slot);
+      return found;
+    }
+    return std::nullopt;
+  }
+
+  void clear_blocks() noexcept {
+    clear_large();
+    for (PoolSlots*& p : pool_table) {
+      std::free(p);
+      p = nullptr;
+    }
+    pools_used = 0;
+    pool_bytes = 0;
+  }
+
+  std::uint64_t block_table_bytes() const noexcept {
+    return capacity * sizeof(Slot) + pool_bytes + pool_table.size() * sizeof(PoolSlots*);
   }
 
   bool is_library(const char* file) {
@@ -277,13 +435,14 @@ struct Tracer::Impl {
   }
 
   std::uint64_t memory() const noexcept {
-    return capacity * sizeof(Slot) + big_sizes.size() * 32 + frames.capacity() * sizeof(RawFrame) +
+    return block_table_bytes() + big_sizes.size() * 32 + frames.capacity() * sizeof(RawFrame) +
            sites.capacity() * sizeof(Site) + stats.capacity() * sizeof(SiteStats) +
            site_index.capacity() * sizeof(std::uint32_t) + library_file.size() * 32 + sizeof(Impl);
   }
 };
 
 Tracer::Tracer(Heap& heap) : heap_(heap), impl_(std::make_unique<Impl>()) {
+  impl_->pool_shift = heap.pool_shift();
   std::lock_guard lock(registry_mutex);
   for (auto& [h, t] : registry()) {
     if (h == &heap) throw std::logic_error("ouro::trace::Tracer: the heap already has a tracer");
@@ -354,9 +513,7 @@ std::uint64_t Tracer::tracer_memory() const noexcept {
          collections_.capacity() * sizeof(CollectionEvent);
 }
 
-std::uint64_t Tracer::trace_table_bytes() const noexcept {
-  return impl_->capacity * sizeof(Impl::Slot);
-}
+std::uint64_t Tracer::trace_table_bytes() const noexcept { return impl_->block_table_bytes(); }
 
 std::uint64_t Tracer::now_ns() const noexcept { return steady_ns() - start_ns_; }
 
@@ -383,7 +540,7 @@ void Tracer::on_allocate(void* block, std::size_t size) noexcept {
   in_callback_ = true;
   try {
     const std::uint32_t site = impl_->current_site(frames_);
-    if (impl_->insert(reinterpret_cast<std::uintptr_t>(block), site, size)) {
+    if (impl_->add_block(reinterpret_cast<std::uintptr_t>(block), site, size)) {
       ++live_blocks_;
       auto& s = impl_->stats[site];
       s.total_bytes += size;
@@ -400,12 +557,9 @@ void Tracer::on_allocate(void* block, std::size_t size) noexcept {
 void Tracer::on_deallocate(void* block, std::size_t /*size*/) noexcept {
   if (in_callback_) return;
   in_callback_ = true;
-  if (Impl::Slot* slot = impl_->find(reinterpret_cast<std::uintptr_t>(block))) {
-    const std::uint64_t size = impl_->size_of(*slot);
-    const std::uint32_t site = slot->site;
-    impl_->erase(slot);
+  if (const auto found = impl_->remove_block(reinterpret_cast<std::uintptr_t>(block))) {
     --live_blocks_;
-    note_change(site, -static_cast<std::int64_t>(size), -1);
+    note_change(found->site, -static_cast<std::int64_t>(found->size), -1);
     maybe_sample();
   }
   in_callback_ = false;
@@ -510,9 +664,9 @@ Snapshot Tracer::peak_snapshot() const { return snapshot_of(1); }
 Snapshot Tracer::totals_snapshot() const { return snapshot_of(2); }
 
 std::optional<Traceback> Tracer::get_traceback(const void* block) const {
-  Impl::Slot* slot = impl_->find(reinterpret_cast<std::uintptr_t>(block));
-  if (slot == nullptr) return std::nullopt;
-  return impl_->traceback_of(slot->site);
+  const auto found = impl_->find_block(reinterpret_cast<std::uintptr_t>(block));
+  if (!found) return std::nullopt;
+  return impl_->traceback_of(found->site);
 }
 
 std::optional<Traceback> Tracer::get_object_traceback(const Object& object) const {

@@ -4,9 +4,12 @@
 // entry-point frames) and its size, and keeps the traced memory, its peak, the per-line
 // totals at the peak, and a timeline of bytes in use and collections.
 //
-// Metadata per live block: one 16-byte slot (block address, 32-bit traceback id, 32-bit
-// size) in an open-addressing table kept between half and three quarters full, so at most
-// 32 bytes per live block; tracebacks are interned once per distinct site.
+// Metadata per live block: small blocks (pooled) get an 8-byte slot (32-bit traceback id,
+// 32-bit size) in an array per pool indexed by the block's number, so neighbouring blocks
+// share cache lines (8 bytes per block of a full pool; the array goes when the pool has no
+// traced block left). Large blocks get a 16-byte slot (address, id, size) in an
+// open-addressing table kept between half and three quarters full while it grows (at most
+// 32 bytes each). Tracebacks are interned once per distinct site.
 //
 // The tracer's own memory comes from the C library (malloc), not from the traced heap, and
 // is reported by tracer_memory() (tracemalloc.get_tracemalloc_memory). Why: tracing must not
@@ -74,7 +77,7 @@ class Tracer final : private AllocationObserver {
   void clear_traces() noexcept;
   /// Bytes the tracer itself holds (tracemalloc.get_tracemalloc_memory()).
   std::uint64_t tracer_memory() const noexcept;
-  /// Bytes of the per-block table alone, and the live blocks in it (for the 32-byte bound).
+  /// Bytes of the per-block tables alone, and the live blocks in them (the 32-byte bound).
   std::uint64_t trace_table_bytes() const noexcept;
   std::uint64_t traced_blocks() const noexcept { return live_blocks_; }
 

@@ -1,0 +1,118 @@
+// The tracer's overhead on the values and pickle workloads (issue 11): each workload timed
+// with no tracer (the allocator's observer branch not taken: "off") and with a tracer
+// keeping one frame ("on"), interleaved, best of N each, in one process. Prints one line per
+// workload: "name off_seconds on_seconds ratio", and the tracer's metadata per live block.
+//
+//   build/release/bench/trace_bench [runs=7]
+//
+// docs/benchmarks.md quotes the median of three whole runs. What "off" costs against a
+// build without the observer branch is measured by running the same workloads from
+// bench/value_bench and bench/pickle_bench on both builds (see docs/benchmarks.md).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "ouro/pickle/pickle.h"
+#include "ouro/trace/tracer.h"
+#include "ouro/value/value.h"
+
+namespace {
+
+constexpr std::size_t kInts = 1'000'000;
+constexpr std::size_t kRecords = 100'000;
+
+ouro::Value build_ints(ouro::Heap& heap) {
+  ouro::Ref<ouro::List> list = ouro::List::make(heap, kInts);
+  for (std::size_t i = 0; i < kInts; ++i) list->append(ouro::Value(i));
+  return ouro::Value(list);
+}
+
+ouro::Value build_records(ouro::Heap& heap) {
+  const ouro::Value id = ouro::Str::make(heap, "id"), name = ouro::Str::make(heap, "name"),
+                    score = ouro::Str::make(heap, "score"), tags = ouro::Str::make(heap, "tags"),
+                    a = ouro::Str::make(heap, "a"), b = ouro::Str::make(heap, "b");
+  ouro::Ref<ouro::List> list = ouro::List::make(heap, kRecords);
+  char text[32];
+  for (std::size_t i = 0; i < kRecords; ++i) {
+    ouro::Ref<ouro::Dict> d = ouro::Dict::make(heap, 4);
+    d->set(id, ouro::Value(i));
+    const auto end = fmt::format_to_n(text, sizeof text, "user{}", i).out;
+    d->set(name, ouro::Str::make(heap, {text, static_cast<std::size_t>(end - text)}));
+    d->set(score, ouro::Float::make(heap, static_cast<double>(i) * 0.5));
+    ouro::Ref<ouro::List> t = ouro::List::make(heap, 2);
+    t->append(a);
+    t->append(b);
+    d->set(tags, ouro::Value(t));
+    list->append(ouro::Value(d));
+  }
+  return ouro::Value(list);
+}
+
+/// A workload: `prepare` runs untimed (and untraced) in the heap, `timed` is measured.
+struct Workload {
+  const char* name;
+  std::function<ouro::Value(ouro::Heap&)> prepare;
+  std::function<void(ouro::Heap&, const ouro::Value&)> timed;
+};
+
+/// Seconds of the best of `runs` timed calls, each in a fresh heap, traced or not.
+double best_seconds(int runs, bool traced, const Workload& w, double* bytes_per_block) {
+  double best = 1e30;
+  for (int r = 0; r < runs; ++r) {
+    ouro::Heap heap;
+    ouro::HeapScope scope(heap);
+    const ouro::Value prepared = w.prepare(heap);
+    std::optional<ouro::trace::Tracer> tracer;
+    if (traced) tracer.emplace(heap).start(1);
+    const auto start = std::chrono::steady_clock::now();
+    w.timed(heap, prepared);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    best = std::min(best, took.count());
+    if (tracer && tracer->traced_blocks() != 0) {
+      *bytes_per_block = static_cast<double>(tracer->trace_table_bytes()) /
+                         static_cast<double>(tracer->traced_blocks());
+    }
+  }
+  return best;
+}
+
+void measure(int runs, const Workload& w) {
+  double off = 1e30, on = 1e30, per_block = 0;
+  for (int round = 0; round < 2; ++round) {  // interleaved: both sides see the same machine
+    off = std::min(off, best_seconds(runs, false, w, &per_block));
+    on = std::min(on, best_seconds(runs, true, w, &per_block));
+  }
+  std::printf("%-16s off %.6f s  on %.6f s  ratio %.3f  table %.1f B/block\n", w.name, off, on,
+              on / off, per_block);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int runs = argc >= 2 ? std::max(1, std::atoi(argv[1])) : 7;
+  const auto nothing = [](ouro::Heap&) { return ouro::Value(); };
+  static std::string records_pickle;
+  {
+    ouro::Heap heap;
+    records_pickle = ouro::pickle::dumps(build_records(heap), {.protocol = 5});
+  }
+  const Workload workloads[] = {
+      {"values.ints", nothing, [](ouro::Heap& h, const ouro::Value&) { (void)build_ints(h); }},
+      {"values.records", nothing,
+       [](ouro::Heap& h, const ouro::Value&) { (void)build_records(h); }},
+      {"pickle.dumps", build_records,
+       [](ouro::Heap&, const ouro::Value& v) {
+         records_pickle = ouro::pickle::dumps(v, {.protocol = 5});
+       }},
+      {"pickle.loads", nothing,
+       [](ouro::Heap&, const ouro::Value&) { (void)ouro::pickle::loads(records_pickle); }},
+  };
+  for (const Workload& w : workloads) measure(runs, w);
+  return 0;
+}
