@@ -72,8 +72,8 @@ std::vector<std::pair<const Heap*, Tracer*>>& registry() {
 /// The gc callback that puts collections on the timeline; found again by its type on stop.
 struct GcListener {
   Tracer* tracer;
-  void (*record)(Tracer*, const std::string&, const ouro::detail::CollectionInfo&);
-  void operator()(const std::string& phase, const ouro::detail::CollectionInfo& info) const {
+  void (*record)(Tracer*, const std::string&, const gc::CollectionInfo&);
+  void operator()(const std::string& phase, const gc::CollectionInfo& info) const {
     record(tracer, phase, info);
   }
 };
@@ -303,12 +303,13 @@ struct Tracer::Impl {
   };
 
   bool is_small(std::uint64_t size) const noexcept {
-    return pool_shift != 0 && size <= kSmallRequestLimit;
+    return pool_shift != 0 && size <= kSmallRequestLimit;  // what block_tag() calls small
   }
 
   bool add_block(std::uintptr_t block, std::uint32_t site, std::uint64_t size) {
     if (!is_small(size)) return insert(block, site, size);
-    PoolSlots* p = pool_slots_for(block, static_cast<std::uint32_t>(Heap::block_size_for(size)));
+    PoolSlots* p =
+        pool_slots_for(block, static_cast<std::uint32_t>(Allocator::block_size_for(size)));
     PoolSlot* slot = p == nullptr ? nullptr : pool_slot(p, block);
     if (slot == nullptr) return false;
     if (slot->site == kNoSite) ++p->live;
@@ -442,7 +443,9 @@ struct Tracer::Impl {
 };
 
 Tracer::Tracer(Heap& heap) : heap_(heap), impl_(std::make_unique<Impl>()) {
-  impl_->pool_shift = heap.pool_shift();
+  // Small blocks live in pools of one size class, pool_size-aligned (ouro/alloc/allocator.h):
+  // the tracer indexes their slots by pool (see Impl).
+  impl_->pool_shift = heap.allocator().block_tag(1);
   std::lock_guard lock(registry_mutex);
   for (auto& [h, t] : registry()) {
     if (h == &heap) throw std::logic_error("ouro::trace::Tracer: the heap already has a tracer");
@@ -471,13 +474,19 @@ void Tracer::start(int frames) {
   }
   frames_ = frames;
   if (tracing_) return;
+  if (heap_.allocator().observer() != nullptr) {
+    throw std::logic_error(
+        "ouro::trace::Tracer::start: the heap's allocator already has an "
+        "observer");
+  }
+  // The gc callback list lives in the heap: added before observing, so it is not traced.
+  gc_callback_ = gc::callbacks(heap_).add(
+      GcListener{this, [](Tracer* t, const std::string& phase, const gc::CollectionInfo& info) {
+                   t->record_collection(phase, info);
+                 }});
   heap_.allocator().set_observer(this);
   tracing_ = true;
   start_ns_ = steady_ns();
-  gc::callbacks(heap_).push_back(GcListener{
-      this, [](Tracer* t, const std::string& phase, const ouro::detail::CollectionInfo& info) {
-        t->record_collection(phase, info);
-      }});
   add_sample();
 }
 
@@ -485,10 +494,8 @@ void Tracer::stop() noexcept {
   if (!tracing_) return;
   heap_.allocator().set_observer(nullptr);
   tracing_ = false;
-  std::erase_if(heap_.runtime().callbacks, [&](const auto& callback) {
-    const auto* listener = callback.template target<GcListener>();
-    return listener != nullptr && listener->tracer == this;
-  });
+  if (gc_callback_) gc::callbacks(heap_).remove(*gc_callback_);
+  gc_callback_.reset();
   clear_traces();
 }
 
@@ -593,8 +600,7 @@ void Tracer::add_sample() noexcept {
   }
 }
 
-void Tracer::record_collection(const std::string& phase,
-                               const ouro::detail::CollectionInfo& info) noexcept {
+void Tracer::record_collection(const std::string& phase, const gc::CollectionInfo& info) noexcept {
   if (phase == "start") {
     collection_start_ns_ = now_ns();
     return;

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "ouro/alloc/allocator.h"
+#include "ouro/core/gc.h"
 #include "ouro/core/heap.h"
 #include "ouro/core/object.h"
 #include "ouro/trace/capture.h"
@@ -134,8 +135,7 @@ class Tracer final : private AllocationObserver {
   void on_deallocate(void* block, std::size_t size) noexcept override;
   void note_change(std::uint32_t site, std::int64_t bytes, std::int64_t blocks) noexcept;
   void maybe_sample() noexcept;
-  void record_collection(const std::string& phase,
-                         const ouro::detail::CollectionInfo& info) noexcept;
+  void record_collection(const std::string& phase, const gc::CollectionInfo& info) noexcept;
   Snapshot snapshot_of(int which) const;
 
   Heap& heap_;
@@ -156,6 +156,7 @@ class Tracer final : private AllocationObserver {
   std::vector<ScopeRecord> scopes_;
   std::vector<LeakRecord> leaks_;
   std::uint64_t collection_start_ns_ = 0;
+  std::optional<gc::CallbackHandle> gc_callback_;  // our entry in the heap's gc.callbacks
   CaptureWriter* writer_ = nullptr;
   std::uint64_t heap_id_ = 0;
 };
