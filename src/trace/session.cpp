@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -63,6 +64,10 @@ Environment& environment() {
   return *env;
 }
 
+/// Set once a heap is traced: until then the destruction hook returns at once, so a program
+/// without OURO_TRACE makes no system allocation here (a static-buffer heap makes none).
+std::atomic<bool> environment_used{false};
+
 std::string command_line() {
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
   std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -92,6 +97,7 @@ void finish_all_at_exit() {
 void on_heap_created(Heap& heap) noexcept {
   const char* path = std::getenv(kTraceEnv);
   if (path == nullptr || *path == '\0') return;
+  environment_used.store(true);
   Environment& env = environment();
   std::lock_guard lock(env.mutex);
   if (env.failed) return;
@@ -123,6 +129,7 @@ void on_heap_created(Heap& heap) noexcept {
 }
 
 void on_heap_destroying(Heap& heap) noexcept {
+  if (!environment_used.load()) return;
   Environment& env = environment();
   std::lock_guard lock(env.mutex);
   for (auto it = env.heaps.begin(); it != env.heaps.end(); ++it) {
