@@ -1,7 +1,8 @@
 // The tracer's overhead on the values and pickle workloads (issue 11): each workload timed
 // with no tracer (the allocator's observer branch not taken: "off") and with a tracer
 // keeping one frame ("on"), interleaved, best of N each, in one process. Prints one line per
-// workload: "name off_seconds on_seconds ratio", and the tracer's metadata per live block.
+// workload: "name off_seconds on_seconds ratio"; then the off-path cost of make<T>'s line
+// recording, and the tracer's metadata per live block.
 //
 //   build/release/bench/trace_bench [runs=7]
 //
@@ -17,6 +18,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ouro/pickle/pickle.h"
 #include "ouro/trace/tracer.h"
@@ -54,6 +56,59 @@ ouro::Value build_records(ouro::Heap& heap) {
   return ouro::Value(list);
 }
 
+/// A small user type for the cost of make<T>'s source line (ouro/core/site.h).
+class Leaf : public ouro::Object {
+ public:
+  std::uint64_t value = 0;
+
+ protected:
+  ~Leaf() override = default;
+};
+constexpr std::size_t kLeaves = 1'000'000;
+
+/// Off-path cost of recording the caller's line: make<T> (pushes the line, two
+/// thread-local stores) against make_in<T> (records nothing), no tracer in either.
+void measure_site_cost(int runs) {
+  auto time = [&](bool located) {
+    double best = 1e30;
+    for (int r = 0; r < runs * 2; ++r) {
+      ouro::Heap heap;
+      ouro::HeapScope scope(heap);
+      std::vector<ouro::Ref<Leaf>> keep;
+      keep.reserve(kLeaves);
+      const auto start = std::chrono::steady_clock::now();
+      for (std::size_t i = 0; i < kLeaves; ++i) {
+        // The baseline is make<T> as it was before it recorded lines: current heap, make_in.
+        keep.push_back(located ? ouro::make<Leaf>()
+                               : ouro::make_in<Leaf>(*ouro::Heap::current(), 0));
+      }
+      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+      best = std::min(best, took.count());
+    }
+    return best;
+  };
+  double plain = 1e30, located = 1e30;
+  for (int round = 0; round < 2; ++round) {
+    plain = std::min(plain, time(false));
+    located = std::min(located, time(true));
+  }
+  std::printf("%-16s off %.6f s  located %.6f s  ratio %.3f  (make<T> vs make_in<T>)\n",
+              "make.site", plain, located, located / plain);
+}
+
+/// The tracer's metadata while 100,000 records are alive: per-block tables, and all of it.
+void measure_metadata() {
+  ouro::Heap heap;
+  ouro::HeapScope scope(heap);
+  ouro::trace::Tracer tracer(heap);
+  tracer.start(1);
+  const ouro::Value records = build_records(heap);
+  const double blocks = static_cast<double>(tracer.traced_blocks());
+  std::printf("%-16s %.0f live blocks: tables %.1f B/block, all tracer memory %.1f B/block\n",
+              "metadata", blocks, static_cast<double>(tracer.trace_table_bytes()) / blocks,
+              static_cast<double>(tracer.tracer_memory()) / blocks);
+}
+
 /// A workload: `prepare` runs untimed (and untraced) in the heap, `timed` is measured.
 struct Workload {
   const char* name;
@@ -62,7 +117,7 @@ struct Workload {
 };
 
 /// Seconds of the best of `runs` timed calls, each in a fresh heap, traced or not.
-double best_seconds(int runs, bool traced, const Workload& w, double* bytes_per_block) {
+double best_seconds(int runs, bool traced, const Workload& w) {
   double best = 1e30;
   for (int r = 0; r < runs; ++r) {
     ouro::Heap heap;
@@ -74,22 +129,17 @@ double best_seconds(int runs, bool traced, const Workload& w, double* bytes_per_
     w.timed(heap, prepared);
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     best = std::min(best, took.count());
-    if (tracer && tracer->traced_blocks() != 0) {
-      *bytes_per_block = static_cast<double>(tracer->trace_table_bytes()) /
-                         static_cast<double>(tracer->traced_blocks());
-    }
   }
   return best;
 }
 
 void measure(int runs, const Workload& w) {
-  double off = 1e30, on = 1e30, per_block = 0;
+  double off = 1e30, on = 1e30;
   for (int round = 0; round < 2; ++round) {  // interleaved: both sides see the same machine
-    off = std::min(off, best_seconds(runs, false, w, &per_block));
-    on = std::min(on, best_seconds(runs, true, w, &per_block));
+    off = std::min(off, best_seconds(runs, false, w));
+    on = std::min(on, best_seconds(runs, true, w));
   }
-  std::printf("%-16s off %.6f s  on %.6f s  ratio %.3f  table %.1f B/block\n", w.name, off, on,
-              on / off, per_block);
+  std::printf("%-16s off %.6f s  on %.6f s  ratio %.3f\n", w.name, off, on, on / off);
 }
 
 }  // namespace
@@ -114,5 +164,7 @@ int main(int argc, char** argv) {
        [](ouro::Heap&, const ouro::Value&) { (void)ouro::pickle::loads(records_pickle); }},
   };
   for (const Workload& w : workloads) measure(runs, w);
+  measure_site_cost(runs);
+  measure_metadata();
   return 0;
 }
