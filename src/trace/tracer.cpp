@@ -120,6 +120,7 @@ struct Tracer::Impl {
   std::vector<std::uint32_t> site_index;  // open addressing over sites, kNoSite: empty
   static constexpr std::uint32_t kNoSite = 0xffffffffu;
   std::unordered_map<const char*, bool> library_file;  // by file pointer, cached
+  std::uint32_t unknown_site = kNoSite;                // the site of frameless allocations
   const char* last_file = nullptr;
   bool last_file_is_library = false;
 
@@ -224,21 +225,26 @@ struct Tracer::Impl {
   std::uint32_t pool_shift = 0;        // 0: the heap has no pools (every block is large)
   std::vector<PoolSlots*> pool_table;  // open addressing by pool number; nullptr: empty
   std::size_t pools_used = 0;
-  std::uint64_t pool_bytes = 0;  // bytes of all PoolSlots arrays
+  std::uint64_t pool_bytes = 0;           // bytes of all PoolSlots arrays
+  PoolSlots** last_pool_entry = nullptr;  // pool_entry's last answer (reset when entries move)
 
   std::size_t pool_home(std::uintptr_t pool) const noexcept {
     return reduce(mix(pool), pool_table.size());
   }
 
   PoolSlots** pool_entry(std::uintptr_t pool) noexcept {
+    // Consecutive allocations and frees mostly hit the same pool: remember the last entry
+    // (reset whenever entries move: grow_pool_table and drop_pool).
+    if (last_pool_entry != nullptr && (*last_pool_entry)->pool == pool) return last_pool_entry;
     if (pool_table.empty()) return nullptr;
     for (std::size_t i = pool_home(pool);; i = i + 1 == pool_table.size() ? 0 : i + 1) {
       if (pool_table[i] == nullptr) return nullptr;
-      if (pool_table[i]->pool == pool) return &pool_table[i];
+      if (pool_table[i]->pool == pool) return last_pool_entry = &pool_table[i];
     }
   }
 
   void grow_pool_table() {
+    last_pool_entry = nullptr;
     std::vector<PoolSlots*> old = std::move(pool_table);
     pool_table.assign(std::max<std::size_t>(64, old.size() * 2), nullptr);
     for (PoolSlots* p : old) {
@@ -278,6 +284,7 @@ struct Tracer::Impl {
   }
 
   void drop_pool(PoolSlots** entry) noexcept {
+    last_pool_entry = nullptr;
     PoolSlots* p = *entry;
     pool_bytes -= sizeof(PoolSlots) + (p->count - 1) * sizeof(PoolSlot);
     std::free(p);
@@ -355,6 +362,7 @@ struct Tracer::Impl {
       std::free(p);
       p = nullptr;
     }
+    last_pool_entry = nullptr;
     pools_used = 0;
     pool_bytes = 0;
   }
@@ -375,9 +383,13 @@ struct Tracer::Impl {
   /// The site of an allocation made now: up to `limit` user frames of the entry-point
   /// chain (library frames skipped; the innermost one kept if there is no user frame).
   std::uint32_t current_site(int limit) {
+    const SiteFrame* innermost = ouro::current_site();
+    if (innermost == nullptr) {  // no entry point running: the unknown site, interned once
+      if (unknown_site == kNoSite) unknown_site = intern(nullptr, 0);
+      return unknown_site;
+    }
     RawFrame buffer[kMaxFrames];
     std::uint32_t n = 0;
-    const SiteFrame* innermost = ouro::current_site();
     for (const SiteFrame* f = innermost; f != nullptr && n < static_cast<std::uint32_t>(limit);
          f = f->caller) {
       if (is_library(f->location.file_name())) continue;
