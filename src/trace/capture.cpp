@@ -157,45 +157,41 @@ std::uint64_t CaptureWriter::intern_traceback(const Traceback& traceback) {
   return it->second;
 }
 
-void CaptureWriter::write_run(const std::string& command_line, int frames) {
+namespace {
+
+// One field of a record: an integer as a varint, a string as its length and bytes.
+void put_field(std::string& out, std::uint64_t v) { put_varint(out, v); }
+void put_field(std::string& out, const std::string& s) { put_string(out, s); }
+
+/// A record's payload from its fields, in order.
+template <class... Fields>
+std::string fields(const Fields&... values) {
   std::string payload;
-  put_string(payload, command_line);
-  put_varint(payload, static_cast<std::uint64_t>(frames));
-  write_record(RecordKind::kRun, payload);
+  (put_field(payload, values), ...);
+  return payload;
+}
+
+}  // namespace
+
+void CaptureWriter::write_run(const std::string& command_line, int frames) {
+  write_record(RecordKind::kRun, fields(command_line, static_cast<std::uint64_t>(frames)));
 }
 
 void CaptureWriter::write_sample(std::uint64_t heap, const Sample& sample) {
-  std::string payload;
-  put_varint(payload, heap);
-  put_varint(payload, sample.time_ns);
-  put_varint(payload, sample.bytes);
-  write_record(RecordKind::kSample, payload);
+  write_record(RecordKind::kSample, fields(heap, sample.time_ns, sample.bytes));
 }
 
 void CaptureWriter::write_collection(std::uint64_t heap, const CollectionEvent& event) {
-  std::string payload;
-  put_varint(payload, heap);
-  put_varint(payload, event.start_ns);
-  put_varint(payload, event.duration_ns);
-  put_varint(payload, static_cast<std::uint64_t>(event.generation));
-  put_varint(payload, event.collected);
-  put_varint(payload, event.uncollectable);
-  write_record(RecordKind::kCollection, payload);
+  write_record(RecordKind::kCollection, fields(heap, event.start_ns, event.duration_ns,
+                                               static_cast<std::uint64_t>(event.generation),
+                                               event.collected, event.uncollectable));
 }
 
 void CaptureWriter::write_scope(std::uint64_t heap, const ScopeRecord& scope) {
-  std::string payload;
-  put_varint(payload, heap);
-  put_string(payload, scope.name);
-  put_string(payload, scope.file);
-  put_varint(payload, scope.start_ns);
-  put_varint(payload, scope.end_ns);
-  put_varint(payload, scope.peak);
-  put_varint(payload, scope.start_bytes);
-  put_varint(payload, scope.lines.size());
+  std::string payload = fields(heap, scope.name, scope.file, scope.start_ns, scope.end_ns,
+                               scope.peak, scope.start_bytes, std::uint64_t{scope.lines.size()});
   for (const LineRow& row : scope.lines) {
-    put_varint(payload, row.line);
-    put_varint(payload, row.mem_usage);
+    payload += fields(std::uint64_t{row.line}, row.mem_usage);
     put_signed(payload, row.increment);
     put_varint(payload, row.occurrences);
   }
@@ -203,47 +199,33 @@ void CaptureWriter::write_scope(std::uint64_t heap, const ScopeRecord& scope) {
 }
 
 void CaptureWriter::write_leak(std::uint64_t heap, const LeakRecord& leak) {
-  std::string payload;
-  put_varint(payload, heap);
-  put_varint(payload, leak.retained_bytes);
-  put_varint(payload, leak.steps.size());
-  for (const auto& step : leak.steps) {
-    put_string(payload, step.type);
-    put_varint(payload, step.bytes);
-  }
+  std::string payload = fields(heap, leak.retained_bytes, std::uint64_t{leak.steps.size()});
+  for (const auto& step : leak.steps) payload += fields(step.type, step.bytes);
   write_record(RecordKind::kLeak, payload);
+}
+
+void CaptureWriter::put_traces(std::string& payload, const Snapshot& snapshot) {
+  std::vector<std::uint64_t> ids;  // interned first: their records precede this one
+  ids.reserve(snapshot.traces().size());
+  for (const auto& trace : snapshot.traces()) ids.push_back(intern_traceback(trace.traceback));
+  put_varint(payload, ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    payload += fields(ids[i], snapshot.traces()[i].size, snapshot.traces()[i].count);
+  }
 }
 
 void CaptureWriter::write_snapshot(std::uint64_t heap, SnapshotKind kind, std::uint64_t time_ns,
                                    const Snapshot& snapshot) {
-  std::vector<std::uint64_t> ids;
-  ids.reserve(snapshot.traces().size());
-  for (const auto& trace : snapshot.traces()) ids.push_back(intern_traceback(trace.traceback));
-  std::string payload;
-  put_varint(payload, heap);
+  std::string payload = fields(heap);
   payload.push_back(static_cast<char>(kind));
-  put_varint(payload, time_ns);
-  put_varint(payload, static_cast<std::uint64_t>(snapshot.traceback_limit()));
-  put_varint(payload, ids.size());
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    put_varint(payload, ids[i]);
-    put_varint(payload, snapshot.traces()[i].size);
-    put_varint(payload, snapshot.traces()[i].count);
-  }
+  payload += fields(time_ns, static_cast<std::uint64_t>(snapshot.traceback_limit()));
+  put_traces(payload, snapshot);
   write_record(RecordKind::kSnapshot, payload);
 }
 
 void CaptureWriter::write_totals(std::uint64_t heap, const Snapshot& totals) {
-  std::vector<std::uint64_t> ids;
-  for (const auto& trace : totals.traces()) ids.push_back(intern_traceback(trace.traceback));
-  std::string payload;
-  put_varint(payload, heap);
-  put_varint(payload, ids.size());
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    put_varint(payload, ids[i]);
-    put_varint(payload, totals.traces()[i].size);
-    put_varint(payload, totals.traces()[i].count);
-  }
+  std::string payload = fields(heap);
+  put_traces(payload, totals);
   write_record(RecordKind::kTotals, payload);
 }
 

@@ -220,6 +220,7 @@ struct Tracer::Impl {
     std::uint32_t block_size;  // the pool's size class
     std::uint32_t live;        // traced blocks in the pool
     std::uint32_t count;       // slots
+    std::uint64_t reciprocal;  // 2^40 / block_size + 1: offset / block_size without dividing
     PoolSlot slot[1];          // `count` of them (allocated past the struct's end)
   };
   std::uint32_t pool_shift = 0;        // 0: the heap has no pools (every block is large)
@@ -269,6 +270,7 @@ struct Tracer::Impl {
     p->block_size = block_size;
     p->live = 0;
     p->count = count;
+    p->reciprocal = (std::uint64_t{1} << 40) / block_size + 1;
     for (std::uint32_t k = 0; k < count; ++k) p->slot[k].site = kNoSite;
     std::size_t i = pool_home(pool);
     while (pool_table[i] != nullptr) i = i + 1 == pool_table.size() ? 0 : i + 1;
@@ -279,7 +281,10 @@ struct Tracer::Impl {
   }
 
   PoolSlot* pool_slot(PoolSlots* p, std::uintptr_t block) const noexcept {
-    const std::size_t index = (block & ((std::uintptr_t{1} << pool_shift) - 1)) / p->block_size;
+    // Exact for offsets below 2^31 (pools are at most 16 MiB): the rounding error of the
+    // reciprocal, offset * block_size / 2^40, stays below one (checked for every class).
+    const std::uint64_t offset = block & ((std::uintptr_t{1} << pool_shift) - 1);
+    const std::size_t index = static_cast<std::size_t>((offset * p->reciprocal) >> 40);
     return index < p->count ? &p->slot[index] : nullptr;
   }
 

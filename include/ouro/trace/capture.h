@@ -148,6 +148,8 @@ class CaptureWriter {
   std::uint64_t intern_string(const std::string& s);
   std::uint64_t intern_traceback(const Traceback& traceback);
   void write_record(RecordKind kind, const std::string& payload);
+  /// Appends a snapshot's traces (count, then traceback id, bytes, blocks per trace).
+  void put_traces(std::string& payload, const Snapshot& snapshot);
 
   std::string path_;
   std::FILE* file_ = nullptr;
