@@ -47,6 +47,13 @@ std::uint64_t steady_ns() noexcept {
                                         .count());
 }
 
+/// One clock for every tracer of the process (from the first start), so the timelines of
+/// several heaps in one capture line up.
+std::uint64_t process_epoch_ns() noexcept {
+  static const std::uint64_t epoch = steady_ns();
+  return epoch;
+}
+
 /// Maps a 64-bit hash onto [0, n) without a division (Lemire's multiply-shift), so the
 /// table's capacity need not be a power of two and can grow by 1.5x.
 __extension__ using Uint128 = unsigned __int128;
@@ -503,7 +510,7 @@ void Tracer::start(int frames) {
                  }});
   heap_.allocator().set_observer(this);
   tracing_ = true;
-  start_ns_ = steady_ns();
+  start_ns_ = process_epoch_ns();
   add_sample();
 }
 

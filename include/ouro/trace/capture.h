@@ -49,7 +49,7 @@ enum class SnapshotKind : std::uint8_t { kEnd = 0, kPeak = 1, kUser = 2 };
 
 /// One point of the memory-over-time plot.
 struct Sample {
-  std::uint64_t time_ns = 0;  ///< since the tracer started
+  std::uint64_t time_ns = 0;  ///< since the process's first tracer started
   std::uint64_t bytes = 0;    ///< traced bytes in use
 };
 

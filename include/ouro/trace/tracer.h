@@ -100,7 +100,7 @@ class Tracer final : private AllocationObserver {
   const std::vector<CollectionEvent>& collections() const noexcept { return collections_; }
   /// Adds a sample now (scope boundaries and collections add one themselves).
   void add_sample() noexcept;
-  /// Nanoseconds since start() (the timeline's clock).
+  /// Nanoseconds since the process's first tracer started (the timelines' common clock).
   std::uint64_t now_ns() const noexcept;
 
   /// Streams the timeline (samples, collections) to `writer` as it is recorded, under the
