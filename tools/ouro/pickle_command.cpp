@@ -17,12 +17,12 @@
 
 #include "commands.h"
 #include "cpython_sizes.h"
-#include "ouro/core/heap.h"
-#include "ouro/core/runtime.h"
 #include "ouro/errors.h"
+#include "ouro/core/heap.h"
 #include "ouro/pickle/pickle.h"
-#include "ouro/pickle/pickletools.h"
 #include "ouro/pickle/scan.h"
+#include "ouro/pickle/pickletools.h"
+#include "ouro/core/runtime.h"
 #include "ouro/value/value.h"
 #include "pickle/catalogue.h"
 

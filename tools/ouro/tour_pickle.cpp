@@ -12,8 +12,8 @@
 #include <string>
 
 #include "cpython_sizes.h"
-#include "ouro/core/runtime.h"
 #include "ouro/pickle/pickle.h"
+#include "ouro/core/runtime.h"
 #include "ouro/value/value.h"
 #include "tour.h"
 #include "tour_seed.h"
