@@ -22,6 +22,7 @@ host_packages=(
   python3                                     # the test oracle (pickle, gc, weakref, repr)
   libmimalloc-dev libjemalloc-dev libgc-dev   # peers measured in the benchmarks
   clang libclang-rt-14-dev                    # libFuzzer targets (fuzz/)
+  chromium                                    # opens the trace report in tests (headless)
 )
 
 case "${1:-host}" in

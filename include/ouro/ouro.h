@@ -28,3 +28,6 @@
 #include "ouro/pickle/pickle.h"       // IWYU pragma: export
 #include "ouro/pickle/pickletools.h"  // IWYU pragma: export
 #include "ouro/pickle/scan.h"         // IWYU pragma: export
+
+// tracing
+#include "ouro/trace/trace.h"  // IWYU pragma: export

@@ -45,9 +45,13 @@ Heap::Heap(HeapOptions options)
   allocator_.set_owner(this);
   allocator_.set_pressure_hook(&Heap::relieve_pressure, this);
   state_.stress = detail::gc_stress_requested();
+  if (detail::heap_lifecycle_hooks.created != nullptr) detail::heap_lifecycle_hooks.created(*this);
 }
 
 Heap::~Heap() {
+  if (detail::heap_lifecycle_hooks.destroying != nullptr) {
+    detail::heap_lifecycle_hooks.destroying(*this);
+  }
   OURO_ASSERT_EXPENSIVE(verify());  // OURO_DEBUG=3: a consistent world before shutdown
   detail::shutdown_object_world(*this);
   // Step 7: objects still referenced from outside keep their memory (reported in step 5).

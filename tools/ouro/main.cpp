@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   ouro::cli::add_tour_command(app);
   ouro::cli::add_pickle_command(app);
+  ouro::cli::add_trace_command(app);
+  ouro::cli::add_pickle_trace_option(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {

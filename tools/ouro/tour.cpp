@@ -37,6 +37,7 @@ std::vector<Chapter> chapters() {
       {"Weak references", weakref_chapter},
       {"Python values and what they cost", values_chapter},
       {"Pickling from a memory perspective", pickle_chapter},
+      {"Profiling line by line", profile_chapter},
   };
 }
 

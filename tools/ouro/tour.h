@@ -30,5 +30,6 @@ void collector_chapter();
 void values_chapter();
 void weakref_chapter();
 void pickle_chapter();
+void profile_chapter();
 
 }  // namespace ouro::tour

@@ -45,6 +45,15 @@ inline OURO_THREAD_LOCAL char t_thread_token;
 inline const void* this_thread_token() noexcept { return &t_thread_token; }
 CoreState& core_state(Heap& heap) noexcept;
 const CoreState& core_state(const Heap& heap) noexcept;
+
+/// Hooks for the tracing layer's OURO_TRACE (src/trace/session.cpp sets them during static
+/// initialisation): `created` runs at the end of every Heap's constructor, `destroying` at
+/// the start of its destructor, before the heap's objects die. Null: nothing to do.
+struct HeapLifecycleHooks {
+  void (*created)(Heap&) noexcept = nullptr;
+  void (*destroying)(Heap&) noexcept = nullptr;
+};
+inline constinit HeapLifecycleHooks heap_lifecycle_hooks;
 }  // namespace detail
 
 /// A private heap: allocation, statistics, limit, and the home of every managed object

@@ -1,0 +1,49 @@
+// Where an allocation comes from: the chain of public entry points running on this thread,
+// each with the caller's source line (std::source_location), for the tracing layer.
+//
+// An entry point that takes `std::source_location loc = std::source_location::current()`
+// opens a SiteScope for its duration; allocations made meanwhile (its own and those of the
+// calls it makes) can then be attributed to the user's line. The chain is a linked list
+// through the scopes on the C++ stack, innermost first, so it costs two thread-local
+// stores per entry point whether or not anybody traces, and never allocates.
+#pragma once
+
+#include <source_location>
+
+namespace ouro {
+
+/// One entry point on the thread's chain: the line that called it and the one below.
+struct SiteFrame {
+  std::source_location location;  ///< the caller's file, line and function
+  const SiteFrame* caller;        ///< the enclosing entry point, or nullptr
+};
+
+namespace detail {
+/// Innermost running entry point of this thread (constant-initialised: no TLS wrapper).
+inline thread_local const SiteFrame* current_site_frame = nullptr;
+}  // namespace detail
+
+/// The innermost entry point running on this thread, or nullptr outside any.
+inline const SiteFrame* current_site() noexcept { return detail::current_site_frame; }
+
+/// Pushes `location` on this thread's chain of entry points for the scope's lifetime.
+///
+///     void append(Value v, std::source_location loc = std::source_location::current()) {
+///       ouro::SiteScope site(loc);   // what append allocates is charged to the caller's line
+///       ...
+///     }
+class SiteScope {
+ public:
+  explicit SiteScope(const std::source_location& location) noexcept
+      : frame_{location, detail::current_site_frame} {
+    detail::current_site_frame = &frame_;
+  }
+  ~SiteScope() { detail::current_site_frame = frame_.caller; }
+  SiteScope(const SiteScope&) = delete;
+  SiteScope& operator=(const SiteScope&) = delete;
+
+ private:
+  SiteFrame frame_;
+};
+
+}  // namespace ouro

@@ -1,0 +1,715 @@
+// The tracer's tables and its allocation callbacks (see ouro/trace/tracer.h for the design:
+// 16-byte slots in an open-addressing table of live blocks, interned sites, per-site
+// totals, and the lazy per-site peak).
+//
+// The lazy peak, exact at O(1) per change: the peak snapshot is every site's value at the
+// last moment the traced total reached its maximum (event peak_event_). A site remembers
+// the event of its last change. Before a site changes, if it last changed at or before
+// peak_event_, its current value is still its value at the peak, so it is saved into
+// peak_bytes/peak_count. Reading the peak: a site unchanged since peak_event_ still holds
+// its peak value in current; any other site has it saved.
+#include "ouro/trace/tracer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <string_view>
+#include <unordered_map>
+
+#include "ouro/core/gc.h"
+#include "ouro/core/site.h"
+
+namespace ouro::trace {
+
+namespace {
+
+/// The library's own entry points are skipped in favour of the user's line. Build systems
+/// spell paths relative or absolute, so a frame is the library's when its path has
+/// include/ouro/ or src/<layer>/ in it.
+bool is_library_file(std::string_view file) noexcept {
+  if (file.find("include/ouro/") != std::string_view::npos) return true;
+  for (std::string_view layer :
+       {"src/alloc/", "src/core/", "src/weak/", "src/value/", "src/pickle/", "src/trace/"}) {
+    if (file.find(layer) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+std::uint64_t steady_ns() noexcept {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
+/// One clock for every tracer of the process (from the first start), so the timelines of
+/// several heaps in one capture line up.
+std::uint64_t process_epoch_ns() noexcept {
+  static const std::uint64_t epoch = steady_ns();
+  return epoch;
+}
+
+/// Maps a 64-bit hash onto [0, n) without a division (Lemire's multiply-shift), so the
+/// table's capacity need not be a power of two and can grow by 1.5x.
+__extension__ using Uint128 = unsigned __int128;
+std::size_t reduce(std::uint64_t hash, std::size_t n) noexcept {
+  return static_cast<std::size_t>((static_cast<Uint128>(hash) * n) >> 64);
+}
+
+std::uint64_t mix(std::uint64_t x) noexcept {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+std::mutex registry_mutex;
+std::vector<std::pair<const Heap*, Tracer*>>& registry() {
+  static std::vector<std::pair<const Heap*, Tracer*>> tracers;
+  return tracers;
+}
+
+/// The gc callback that puts collections on the timeline; found again by its type on stop.
+struct GcListener {
+  Tracer* tracer;
+  void (*record)(Tracer*, const std::string&, const gc::CollectionInfo&);
+  void operator()(const std::string& phase, const gc::CollectionInfo& info) const {
+    record(tracer, phase, info);
+  }
+};
+
+}  // namespace
+
+/// A raw frame as the entry point recorded it (pointers to the compiler's static strings).
+struct RawFrame {
+  const char* file;
+  const char* function;
+  std::uint32_t line;
+  friend bool operator==(const RawFrame&, const RawFrame&) = default;
+};
+
+struct Tracer::Impl {
+  // --- live blocks: open addressing, linear probing, backward-shift deletion ---------------
+  struct Slot {
+    std::uintptr_t block;  // 0: empty
+    std::uint32_t site;    // traceback id
+    std::uint32_t size;    // bytes; kBigSize: look in big_sizes
+  };
+  static_assert(sizeof(Slot) == 16, "the 32-bytes-per-block bound assumes 16-byte slots");
+  static constexpr std::uint32_t kBigSize = 0xffffffffu;
+  Slot* slots = nullptr;  // calloc'd
+  std::size_t capacity = 0;
+  std::size_t used = 0;
+  std::unordered_map<std::uintptr_t, std::uint64_t> big_sizes;  // blocks of 4 GiB and more
+
+  // --- interned sites ------------------------------------------------------------------------
+  struct Site {
+    std::uint32_t first_frame;  // into frames
+    std::uint32_t frame_count;  // 0: the unknown site
+    std::uint64_t hash;
+  };
+  struct SiteStats {
+    std::uint64_t bytes = 0, count = 0;            // live now
+    std::uint64_t peak_bytes = 0, peak_count = 0;  // saved value at the peak (see top)
+    std::uint64_t last_event = 0;
+    std::uint64_t total_bytes = 0, total_count = 0;  // allocated ever
+  };
+  std::vector<RawFrame> frames;
+  std::vector<Site> sites;
+  std::vector<SiteStats> stats;
+  std::vector<std::uint32_t> site_index;  // open addressing over sites, kNoSite: empty
+  static constexpr std::uint32_t kNoSite = 0xffffffffu;
+  std::unordered_map<const char*, bool> library_file;  // by file pointer, cached
+  std::uint32_t unknown_site = kNoSite;                // the site of frameless allocations
+  const char* last_file = nullptr;
+  bool last_file_is_library = false;
+
+  ~Impl() { std::free(slots); }
+
+  std::size_t home(std::uintptr_t block) const noexcept {
+    return reduce(mix(block >> 4), capacity);
+  }
+
+  Slot* find(std::uintptr_t block) noexcept {
+    if (capacity == 0) return nullptr;
+    for (std::size_t i = home(block);; i = i + 1 == capacity ? 0 : i + 1) {
+      if (slots[i].block == block) return &slots[i];
+      if (slots[i].block == 0) return nullptr;
+    }
+  }
+
+  bool rehash(std::size_t new_capacity) noexcept {
+    Slot* fresh = static_cast<Slot*>(std::calloc(new_capacity, sizeof(Slot)));
+    if (fresh == nullptr) return false;
+    Slot* old = slots;
+    const std::size_t old_capacity = capacity;
+    slots = fresh;
+    capacity = new_capacity;
+    for (std::size_t i = 0; i < old_capacity; ++i) {
+      if (old[i].block == 0) continue;
+      std::size_t j = home(old[i].block);
+      while (slots[j].block != 0) j = j + 1 == capacity ? 0 : j + 1;
+      slots[j] = old[i];
+    }
+    std::free(old);
+    return true;
+  }
+
+  /// Inserts a block; false if the table could not grow (the block stays untraced).
+  bool insert(std::uintptr_t block, std::uint32_t site, std::uint64_t size) noexcept {
+    // Grow at 3/4 full to 1/2 full: slots stay within 32 bytes per live block.
+    if ((used + 1) * 4 > capacity * 3 && !rehash(std::max<std::size_t>(64, (used + 1) * 2))) {
+      return false;
+    }
+    std::size_t i = home(block);
+    while (slots[i].block != 0 && slots[i].block != block) i = i + 1 == capacity ? 0 : i + 1;
+    if (slots[i].block == 0) ++used;
+    slots[i].block = block;
+    slots[i].site = site;
+    if (size >= kBigSize) {
+      slots[i].size = kBigSize;
+      big_sizes[block] = size;
+    } else {
+      slots[i].size = static_cast<std::uint32_t>(size);
+    }
+    return true;
+  }
+
+  std::uint64_t size_of(const Slot& slot) const {
+    return slot.size == kBigSize ? big_sizes.at(slot.block) : slot.size;
+  }
+
+  /// Removes the slot, shifting later members of its probe run back (no tombstones).
+  void erase(Slot* slot) noexcept {
+    if (slot->size == kBigSize) big_sizes.erase(slot->block);
+    std::size_t hole = static_cast<std::size_t>(slot - slots);
+    for (std::size_t j = hole + 1 == capacity ? 0 : hole + 1; slots[j].block != 0;
+         j = j + 1 == capacity ? 0 : j + 1) {
+      const std::size_t h = home(slots[j].block);
+      // Moves j into the hole unless its home lies cyclically in (hole, j].
+      const bool stays = hole <= j ? (hole < h && h <= j) : (hole < h || h <= j);
+      if (stays) continue;
+      slots[hole] = slots[j];
+      hole = j;
+    }
+    slots[hole].block = 0;
+    --used;
+    // Shrink below 3/8 full back to 5/8 (hysteresis against thrashing).
+    if (capacity > 1024 && used * 8 < capacity * 3) rehash(std::max<std::size_t>(64, used * 8 / 5));
+  }
+
+  void clear_large() noexcept {
+    std::free(slots);
+    slots = nullptr;
+    capacity = used = 0;
+    big_sizes.clear();
+  }
+
+  // --- small blocks: one array of 8-byte slots per pool, indexed by block number ----------
+  // A pool serves one size class while it holds a live block, so a block's slot is
+  // (offset in its pool) / (its block size): blocks made one after another in a pool
+  // write neighbouring slots, and the tracer's work stays in cache. A hash of every
+  // block's address instead sent each allocation to a cold line (5x on 100,000 dicts).
+  // The array lives while the pool has a traced block: 8 bytes per block of the pool.
+  struct PoolSlot {
+    std::uint32_t site;  // kNoSite: no traced block here
+    std::uint32_t size;  // bytes requested (small blocks are under 4 GiB)
+  };
+  struct PoolSlots {
+    std::uintptr_t pool;       // pool number (address >> pool_shift); 0: empty entry
+    std::uint32_t block_size;  // the pool's size class
+    std::uint32_t live;        // traced blocks in the pool
+    std::uint32_t count;       // slots
+    std::uint64_t reciprocal;  // 2^40 / block_size + 1: offset / block_size without dividing
+    PoolSlot slot[1];          // `count` of them (allocated past the struct's end)
+  };
+  std::uint32_t pool_shift = 0;        // 0: the heap has no pools (every block is large)
+  std::vector<PoolSlots*> pool_table;  // open addressing by pool number; nullptr: empty
+  std::size_t pools_used = 0;
+  std::uint64_t pool_bytes = 0;           // bytes of all PoolSlots arrays
+  PoolSlots** last_pool_entry = nullptr;  // pool_entry's last answer (reset when entries move)
+
+  std::size_t pool_home(std::uintptr_t pool) const noexcept {
+    return reduce(mix(pool), pool_table.size());
+  }
+
+  PoolSlots** pool_entry(std::uintptr_t pool) noexcept {
+    // Consecutive allocations and frees mostly hit the same pool: remember the last entry
+    // (reset whenever entries move: grow_pool_table and drop_pool).
+    if (last_pool_entry != nullptr && (*last_pool_entry)->pool == pool) return last_pool_entry;
+    if (pool_table.empty()) return nullptr;
+    for (std::size_t i = pool_home(pool);; i = i + 1 == pool_table.size() ? 0 : i + 1) {
+      if (pool_table[i] == nullptr) return nullptr;
+      if (pool_table[i]->pool == pool) return last_pool_entry = &pool_table[i];
+    }
+  }
+
+  void grow_pool_table() {
+    last_pool_entry = nullptr;
+    std::vector<PoolSlots*> old = std::move(pool_table);
+    pool_table.assign(std::max<std::size_t>(64, old.size() * 2), nullptr);
+    for (PoolSlots* p : old) {
+      if (p == nullptr) continue;
+      std::size_t i = pool_home(p->pool);
+      while (pool_table[i] != nullptr) i = i + 1 == pool_table.size() ? 0 : i + 1;
+      pool_table[i] = p;
+    }
+  }
+
+  /// The pool's slots for a block of `block_size`, made if needed (nullptr: no memory).
+  PoolSlots* pool_slots_for(std::uintptr_t block, std::uint32_t block_size) {
+    const std::uintptr_t pool = block >> pool_shift;
+    if (PoolSlots** e = pool_entry(pool)) return *e;
+    if ((pools_used + 1) * 2 > pool_table.size()) grow_pool_table();
+    const std::uint32_t count =
+        static_cast<std::uint32_t>((std::size_t{1} << pool_shift) / block_size);
+    const std::size_t bytes = sizeof(PoolSlots) + (count - 1) * sizeof(PoolSlot);
+    auto* p = static_cast<PoolSlots*>(std::malloc(bytes));
+    if (p == nullptr) return nullptr;
+    p->pool = pool;
+    p->block_size = block_size;
+    p->live = 0;
+    p->count = count;
+    p->reciprocal = (std::uint64_t{1} << 40) / block_size + 1;
+    for (std::uint32_t k = 0; k < count; ++k) p->slot[k].site = kNoSite;
+    std::size_t i = pool_home(pool);
+    while (pool_table[i] != nullptr) i = i + 1 == pool_table.size() ? 0 : i + 1;
+    pool_table[i] = p;
+    ++pools_used;
+    pool_bytes += bytes;
+    return p;
+  }
+
+  PoolSlot* pool_slot(PoolSlots* p, std::uintptr_t block) const noexcept {
+    // Exact for offsets below 2^31 (pools are at most 16 MiB): the rounding error of the
+    // reciprocal, offset * block_size / 2^40, stays below one (checked for every class).
+    const std::uint64_t offset = block & ((std::uintptr_t{1} << pool_shift) - 1);
+    const std::size_t index = static_cast<std::size_t>((offset * p->reciprocal) >> 40);
+    return index < p->count ? &p->slot[index] : nullptr;
+  }
+
+  void drop_pool(PoolSlots** entry) noexcept {
+    last_pool_entry = nullptr;
+    PoolSlots* p = *entry;
+    pool_bytes -= sizeof(PoolSlots) + (p->count - 1) * sizeof(PoolSlot);
+    std::free(p);
+    // Backward-shift deletion, as in the large-block table.
+    std::size_t hole = static_cast<std::size_t>(entry - pool_table.data());
+    const std::size_t n = pool_table.size();
+    for (std::size_t j = hole + 1 == n ? 0 : hole + 1; pool_table[j] != nullptr;
+         j = j + 1 == n ? 0 : j + 1) {
+      const std::size_t h = pool_home(pool_table[j]->pool);
+      const bool stays = hole <= j ? (hole < h && h <= j) : (hole < h || h <= j);
+      if (stays) continue;
+      pool_table[hole] = pool_table[j];
+      hole = j;
+    }
+    pool_table[hole] = nullptr;
+    --pools_used;
+  }
+
+  // --- both kinds ---------------------------------------------------------------------
+  struct Found {
+    std::uint32_t site;
+    std::uint64_t size;
+  };
+
+  bool is_small(std::uint64_t size) const noexcept {
+    return pool_shift != 0 && size <= kSmallRequestLimit;  // what block_tag() calls small
+  }
+
+  bool add_block(std::uintptr_t block, std::uint32_t site, std::uint64_t size) {
+    if (!is_small(size)) return insert(block, site, size);
+    PoolSlots* p =
+        pool_slots_for(block, static_cast<std::uint32_t>(Allocator::block_size_for(size)));
+    PoolSlot* slot = p == nullptr ? nullptr : pool_slot(p, block);
+    if (slot == nullptr) return false;
+    if (slot->site == kNoSite) ++p->live;
+    slot->site = site;
+    slot->size = static_cast<std::uint32_t>(size);
+    return true;
+  }
+
+  std::optional<Found> find_block(std::uintptr_t block) noexcept {
+    if (pool_shift != 0) {
+      if (PoolSlots** e = pool_entry(block >> pool_shift)) {
+        PoolSlot* slot = pool_slot(*e, block);
+        if (slot != nullptr && slot->site != kNoSite) return Found{slot->site, slot->size};
+      }
+    }
+    if (Slot* slot = find(block)) return Found{slot->site, size_of(*slot)};
+    return std::nullopt;
+  }
+
+  std::optional<Found> remove_block(std::uintptr_t block) noexcept {
+    if (pool_shift != 0) {
+      if (PoolSlots** e = pool_entry(block >> pool_shift)) {
+        PoolSlot* slot = pool_slot(*e, block);
+        if (slot != nullptr && slot->site != kNoSite) {
+          const Found found{slot->site, slot->size};
+          slot->site = kNoSite;
+          if (--(*e)->live == 0) drop_pool(e);
+          return found;
+        }
+      }
+    }
+    if (Slot* slot = find(block)) {
+      const Found found{slot->site, size_of(*slot)};
+      erase(slot);
+      return found;
+    }
+    return std::nullopt;
+  }
+
+  void clear_blocks() noexcept {
+    clear_large();
+    for (PoolSlots*& p : pool_table) {
+      std::free(p);
+      p = nullptr;
+    }
+    last_pool_entry = nullptr;
+    pools_used = 0;
+    pool_bytes = 0;
+  }
+
+  std::uint64_t block_table_bytes() const noexcept {
+    return capacity * sizeof(Slot) + pool_bytes + pool_table.size() * sizeof(PoolSlots*);
+  }
+
+  bool is_library(const char* file) {
+    if (file == last_file) return last_file_is_library;
+    auto [it, inserted] = library_file.try_emplace(file, false);
+    if (inserted) it->second = is_library_file(file);
+    last_file = file;
+    last_file_is_library = it->second;
+    return it->second;
+  }
+
+  /// The site of an allocation made now: up to `limit` user frames of the entry-point
+  /// chain (library frames skipped; the innermost one kept if there is no user frame).
+  std::uint32_t current_site(int limit) {
+    const SiteFrame* innermost = ouro::current_site();
+    if (innermost == nullptr) {  // no entry point running: the unknown site, interned once
+      if (unknown_site == kNoSite) unknown_site = intern(nullptr, 0);
+      return unknown_site;
+    }
+    RawFrame buffer[kMaxFrames];
+    std::uint32_t n = 0;
+    for (const SiteFrame* f = innermost; f != nullptr && n < static_cast<std::uint32_t>(limit);
+         f = f->caller) {
+      if (is_library(f->location.file_name())) continue;
+      buffer[n++] = {f->location.file_name(), f->location.function_name(), f->location.line()};
+    }
+    if (n == 0 && innermost != nullptr) {
+      buffer[n++] = {innermost->location.file_name(), innermost->location.function_name(),
+                     innermost->location.line()};
+    }
+    return intern(buffer, n);
+  }
+
+  std::uint32_t intern(const RawFrame* raw, std::uint32_t n) {
+    std::uint64_t hash = n;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      hash = mix(hash ^ reinterpret_cast<std::uintptr_t>(raw[i].file)) ^ raw[i].line;
+      hash = mix(hash ^ reinterpret_cast<std::uintptr_t>(raw[i].function));
+    }
+    if ((sites.size() + 1) * 2 > site_index.size()) grow_site_index();
+    std::size_t i = reduce(hash, site_index.size());
+    for (;; i = i + 1 == site_index.size() ? 0 : i + 1) {
+      const std::uint32_t id = site_index[i];
+      if (id == kNoSite) break;
+      const Site& site = sites[id];
+      if (site.hash == hash && site.frame_count == n &&
+          std::equal(raw, raw + n, frames.begin() + site.first_frame)) {
+        return id;
+      }
+    }
+    const auto id = static_cast<std::uint32_t>(sites.size());
+    sites.push_back({static_cast<std::uint32_t>(frames.size()), n, hash});
+    frames.insert(frames.end(), raw, raw + n);
+    stats.emplace_back();
+    site_index[i] = id;
+    return id;
+  }
+
+  void grow_site_index() {
+    site_index.assign(std::max<std::size_t>(64, site_index.size() * 2), kNoSite);
+    for (std::uint32_t id = 0; id < sites.size(); ++id) {
+      std::size_t i = reduce(sites[id].hash, site_index.size());
+      while (site_index[i] != kNoSite) i = i + 1 == site_index.size() ? 0 : i + 1;
+      site_index[i] = id;
+    }
+  }
+
+  Traceback traceback_of(std::uint32_t id) const {
+    Traceback tb;
+    const Site& site = sites[id];
+    for (std::uint32_t k = 0; k < site.frame_count; ++k) {
+      const RawFrame& raw = frames[site.first_frame + k];
+      tb.frames.push_back({raw.file, raw.line, raw.function});
+    }
+    if (tb.frames.empty()) tb.frames.push_back({"<unknown>", 0, {}});
+    return tb;
+  }
+
+  std::uint64_t memory() const noexcept {
+    return block_table_bytes() + big_sizes.size() * 32 + frames.capacity() * sizeof(RawFrame) +
+           sites.capacity() * sizeof(Site) + stats.capacity() * sizeof(SiteStats) +
+           site_index.capacity() * sizeof(std::uint32_t) + library_file.size() * 32 + sizeof(Impl);
+  }
+};
+
+Tracer::Tracer(Heap& heap) : heap_(heap), impl_(std::make_unique<Impl>()) {
+  // Small blocks live in pools of one size class, pool_size-aligned (ouro/alloc/allocator.h):
+  // the tracer indexes their slots by pool (see Impl).
+  impl_->pool_shift = heap.allocator().block_tag(1);
+  std::lock_guard lock(registry_mutex);
+  for (auto& [h, t] : registry()) {
+    if (h == &heap) throw std::logic_error("ouro::trace::Tracer: the heap already has a tracer");
+  }
+  registry().emplace_back(&heap, this);
+}
+
+Tracer::~Tracer() {
+  stop();
+  std::lock_guard lock(registry_mutex);
+  std::erase_if(registry(), [&](const auto& entry) { return entry.second == this; });
+}
+
+Tracer* Tracer::of(const Heap& heap) noexcept {
+  std::lock_guard lock(registry_mutex);
+  for (auto& [h, t] : registry()) {
+    if (h == &heap) return t;
+  }
+  return nullptr;
+}
+
+void Tracer::start(int frames) {
+  if (frames < 1 || frames > kMaxFrames) {
+    throw std::invalid_argument(fmt::format(
+        "ouro::trace::Tracer::start: frames must be in 1..{}, got {}", kMaxFrames, frames));
+  }
+  frames_ = frames;
+  if (tracing_) return;
+  if (heap_.allocator().observer() != nullptr) {
+    throw std::logic_error(
+        "ouro::trace::Tracer::start: the heap's allocator already has an "
+        "observer");
+  }
+  // The gc callback list lives in the heap: added before observing, so it is not traced.
+  gc_callback_ = gc::callbacks(heap_).add(
+      GcListener{this, [](Tracer* t, const std::string& phase, const gc::CollectionInfo& info) {
+                   t->record_collection(phase, info);
+                 }});
+  heap_.allocator().set_observer(this);
+  tracing_ = true;
+  start_ns_ = process_epoch_ns();
+  add_sample();
+}
+
+void Tracer::stop() noexcept {
+  if (!tracing_) return;
+  heap_.allocator().set_observer(nullptr);
+  tracing_ = false;
+  if (gc_callback_) gc::callbacks(heap_).remove(*gc_callback_);
+  gc_callback_.reset();
+  clear_traces();
+}
+
+void Tracer::clear_traces() noexcept {
+  impl_->clear_blocks();
+  for (auto& s : impl_->stats) s = {};
+  current_ = peak_ = scope_peak_ = live_blocks_ = 0;
+  event_ = peak_event_ = last_sample_bytes_ = 0;
+  samples_.clear();
+  collections_.clear();
+  scopes_.clear();
+  leaks_.clear();
+}
+
+void Tracer::reset_peak() noexcept {
+  peak_ = current_;
+  peak_event_ = event_;
+}
+
+std::uint64_t Tracer::tracer_memory() const noexcept {
+  return impl_->memory() + samples_.capacity() * sizeof(Sample) +
+         collections_.capacity() * sizeof(CollectionEvent);
+}
+
+std::uint64_t Tracer::trace_table_bytes() const noexcept { return impl_->block_table_bytes(); }
+
+std::uint64_t Tracer::now_ns() const noexcept { return steady_ns() - start_ns_; }
+
+void Tracer::note_change(std::uint32_t site, std::int64_t bytes, std::int64_t blocks) noexcept {
+  Impl::SiteStats& s = impl_->stats[site];
+  ++event_;
+  if (s.last_event <= peak_event_) {  // still holds its value at the peak: save it
+    s.peak_bytes = s.bytes;
+    s.peak_count = s.count;
+  }
+  s.last_event = event_;
+  s.bytes += static_cast<std::uint64_t>(bytes);
+  s.count += static_cast<std::uint64_t>(blocks);
+  current_ += static_cast<std::uint64_t>(bytes);
+  if (current_ > peak_) {
+    peak_ = current_;
+    peak_event_ = event_;
+  }
+  if (current_ > scope_peak_) scope_peak_ = current_;
+}
+
+void Tracer::on_allocate(void* block, std::size_t size) noexcept {
+  if (in_callback_) return;  // the tracer never traces itself
+  in_callback_ = true;
+  try {
+    const std::uint32_t site = impl_->current_site(frames_);
+    if (impl_->add_block(reinterpret_cast<std::uintptr_t>(block), site, size)) {
+      ++live_blocks_;
+      auto& s = impl_->stats[site];
+      s.total_bytes += size;
+      ++s.total_count;
+      note_change(site, static_cast<std::int64_t>(size), 1);
+      maybe_sample();
+    }
+  } catch (...) {
+    // Out of the C library's memory for the tracer's tables: this block stays untraced.
+  }
+  in_callback_ = false;
+}
+
+void Tracer::on_deallocate(void* block, std::size_t /*size*/) noexcept {
+  if (in_callback_) return;
+  in_callback_ = true;
+  if (const auto found = impl_->remove_block(reinterpret_cast<std::uintptr_t>(block))) {
+    --live_blocks_;
+    note_change(found->site, -static_cast<std::int64_t>(found->size), -1);
+    maybe_sample();
+  }
+  in_callback_ = false;
+}
+
+void Tracer::maybe_sample() noexcept {
+  // A point whenever the traced total moved by 1/256 of the peak (at least 1 KiB): a few
+  // hundred points per run however long it is, and every rise to the peak is visible.
+  const std::uint64_t step = std::max<std::uint64_t>(1024, peak_ / 256);
+  const std::uint64_t moved =
+      current_ > last_sample_bytes_ ? current_ - last_sample_bytes_ : last_sample_bytes_ - current_;
+  if (moved >= step) add_sample();
+}
+
+void Tracer::add_sample() noexcept {
+  last_sample_bytes_ = current_;
+  const Sample sample{now_ns(), current_};
+  try {
+    if (writer_ != nullptr) {
+      writer_->write_sample(heap_id_, sample);
+      return;
+    }
+    if (samples_.size() >= 100000) {  // keep memory bounded: every other point
+      std::size_t j = 0;
+      for (std::size_t i = 0; i < samples_.size(); i += 2) samples_[j++] = samples_[i];
+      samples_.resize(j);
+    }
+    samples_.push_back(sample);
+  } catch (...) {
+    // No memory for the point: the timeline misses it.
+  }
+}
+
+void Tracer::record_collection(const std::string& phase, const gc::CollectionInfo& info) noexcept {
+  if (phase == "start") {
+    collection_start_ns_ = now_ns();
+    return;
+  }
+  const CollectionEvent event{collection_start_ns_, now_ns() - collection_start_ns_,
+                              info.generation, info.collected, info.uncollectable};
+  try {
+    if (writer_ != nullptr) {
+      writer_->write_collection(heap_id_, event);
+    } else {
+      collections_.push_back(event);
+    }
+  } catch (...) {
+  }
+  add_sample();
+}
+
+void Tracer::add_scope(ScopeRecord scope) {
+  if (writer_ != nullptr) {
+    writer_->write_scope(heap_id_, scope);
+  } else {
+    scopes_.push_back(std::move(scope));
+  }
+}
+
+void Tracer::add_leak(LeakRecord leak) {
+  if (writer_ != nullptr) {
+    writer_->write_leak(heap_id_, leak);
+  } else {
+    leaks_.push_back(std::move(leak));
+  }
+}
+
+void Tracer::stream_to(CaptureWriter* writer, std::uint64_t heap_id) noexcept {
+  writer_ = writer;
+  heap_id_ = heap_id;
+}
+
+Snapshot Tracer::snapshot_of(int which) const {
+  // which: 0 live now, 1 at the peak, 2 allocated ever.
+  std::map<Traceback, Snapshot::Trace> merged;  // equal text from different TUs merges
+  for (std::uint32_t id = 0; id < impl_->stats.size(); ++id) {
+    const Impl::SiteStats& s = impl_->stats[id];
+    std::uint64_t bytes = s.bytes, count = s.count;
+    if (which == 1 && s.last_event > peak_event_) {
+      bytes = s.peak_bytes;
+      count = s.peak_count;
+    } else if (which == 2) {
+      bytes = s.total_bytes;
+      count = s.total_count;
+    }
+    if (count == 0) continue;
+    Traceback tb = impl_->traceback_of(id);
+    auto& trace = merged[tb];
+    if (trace.count == 0) trace.traceback = std::move(tb);
+    trace.size += bytes;
+    trace.count += count;
+  }
+  std::vector<Snapshot::Trace> traces;
+  traces.reserve(merged.size());
+  for (auto& [key, trace] : merged) traces.push_back(std::move(trace));
+  return Snapshot(std::move(traces), frames_);
+}
+
+Snapshot Tracer::take_snapshot() const { return snapshot_of(0); }
+Snapshot Tracer::peak_snapshot() const { return snapshot_of(1); }
+Snapshot Tracer::totals_snapshot() const { return snapshot_of(2); }
+
+std::optional<Traceback> Tracer::get_traceback(const void* block) const {
+  const auto found = impl_->find_block(reinterpret_cast<std::uintptr_t>(block));
+  if (!found) return std::nullopt;
+  return impl_->traceback_of(found->site);
+}
+
+std::optional<Traceback> Tracer::get_object_traceback(const Object& object) const {
+  // A container's block starts with the collector's links, just before the object.
+  const char* start = reinterpret_cast<const char*>(&object);
+  if (object.is_container()) start -= sizeof(ouro::detail::GcLinks);
+  return get_traceback(start);
+}
+
+std::optional<Traceback> get_object_traceback(const Object& object) {
+  Tracer* tracer = Tracer::of(object.heap());
+  if (tracer == nullptr) return std::nullopt;
+  return tracer->get_object_traceback(object);
+}
+
+}  // namespace ouro::trace
