@@ -10,6 +10,8 @@
 
 #include <source_location>
 
+#include "ouro/config.h"
+
 namespace ouro {
 
 /// One entry point on the thread's chain: the line that called it and the one below.
@@ -20,7 +22,7 @@ struct SiteFrame {
 
 namespace detail {
 /// Innermost running entry point of this thread (constant-initialised: no TLS wrapper).
-inline thread_local const SiteFrame* current_site_frame = nullptr;
+inline OURO_THREAD_LOCAL const SiteFrame* current_site_frame = nullptr;
 }  // namespace detail
 
 /// The innermost entry point running on this thread, or nullptr outside any.
