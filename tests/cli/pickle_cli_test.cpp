@@ -80,7 +80,7 @@ class PickleCliTest : public ::testing::Test {
 std::vector<std::string> hostile_files() {
   std::vector<std::string> files;
   for (const auto& entry :
-       fs::directory_iterator(std::string(OURO_SHARED_DIR) + "/data/hostile-pickles")) {
+       fs::directory_iterator(std::string(OURO_HOSTILE_PICKLES_DIR))) {
     if (entry.path().extension() == ".pkl") files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
@@ -234,7 +234,7 @@ for path, report in zip(sys.argv[1:], reports):
 }
 
 TEST_F(PickleCliTest, ScanResolvesStackGlobalsAndExitsByVerdict) {
-  const std::string dir = std::string(OURO_SHARED_DIR) + "/data/hostile-pickles/";
+  const std::string dir = std::string(OURO_HOSTILE_PICKLES_DIR) + "/";
   const CliResult hidden = run_ouro("pickle scan " + quote(dir + "GHSA-3gf5-cxq9-w223.pkl"));
   EXPECT_EQ(hidden.status, 1);
   EXPECT_NE(hidden.out.find(

@@ -3,7 +3,7 @@
 // of some pickles, random garbage, hand-made malformed protocol-0 text) is disassembled by
 // both and the outputs and error messages must be identical, with and without annotations.
 // Also: pickletester.py's DATA0-DATA4 disassemblies, the hostile pickles in
-// shared/data/hostile-pickles, and run_dis_command against `python3 -m pickletools FILE`.
+// tests/data/hostile-pickles, and run_dis_command against `python3 -m pickletools FILE`.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -305,7 +305,7 @@ for level in (0, 1, 2, 7):
 std::vector<std::filesystem::path> hostile_files() {
   std::vector<std::filesystem::path> files;
   for (const auto& entry :
-       std::filesystem::directory_iterator(OURO_SHARED_DIR "/data/hostile-pickles")) {
+       std::filesystem::directory_iterator(OURO_HOSTILE_PICKLES_DIR)) {
     if (entry.path().extension() == ".pkl") files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
@@ -370,7 +370,7 @@ TEST(DisTest, RunDisCommandMatchesPythonCli) {
   std::vector<std::filesystem::path> paths = {empty.path(), trailing.path(), truncated.path(),
                                               unknown.path()};
   for (const char* name : {"keyerror-exploit.pkl", "broken_model.pkl", "malicious0.pkl"}) {
-    paths.push_back(std::filesystem::path(OURO_SHARED_DIR "/data/hostile-pickles") / name);
+    paths.push_back(std::filesystem::path(OURO_HOSTILE_PICKLES_DIR) / name);
   }
   for (const auto& path : paths) {
     const auto py = testing::run_python(runner, "", "'" + path.string() + "'");
