@@ -1,4 +1,4 @@
-// The hostile pickles of ../shared/data/hostile-pickles (picklescan's test data: os.system,
+// The hostile pickles of tests/data/hostile-pickles (picklescan's test data: os.system,
 // eval, getattr chains, code objects, scanner bypasses, malformed files). Loading never
 // executes anything — there is nothing in ouro that could — so what is checked is the
 // policy: strict mode refuses every malicious file, naming the global or locating the
