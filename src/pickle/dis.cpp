@@ -2,6 +2,12 @@
 // unpickler's stack and memo just far enough to indent MARK blocks and to make the same
 // sanity checks, raising at the same points with the same messages. The order of steps in
 // Disassembler::step mirrors pickletools so that partial output before an error matches.
+//
+// Output streams as pickletools' does: each line goes to the stream as soon as it is made
+// (nothing collects the disassembly), every write is checked (a full disk or a closed pipe
+// ends dis with std::ios_base::failure instead of a silently short listing), and
+// DisOptions::max_output caps the text, which can be quadratic in the input: each open MARK
+// indents every later line, so 100 KB of nested MARKs disassemble to about 20 GB.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -12,6 +18,7 @@
 #include <vector>
 
 #include "ouro/pickle/pickletools.h"
+#include "ouro/value/value.h"
 #include "pickle/opcodes.h"
 #include "pickle/pyrepr.h"
 
@@ -64,14 +71,29 @@ class Disassembler {
   [[noreturn]] void fail(const std::string& message, std::size_t offset,
                          const char* python_type = "ValueError");
 
+  void emit(std::string_view text);
+
   std::ostream& out_;
   const DisOptions& options_;
+  std::size_t written_ = 0;                          // bytes written to out_
   std::vector<StackKind> stack_;                     // crude emulation of the unpickler stack
   std::vector<std::size_t> markstack_;               // offsets of the open MARK opcodes
   std::unordered_map<std::string, StackKind> memo_;  // key: canonical decimal of the index
   int maxproto_ = -1;
   long annocol_;
 };
+
+// Writes `text`, or its part below the output cap and then throws OutputLimitError; a
+// failed write throws std::ios_base::failure.
+void Disassembler::emit(std::string_view text) {
+  const std::size_t cap = options_.max_output;
+  const bool over = cap != 0 && text.size() > cap - written_;
+  if (over) text = text.substr(0, cap - written_);
+  out_.write(text.data(), static_cast<std::streamsize>(text.size()));
+  if (!out_) throw std::ios_base::failure("writing the disassembly failed");
+  written_ += text.size();
+  if (over) throw OutputLimitError(cap);
+}
 
 void Disassembler::fail(const std::string& message, std::size_t offset, const char* python_type) {
   throw DisError(python_type, message, offset);
@@ -168,7 +190,7 @@ void Disassembler::apply_stack_effect(const Instruction& ins, const Checks& chec
 }
 
 void Disassembler::step(const Instruction& ins) {
-  out_ << fmt::format("{:5d}: ", ins.offset);
+  emit(fmt::format("{:5d}: ", ins.offset));
   maxproto_ = std::max(maxproto_, ins.info->proto);
   Checks checks{{},
                 {},
@@ -182,7 +204,8 @@ void Disassembler::step(const Instruction& ins) {
   } catch (const OpcodeError& e) {
     fail(e.what(), ins.offset, e.python_type().c_str());
   }
-  out_ << line << '\n';
+  line += '\n';
+  emit(line);
   if (!checks.errormsg.empty()) fail(checks.errormsg, ins.offset);  // complain after printing
   apply_stack_effect(ins, checks);
 }
@@ -201,7 +224,7 @@ void Disassembler::run(std::span<const std::byte> data) {
     stop_offset = ins->offset;
     step(*ins);
   }
-  out_ << "highest protocol among opcodes = " << maxproto_ << '\n';
+  emit(fmt::format("highest protocol among opcodes = {}\n", maxproto_));
   if (!stack_.empty()) {
     std::vector<std::string_view> names;
     for (StackKind kind : stack_) names.push_back(stack_kind_name(kind));

@@ -20,6 +20,9 @@ struct DisOptions {
   /// Column hint for annotations: 30 is what `python -m pickletools -a` passes; use 1 to
   /// match `pickletools.dis(data, annotate=True)`.
   int annotate_column = 30;
+  /// Most bytes of text to write (0: no cap). The text can be quadratic in the input (each
+  /// open MARK indents every later line); past the cap dis throws ouro::OutputLimitError.
+  std::size_t max_output = 0;
 };
 
 /// Thrown where pickletools.dis raises. `what()` is exactly Python's exception message and
@@ -41,6 +44,8 @@ class DisError : public std::runtime_error {
 /// pickletools.dis does: one line per opcode through the first STOP (bytes after it are
 /// ignored), then "highest protocol among opcodes = N". Output is UTF-8.
 /// Throws DisError after writing the lines pickletools prints before the same error.
+/// Each line is written as soon as it is made; a failed write throws
+/// std::ios_base::failure, passing `max_output` throws ouro::OutputLimitError.
 ///
 ///     std::ostringstream out;
 ///     ouro::pickle::dis(std::as_bytes(std::span(bytes)), out);
