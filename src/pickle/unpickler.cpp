@@ -104,6 +104,10 @@ std::string_view as_text(std::span<const std::byte> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
+// Bytes asked of a stream at once: a hostile length in a header is never trusted for an
+// allocation; the buffer grows only with bytes that really arrived.
+constexpr std::size_t kStreamPiece = std::size_t{64} << 10;
+
 class Unpickler {
  public:
   Unpickler(Heap& heap, std::span<const std::byte> data, const LoadOptions& options)
@@ -112,6 +116,14 @@ class Unpickler {
         options_(options),
         reader_(data),
         hash_budget_(kHashWorkFloor + kHashWorkPerByte * data.size()) {}
+  // Reads from `in` as it goes (load(istream)): see fetch_instruction.
+  Unpickler(Heap& heap, std::istream& in, const LoadOptions& options)
+      : heap_(heap),
+        options_(options),
+        reader_(data_),
+        stream_(in.rdbuf()),
+        stream_owner_(&in),
+        hash_budget_(kHashWorkFloor) {}
 
   Value run(std::size_t* consumed);
 
@@ -132,6 +144,12 @@ class Unpickler {
   }
   void release_all() noexcept;
   [[noreturn]] void fail_reading(const OpcodeError& e);
+
+  // --- reading a stream ----------------------------------------------------------------
+  void fetch_instruction();
+  void read_until(std::size_t end);
+  void read_line_from(std::size_t from);
+  void refresh_view();
 
   // --- the machine -------------------------------------------------------------------
   void execute(const RawInstruction& ins);
@@ -197,9 +215,17 @@ class Unpickler {
   Value persistent_load(Value pid);
 
   Heap& heap_;
-  std::span<const std::byte> data_;
+  std::span<const std::byte> data_;  // the input, or the stream bytes held in buffer_
   const LoadOptions& options_;
-  OpcodeReader reader_;
+  OpcodeReader reader_;  // reads data_; its positions are relative to base_
+  // Stream input (load(istream)): the bytes of the current instruction (or of the current
+  // frame, read whole at FRAME as CPython does) are in buffer_, which starts at absolute
+  // offset base_; what is consumed is dropped when more must be read.
+  std::streambuf* stream_ = nullptr;
+  std::istream* stream_owner_ = nullptr;  // gets eofbit when the stream ends
+  std::string buffer_;
+  std::size_t base_ = 0;  // absolute offset of data_[0]
+  bool stream_ended_ = false;
 
   std::vector<Value> stack_;
   std::vector<std::size_t> marks_;  // stack heights at each MARK, innermost last
@@ -228,6 +254,7 @@ class Unpickler {
 };
 
 void Unpickler::release_all() noexcept {
+  buffer_.clear();
   stack_.clear();
   marks_.clear();
   memo_.clear();
@@ -798,13 +825,151 @@ Value Unpickler::persistent_load(Value pid) {
   return options_.persistent_load(pid);
 }
 
+// --- reading a stream ----------------------------------------------------------------
+//
+// CPython's Unpickler reads a file exactly: the opcode, then its argument (a line, or a
+// count and then that many bytes), and a whole frame at FRAME, so the file is left just
+// after STOP. fetch_instruction does the same before each instruction, using only the
+// argument's framing (fixed width, count prefix, or newline-terminated); decoding and every
+// error stay OpcodeReader's, which then sees what the stream had (a short argument is
+// "pickle data was truncated", as in memory).
+
+// Points data_ and the reader at buffer_ (after it grew or dropped its consumed prefix).
+void Unpickler::refresh_view() {
+  data_ = std::as_bytes(std::span(buffer_.data(), buffer_.size()));
+  reader_ = OpcodeReader(data_);
+  hash_budget_ = kHashWorkFloor + kHashWorkPerByte * (base_ + data_.size());
+}
+
+// Reads until buffer_ holds `end` bytes (relative to base_) or the stream ends. Consumed
+// bytes (before the reader's position) are dropped first, so the buffer holds at most the
+// current instruction or frame.
+void Unpickler::read_until(std::size_t end) {
+  if (end <= buffer_.size() || stream_ended_) return;
+  const std::size_t consumed = reader_.position();
+  if (consumed > 0) {
+    buffer_.erase(0, consumed);
+    base_ += consumed;
+    end -= consumed;
+  }
+  while (buffer_.size() < end) {
+    const std::size_t want = std::min(end - buffer_.size(), kStreamPiece);
+    const std::size_t old_size = buffer_.size();
+    buffer_.resize(old_size + want);
+    const auto got = static_cast<std::size_t>(
+        stream_->sgetn(buffer_.data() + old_size, static_cast<std::streamsize>(want)));
+    buffer_.resize(old_size + got);
+    if (got < want) {
+      stream_ended_ = true;
+      stream_owner_->setstate(std::ios::eofbit);
+      break;
+    }
+  }
+  refresh_view();
+}
+
+// Reads through the next newline at or after `from` (relative to base_), or to the end.
+void Unpickler::read_line_from(std::size_t from) {
+  std::size_t scanned = from;
+  while (true) {
+    const std::size_t newline = buffer_.find('\n', scanned);
+    if (newline != std::string::npos) return;
+    const std::size_t consumed = reader_.position();
+    scanned = buffer_.size() - consumed;  // where the next byte lands after the drop
+    if (stream_ended_) return;
+    read_until(buffer_.size() + 1);
+    if (buffer_.size() <= scanned) return;
+  }
+}
+
+// Makes sure the whole next instruction is in buffer_, as far as the stream has it.
+void Unpickler::fetch_instruction() {
+  std::size_t at = reader_.position();
+  if (at == buffer_.size() && at > 0) {  // all consumed: start afresh
+    base_ += at;
+    buffer_.clear();
+    refresh_view();
+    at = 0;
+  }
+  const auto byte_at = [this](std::size_t i) { return static_cast<unsigned char>(buffer_[i]); };
+  read_until(at + 1);
+  at = reader_.position();
+  if (at >= buffer_.size()) return;  // end of stream: the reader says so
+  const OpcodeInfo* info = find_opcode(byte_at(at));
+  if (info == nullptr) return;
+  const std::size_t arg = at + 1;
+  std::size_t width = 0;  // fixed argument bytes, or a count's bytes
+  bool counted = false;   // `width` bytes of little-endian count, then that many bytes
+  bool signed_count = false;
+  switch (info->arg) {
+    case ArgKind::kNone:
+      return;
+    case ArgKind::kUint1:
+      width = 1;
+      break;
+    case ArgKind::kUint2:
+      width = 2;
+      break;
+    case ArgKind::kInt4:
+    case ArgKind::kUint4:
+      width = 4;
+      break;
+    case ArgKind::kUint8:
+    case ArgKind::kFloat8:
+      width = 8;
+      break;
+    case ArgKind::kLong1:
+    case ArgKind::kString1:
+    case ArgKind::kBytes1:
+    case ArgKind::kUnicodeString1:
+      width = 1;
+      counted = true;
+      break;
+    case ArgKind::kLong4:
+    case ArgKind::kString4:
+      width = 4;
+      counted = signed_count = true;
+      break;
+    case ArgKind::kBytes4:
+    case ArgKind::kUnicodeString4:
+      width = 4;
+      counted = true;
+      break;
+    case ArgKind::kBytes8:
+    case ArgKind::kBytearray8:
+    case ArgKind::kUnicodeString8:
+      width = 8;
+      counted = true;
+      break;
+    case ArgKind::kStringNlNoescapePair: {
+      read_line_from(arg);
+      at = reader_.position();
+      const std::size_t first = buffer_.find('\n', at + 1);
+      if (first != std::string::npos) read_line_from(first + 1);
+      return;
+    }
+    default:  // the newline-terminated arguments
+      read_line_from(arg);
+      return;
+  }
+  read_until(arg + width);
+  at = reader_.position();
+  if (!counted || buffer_.size() < at + 1 + width) return;
+  std::uint64_t count = 0;
+  for (std::size_t k = width; k > 0; --k) count = (count << 8) | byte_at(at + k);
+  if (signed_count && (count & 0x80000000U) != 0) return;  // negative: the reader complains
+  const std::size_t payload = at + 1 + width;
+  read_until(count > SIZE_MAX - payload ? SIZE_MAX : payload + static_cast<std::size_t>(count));
+}
+
 // --- the loop ------------------------------------------------------------------------
 
 // The reader's errors in _pickle.c's words: EOF where an opcode should be, an unknown
 // opcode byte, an argument cut short, a negative LONG4 count.
 void Unpickler::fail_reading(const OpcodeError& e) {
-  if (offset_ >= data_.size()) fail("EOFError", "Ran out of input");
-  const auto code = static_cast<std::uint8_t>(data_[offset_]);
+  const std::size_t at = offset_ - base_;
+  if (at >= data_.size()) fail("EOFError", "Ran out of input");
+  const auto code = static_cast<std::uint8_t>(data_[at]);
   op_ = find_opcode(code);
   if (op_ == nullptr) {
     const char c = static_cast<char>(code);
@@ -822,7 +987,8 @@ Value Unpickler::run(std::size_t* consumed) {
   RawInstruction ins;
   try {
     while (true) {
-      offset_ = reader_.position();
+      if (stream_ != nullptr) fetch_instruction();
+      offset_ = base_ + reader_.position();
       op_ = nullptr;
       try {
         reader_.next_raw(ins);
@@ -831,12 +997,12 @@ Value Unpickler::run(std::size_t* consumed) {
       }
       op_ = ins.info;
       // Frames (keeps CPython 3.14's rule): no argument may straddle a frame's end.
-      if (frame_end_ != 0 && ins.offset < frame_end_ && ins.end > frame_end_) {
+      if (frame_end_ != 0 && base_ + ins.offset < frame_end_ && base_ + ins.end > frame_end_) {
         fail("pickle exhausted before end of frame");
       }
       if (op_->code == Op::kStop) {
         Value result = pop();
-        if (consumed != nullptr) *consumed = ins.end;
+        if (consumed != nullptr) *consumed = base_ + ins.end;
         release_all();
         return result;
       }
@@ -1181,12 +1347,20 @@ void Unpickler::execute(const RawInstruction& ins) {
       }
       proto_ = static_cast<int>(ins.int_value);
       return;
-    case Op::kFrame:
-      if (frame_end_ != 0 && ins.offset < frame_end_) {
+    case Op::kFrame: {
+      const std::size_t frame_start = base_ + ins.end;  // absolute
+      if (frame_end_ != 0 && base_ + ins.offset < frame_end_) {
         fail("beginning of a new frame before end of current frame");
       }
-      if (ins.uint_value > data_.size() - ins.end) truncated();
-      frame_end_ = ins.end + ins.uint_value;
+      // A stream's frame is read whole now, as CPython's Unpickler does (reading may move
+      // the buffer: ins's views are not used after this).
+      if (stream_ != nullptr) {
+        const std::size_t rel = frame_start - base_;
+        read_until(ins.uint_value > SIZE_MAX - rel ? SIZE_MAX : rel + ins.uint_value);
+      }
+      if (ins.uint_value > base_ + data_.size() - frame_start) truncated();
+      frame_end_ = frame_start + ins.uint_value;
+    }
       return;
     case Op::kNextBuffer:
       if (!options_.buffers_given) {
@@ -1237,6 +1411,12 @@ Value unpickle(Heap& heap, std::span<const std::byte> data, const LoadOptions& o
   return unpickler.run(consumed);
 }
 
+Value unpickle(Heap& heap, std::istream& in, const LoadOptions& options) {
+  const GcPause pause(heap);
+  Unpickler unpickler(heap, in, options);
+  return unpickler.run(nullptr);
+}
+
 }  // namespace detail
 
 Value loads(std::string_view data, const LoadOptions& options) {
@@ -1248,15 +1428,7 @@ Value loads(std::string_view data, const LoadOptions& options) {
 Value load(std::istream& in, const LoadOptions& options) {
   Heap* heap = Heap::current();
   if (heap == nullptr) ouro::detail::throw_no_current_heap();
-  const std::istream::pos_type start = in.tellg();
-  const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::size_t consumed = data.size();
-  Value result = detail::unpickle(*heap, as_bytes(data), options, &consumed);
-  if (start != std::istream::pos_type(-1)) {
-    in.clear();
-    in.seekg(start + static_cast<std::streamoff>(consumed));
-  }
-  return result;
+  return detail::unpickle(*heap, in, options);
 }
 
 }  // namespace ouro::pickle

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <iosfwd>
 #include <span>
 
 #include "ouro/core/heap.h"
@@ -14,5 +15,10 @@ namespace ouro::pickle::detail {
 /// the offset just past STOP. Keeps DESIGN.md I8: nothing is imported or called.
 Value unpickle(Heap& heap, std::span<const std::byte> data, const LoadOptions& options,
                std::size_t* consumed = nullptr);
+
+/// Loads one pickle from `in`, reading as CPython's Unpickler does: each instruction's
+/// bytes (a whole frame at FRAME) and nothing past STOP, so the stream is left just after
+/// the pickle. At most one instruction or frame is buffered.
+Value unpickle(Heap& heap, std::istream& in, const LoadOptions& options);
 
 }  // namespace ouro::pickle::detail
