@@ -110,11 +110,12 @@ constexpr std::size_t kStreamPiece = std::size_t{64} << 10;
 
 class Unpickler {
  public:
-  Unpickler(Heap& heap, std::span<const std::byte> data, const LoadOptions& options)
+  Unpickler(Heap& heap, std::span<const std::byte> data, const LoadOptions& options, Build build)
       : heap_(heap),
         data_(data),
         options_(options),
         reader_(data),
+        lean_(build == Build::kForScan),
         hash_budget_(kHashWorkFloor + kHashWorkPerByte * data.size()) {}
   // Reads from `in` as it goes (load(istream)): see fetch_instruction.
   Unpickler(Heap& heap, std::istream& in, const LoadOptions& options)
@@ -186,7 +187,23 @@ class Unpickler {
 
   // --- values --------------------------------------------------------------------------
   Value make_str(std::string_view utf8);
-  Value make_bytes(std::string_view b) { return Value(Bytes::make(heap_, as_bytes(b))); }
+  Value make_bytes(std::string_view b) {
+    if (lean_)
+      return placeholder(placeholder_bytes_, [&] { return Value(Bytes::make(heap_, {})); });
+    return Value(Bytes::make(heap_, as_bytes(b)));
+  }
+  Value make_float(double x) {
+    if (lean_)
+      return placeholder(placeholder_float_, [&] { return Value(Float::make(heap_, 0.0)); });
+    return Value(Float::make(heap_, x));
+  }
+  // Build::kForScan's stand-in for values whose content cannot name a global: one per type,
+  // made on first use, so that type-dependent errors stay the same.
+  template <class Make>
+  Value placeholder(Value& slot, Make make) {
+    if (slot.is_none()) slot = make();
+    return slot;
+  }
   Value make_int_text(std::string_view canonical);
   Value decode_python2_string(std::string_view bytes);
   Value empty_tuple();
@@ -249,6 +266,8 @@ class Unpickler {
   std::unordered_map<const Object*, std::vector<std::uint64_t>> pending_;
   // Unfolded sizes of key tuples/frozensets seen (kept alive so addresses stay valid).
   std::unordered_map<const Object*, std::pair<Value, std::uint64_t>> key_costs_;
+  const bool lean_ = false;  // Build::kForScan: see unpickler.h
+  Value placeholder_float_, placeholder_bytes_, placeholder_bytearray_;
   std::uint64_t hash_work_ = 0;
   std::uint64_t hash_budget_;
 };
@@ -265,6 +284,7 @@ void Unpickler::release_all() noexcept {
   kinds_.clear();
   last_global_ = nullptr;
   empty_tuple_ = Value();
+  placeholder_float_ = placeholder_bytes_ = placeholder_bytearray_ = Value();
 }
 
 // The bookkeeping vectors are bounded by the heap's limit too (DESIGN.md I7): a pickle of
@@ -348,6 +368,7 @@ Value Unpickler::make_str(std::string_view utf8) {
 Value Unpickler::make_int_text(std::string_view canonical) {
   if (canonical.size() <= 18)
     return Value(static_cast<std::int64_t>(std::stoll(std::string(canonical))));
+  if (lean_) return Value(0);
   return Int::from_decimal(heap_, canonical);
 }
 
@@ -759,7 +780,9 @@ void Unpickler::extend_target(std::size_t from) {
   const Value& target = stack_[from - 1];
   const std::span<const Value> items = items_from(from);
   if (List* l = target.get_if<List>()) {
-    if (items.size() == 1) {
+    if (lean_) {
+      // Build::kForScan: a list's items cannot name a global once they are built.
+    } else if (items.size() == 1) {
       l->append(items[0]);
     } else {
       l->extend(items);
@@ -1084,7 +1107,7 @@ void Unpickler::execute(const RawInstruction& ins) {
     }
     case Op::kLong1:
     case Op::kLong4:
-      push(Int::from_bytes(heap_, as_bytes(ins.text)));
+      push(lean_ ? Value(0) : Int::from_bytes(heap_, as_bytes(ins.text)));
       return;
     case Op::kFloat: {
       if (ins.text.empty()) truncated();
@@ -1094,11 +1117,11 @@ void Unpickler::execute(const RawInstruction& ins) {
       } catch (const OpcodeError&) {
         fail("ValueError", "could not convert string to float");
       }
-      push(Value(x));
+      push(make_float(x));
       return;
     }
     case Op::kBinFloat:
-      push(Value(Float::make(heap_, ins.float_value)));
+      push(make_float(ins.float_value));
       return;
 
     // --- strings and bytes ---
@@ -1123,7 +1146,9 @@ void Unpickler::execute(const RawInstruction& ins) {
       push(make_bytes(ins.text));
       return;
     case Op::kByteArray8:
-      push(Value(ByteArray::make(heap_, as_bytes(ins.text))));
+      push(lean_ ? placeholder(placeholder_bytearray_,
+                               [&] { return Value(ByteArray::make(heap_, {})); })
+                 : Value(ByteArray::make(heap_, as_bytes(ins.text))));
       return;
     case Op::kUnicode:
       push(make_str(utf8_from_code_points(detail::decode_raw_unicode_escape(ins.text))));
@@ -1163,7 +1188,7 @@ void Unpickler::execute(const RawInstruction& ins) {
       return;
     case Op::kList: {
       const std::size_t k = marker();
-      Value l(List::make(heap_, items_from(k)));
+      Value l(lean_ ? List::make(heap_) : List::make(heap_, items_from(k)));
       truncate(k);
       push(std::move(l));
       return;
@@ -1405,9 +1430,9 @@ class GcPause {
 }  // namespace
 
 Value unpickle(Heap& heap, std::span<const std::byte> data, const LoadOptions& options,
-               std::size_t* consumed) {
+               std::size_t* consumed, Build build) {
   const GcPause pause(heap);
-  Unpickler unpickler(heap, data, options);
+  Unpickler unpickler(heap, data, options, build);
   return unpickler.run(consumed);
 }
 

@@ -177,9 +177,20 @@ std::string read_input(const std::string& path, std::string& out) {
     out.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
     return std::cin.bad() ? "read error" : "";
   }
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return std::strerror(errno);
-  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  // Sized up front: appending would double the string's capacity, up to twice the file.
+  const std::streamoff size = in.tellg();
+  if (size > 0) {
+    out.resize(static_cast<std::size_t>(size));
+    in.seekg(0);
+    in.read(out.data(), size);
+    out.resize(static_cast<std::size_t>(in.gcount()));
+  }
+  if (in.bad()) return "read error";
+  // A file that is not seekable (a named pipe) or that grew: read the rest.
+  in.clear();
+  out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   return in.bad() ? "read error" : "";
 }
 
@@ -380,9 +391,11 @@ std::string scan_json(const std::string& path, const pickle::ScanReport& r) {
                          json_string(c.opcode), c.offset);
   }
   return fmt::format(
-      "{{\"file\": {}, \"verdict\": {}, \"error\": {}, \"globals\": [{}], \"calls\": [{}]}}",
+      "{{\"file\": {}, \"verdict\": {}, \"error\": {}, \"globals\": [{}], \"calls\": [{}], "
+      "\"globals_not_listed\": {}, \"unsafe_not_listed\": {}, \"calls_not_listed\": {}}}",
       json_string(path), json_string(pickle::verdict_name(r.verdict)),
-      r.error.empty() ? "null" : json_string(r.error), globals, calls);
+      r.error.empty() ? "null" : json_string(r.error), globals, calls, r.globals_not_listed,
+      r.unsafe_not_listed, r.calls_not_listed);
 }
 
 void print_scan_text(const std::string& path, const pickle::ScanReport& r) {
@@ -391,7 +404,14 @@ void print_scan_text(const std::string& path, const pickle::ScanReport& r) {
     fmt::print("  global {}.{} ({} at {}){}\n", g.module, g.name, g.opcode, g.offset,
                g.allowed ? "" : "  UNSAFE");
   }
+  if (r.globals_not_listed != 0) {
+    fmt::print("  ... {} more globals not listed ({} of them UNSAFE; --max-list)\n",
+               r.globals_not_listed, r.unsafe_not_listed);
+  }
   for (const auto& c : r.calls) fmt::print("  call   {} at {}\n", c.opcode, c.offset);
+  if (r.calls_not_listed != 0) {
+    fmt::print("  ... {} more calls not listed (--max-list)\n", r.calls_not_listed);
+  }
   if (!r.error.empty()) fmt::print("  error  {}\n", r.error);
 }
 
@@ -400,7 +420,7 @@ void add_scan(CLI::App& pickle) {
       "scan", "List the globals and calling opcodes of pickles, with a safety verdict");
   cmd->footer(
       "Exit status: 0 every file safe, 1 some file unsafe, 2 some file malformed or\n"
-      "unreadable (and none unsafe).");
+      "unreadable (and none unsafe), 3 some file passed --max-memory (and none of the above).");
   auto files = std::make_shared<std::vector<std::string>>();
   auto json = std::make_shared<bool>(false);
   auto allow = std::make_shared<std::vector<std::string>>();
@@ -408,9 +428,18 @@ void add_scan(CLI::App& pickle) {
   cmd->add_flag("--json", *json, "One JSON array of per-file reports");
   cmd->add_option("--allow", *allow, "Count this global (module.qualname) as safe; repeatable")
       ->allow_extra_args(false);
-  cmd->callback([files, json, allow] {
+  auto limits = std::make_shared<Limits>();
+  auto max_list = std::make_shared<std::size_t>(pickle::ScanOptions{}.max_listed);
+  limits->add_memory_to(cmd);
+  cmd->add_option("--max-list", *max_list,
+                  "Most globals and calls listed per file (then as many unsafe globals again; "
+                  "the rest is counted); 0: all")
+      ->capture_default_str();
+  cmd->callback([files, json, allow, limits, max_list] {
+    prepare_stdout();
     bool unsafe = false;
     bool failed = false;
+    bool over_limit = false;
     std::vector<std::string> reports;
     for (const std::string& path : *files) {
       std::string data;
@@ -426,9 +455,15 @@ void add_scan(CLI::App& pickle) {
         }
         continue;
       }
-      const pickle::ScanReport report = pickle::scan(data, {.allow = *allow});
+      pickle::ScanReport report = pickle::scan(
+          data, {.allow = *allow, .limit_bytes = limits->memory_bytes(), .max_listed = *max_list});
       unsafe = unsafe || report.verdict == pickle::Verdict::kUnsafe;
       failed = failed || report.verdict == pickle::Verdict::kMalformed;
+      if (report.verdict == pickle::Verdict::kOverLimit) {
+        over_limit = true;
+        report.error = fmt::format("exceeded the memory limit of {} (--max-memory)",
+                                   format_size(limits->memory_bytes()));
+      }
       if (*json) {
         reports.push_back(scan_json(path, report));
       } else {
@@ -436,9 +471,10 @@ void add_scan(CLI::App& pickle) {
       }
     }
     if (*json) fmt::print("[{}]\n", fmt::join(reports, ",\n "));
-    std::fflush(stdout);
+    finish_stdout();
     if (unsafe) exit_with(1);
     if (failed) exit_with(2);
+    if (over_limit) exit_with(kExitLimit);
   });
 }
 
