@@ -6,6 +6,8 @@
 #   make asan-test   the same under AddressSanitizer + UBSan (asan preset)
 #   make stress-test the collector-heavy tests with OURO_GC_STRESS=1 (collect at every
 #                    container allocation)
+#   make check-test  the allocator, core and weak suites at OURO_DEBUG=3 (the heap and the
+#                    object world verified before and after every collection)
 #   make bench       build and run the benchmarks, print ratios against the peers
 #   make fuzz        build the libFuzzer targets with clang and run each for FUZZ_SECONDS
 
@@ -14,7 +16,7 @@ JOBS ?= 2
 FUZZ_SECONDS ?= 30
 CMAKE_FLAGS = -DOURO_WERROR=$(WERROR)
 
-.PHONY: all deps build demo test asan-test stress-test bench fuzz clean
+.PHONY: all deps build demo test asan-test stress-test check-test bench fuzz clean
 
 all: build
 
@@ -41,6 +43,11 @@ asan-test: deps
 # take hours when every allocation collects).
 stress-test: build
 	OURO_GC_STRESS=1 ctest --preset release -j $(JOBS) -L '^(core|weak)$$'
+
+check-test: deps
+	cmake --preset full-check $(CMAKE_FLAGS) -DOURO_BUILD_BENCH=OFF -DOURO_BUILD_TOOLS=OFF -DOURO_BUILD_EXAMPLES=OFF > /dev/null
+	cmake --build --preset full-check -j $(JOBS)
+	ctest --preset full-check -j $(JOBS) -L '^(alloc|core|weak)$$'
 
 bench: deps
 	cmake --preset release -DOURO_BUILD_BENCH=ON > /dev/null

@@ -184,7 +184,7 @@ Pauses run_pauses(std::size_t containers) {
   Pauses pauses;
   for (std::vector<double>& s : pauses.seconds) s.reserve(containers / 1000);  // no allocation
   Clock::time_point started{};                                                 // in a pause
-  ouro::gc::callbacks(heap).push_back(
+  ouro::gc::callbacks(heap).add(
       [&](const std::string& phase, const ouro::gc::CollectionInfo& info) {
         if (phase == "start") {
           started = Clock::now();

@@ -49,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
       load_one(data, ouro::pickle::Policy::kInspect);
       ouro::gc::collect();
     }
-    if (heap.runtime().live_objects != 0 || !heap.verify()) std::abort();
+    if (heap.live_objects() != 0 || !heap.verify()) std::abort();
   }
   // The scanner runs the same loader; it must never throw.
   (void)ouro::pickle::scan(data, {.limit_bytes = kHeapLimit});

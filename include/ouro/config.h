@@ -14,6 +14,23 @@
 #define OURO_DEBUG 0
 #endif
 
+// OURO_BARE_METAL=1: a target without an operating system (docs/embedded.md): no threads
+// (thread-locals become plain statics and the owner-thread check compares a constant), no
+// system backing (a heap needs a caller's buffer), no environment variables.
+#ifndef OURO_BARE_METAL
+#define OURO_BARE_METAL 0
+#endif
+
+#if OURO_BARE_METAL
+#define OURO_THREAD_LOCAL
+#define OURO_HAVE_SYSTEM_BACKING 0
+#define OURO_HAVE_ENVIRONMENT 0
+#else
+#define OURO_THREAD_LOCAL thread_local
+#define OURO_HAVE_SYSTEM_BACKING 1
+#define OURO_HAVE_ENVIRONMENT 1
+#endif
+
 #define OURO_VERSION_MAJOR 0
 #define OURO_VERSION_MINOR 1
 #define OURO_VERSION_PATCH 0

@@ -1,8 +1,9 @@
 // The allocator: size classes, pools, arenas, large blocks, the two backings and the limit.
 //
-// Keeps DESIGN.md I1 (owner thread, checked in debug builds) and I7 (the limit: every byte
-// taken from the backing is counted in bytes_reserved_ *before* it is taken; passing the
-// limit runs the pressure hook once, then throws MemoryError with all state unchanged).
+// Keeps DESIGN.md I7 (the limit: every byte taken from the backing is counted in
+// bytes_reserved_ *before* it is taken; passing the limit runs the pressure hook once, then
+// throws MemoryError with all state unchanged). Thread ownership (I1) is the owner's
+// business (ouro::Heap checks it): this file knows nothing above the allocator.
 //
 // Pool states (CPython's obmalloc, three states):
 //   used   serves a size class and has a free block: on used_pools_[class]'s list.
@@ -10,10 +11,12 @@
 //   free   serves no class: on its arena's free_pools list, or never carved (next_fresh).
 // Invariant: every pool on a class list has free_list != nullptr (allocation never looks
 // twice). The lists keep CPython's "ring" name in the code (ring_insert_front, ring_remove).
-#include "ouro/core/heap.h"
+#include "ouro/alloc/allocator.h"
 
+#if OURO_HAVE_SYSTEM_BACKING
 #include <sys/mman.h>
 #include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <bit>
@@ -27,31 +30,77 @@
 
 namespace ouro {
 
-thread_local Heap* Heap::current_ = nullptr;
-
-namespace detail {
-void throw_no_current_heap() {
-  throw std::logic_error(
-      "ouro::make<T>(): no current heap on this thread; create an ouro::HeapScope "
-      "(or call heap.make<T>())");
-}
-void shutdown_runtime(Heap& heap) noexcept;     // src/core/object.cpp
-void collect_on_pressure(Heap& heap) noexcept;  // src/core/collector.cpp
-}  // namespace detail
-
 namespace {
 
-bool gc_stress_requested() noexcept {
-  const char* value = std::getenv("OURO_GC_STRESS");
-  return value != nullptr && *value != '\0' && std::strcmp(value, "0") != 0;
-}
-
+#if OURO_HAVE_SYSTEM_BACKING
 std::size_t page_size() noexcept {
   static const std::size_t size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   return size;
 }
+#endif
 
 std::uintptr_t address(const void* p) noexcept { return reinterpret_cast<std::uintptr_t>(p); }
+
+// Below this budget (buffer or limit) the default shape is the small one: 8 KiB arenas of
+// 1 KiB pools, so that a 16 KiB buffer still holds an arena, its table and a large block.
+// Above it, CPython's shape scaled to 64-bit: 1 MiB arenas of 16 KiB pools.
+constexpr std::size_t kSmallBudget = std::size_t{4} << 20;
+
+HeapOptions resolve_defaults(HeapOptions options) {
+  std::size_t budget = 0;
+  if (options.buffer != nullptr) budget = options.buffer_size;
+  if (options.limit_bytes != 0 && (budget == 0 || options.limit_bytes < budget)) {
+    budget = options.limit_bytes;
+  }
+  const bool small = budget != 0 && budget < kSmallBudget;
+  if (options.pool_size == 0) {
+    options.pool_size = small ? std::size_t{1} << 10 : std::size_t{16} << 10;
+    if (options.arena_size != 0 && options.arena_size < options.pool_size) {
+      options.pool_size = std::bit_floor(options.arena_size);
+    }
+  }
+  if (options.arena_size == 0) {
+    options.arena_size = std::max(small ? std::size_t{8} << 10 : std::size_t{1} << 20,
+                                  options.pool_size);
+  }
+  return options;
+}
+
+[[noreturn]] void invalid(const char* what) {
+  throw std::invalid_argument(std::string("ouro::HeapOptions: ") + what);
+}
+
+void validate(const HeapOptions& options) {
+  const std::size_t pool = options.pool_size;
+  if (pool < 1024 || pool > (std::size_t{1} << 24) || !std::has_single_bit(pool)) {
+    invalid("pool_size must be a power of two in [1 KiB, 16 MiB]");
+  }
+  if (options.arena_size < pool || options.arena_size % pool != 0) {
+    invalid("arena_size must be a multiple of pool_size (pools are carved from arenas)");
+  }
+  if (options.arena_size / pool > (std::size_t{1} << 20)) {
+    invalid("at most 2^20 pools per arena");
+  }
+  if ((options.buffer == nullptr) != (options.buffer_size == 0)) {
+    invalid("buffer and buffer_size go together");
+  }
+#if !OURO_HAVE_SYSTEM_BACKING
+  if (options.buffer == nullptr) {
+    invalid("this build has no system backing: give a buffer (.buffer, .buffer_size)");
+  }
+#endif
+  // An arena is taken whole and counts whole: one that cannot fit would make every small
+  // allocation fail with a MemoryError that looks like a bug.
+  const std::size_t table = (options.arena_size / pool + 1) * sizeof(void*);
+  if (options.buffer != nullptr && options.arena_size + table + pool > options.buffer_size) {
+    invalid("arena_size (plus its pool alignment and the allocator's table) does not fit in "
+            "buffer_size; arenas are carved from the buffer");
+  }
+  if (options.limit_bytes != 0 && options.arena_size + table > options.limit_bytes) {
+    invalid("limit_bytes is below one arena (plus the allocator's table): arenas count "
+            "against the limit");
+  }
+}
 
 }  // namespace
 
@@ -73,48 +122,32 @@ MemoryError::MemoryError(std::size_t requested, std::size_t limit, std::size_t r
 
 // --- construction -------------------------------------------------------------------------
 
-Heap::Heap(HeapOptions options)
-    : options_(options), limit_bytes_(options.limit_bytes), owner_(std::this_thread::get_id()) {
-  const std::size_t pool = options.pool_size;
-  if (pool < 1024 || pool > (std::size_t{1} << 24) || !std::has_single_bit(pool)) {
-    throw std::invalid_argument("ouro::Heap: pool_size must be a power of two in [1 KiB, 16 MiB]");
-  }
-  if (options.arena_size < pool || options.arena_size % pool != 0) {
-    throw std::invalid_argument("ouro::Heap: arena_size must be a multiple of pool_size");
-  }
-  if (options.arena_size / pool > (std::size_t{1} << 20)) {
-    throw std::invalid_argument("ouro::Heap: at most 2^20 pools per arena");
-  }
-  if ((options.buffer == nullptr) != (options.buffer_size == 0)) {
-    throw std::invalid_argument("ouro::Heap: buffer and buffer_size go together");
-  }
-  pool_shift_ = static_cast<std::size_t>(std::countr_zero(pool));
-  pools_per_arena_ = options.arena_size / pool;
-  if (options.buffer != nullptr) {
+Allocator::Allocator(HeapOptions requested)
+    : options_(resolve_defaults(requested)), limit_bytes_(options_.limit_bytes) {
+  validate(options_);
+  pool_shift_ = static_cast<std::uint32_t>(std::countr_zero(options_.pool_size));
+  pools_per_arena_ = options_.arena_size / options_.pool_size;
+  if (options_.buffer != nullptr) {
     // Everything is carved from the caller's buffer; trim it to 16-byte alignment.
-    std::uintptr_t begin = round_up(address(options.buffer), kAlignment);
-    std::uintptr_t end = (address(options.buffer) + options.buffer_size) & ~(kAlignment - 1);
-    if (end <= begin + sizeof(FreeChunk)) {
-      throw std::invalid_argument("ouro::Heap: buffer too small");
-    }
+    std::uintptr_t begin = round_up(address(options_.buffer), kAlignment);
+    std::uintptr_t end = (address(options_.buffer) + options_.buffer_size) & ~(kAlignment - 1);
+    if (end <= begin + sizeof(FreeChunk)) invalid("buffer too small");
     buffer_free_ = reinterpret_cast<FreeChunk*>(begin);
     buffer_free_->next = nullptr;
     buffer_free_->size = end - begin;
   }
-  // The arena ordering table (one slot per possible free-pool count) is the heap's own
+  // The arena ordering table (one slot per possible free-pool count) is the allocator's own
   // bookkeeping; it comes from the backing too, so a buffer heap needs nothing else.
   const std::size_t table_bytes = (pools_per_arena_ + 1) * sizeof(Arena*);
   void* table = backing_reserve(table_bytes, Chunk::kTable);
-  if (table == nullptr) throw std::invalid_argument("ouro::Heap: buffer too small for its tables");
+  if (table == nullptr) invalid("buffer too small for the allocator's tables");
   std::memset(table, 0, table_bytes);
   last_arena_with_nfree_ = static_cast<Arena**>(table);
   bookkeeping_bytes_ = table_bytes;
   note_reserved(table_bytes);
-  runtime_.stress = gc_stress_requested();
 }
 
-Heap::~Heap() {
-  detail::shutdown_runtime(*this);
+Allocator::~Allocator() {
   while (all_arenas_ != nullptr) {
     Arena* arena = all_arenas_;
     all_arenas_ = arena->next_all;
@@ -126,13 +159,11 @@ Heap::~Heap() {
     backing_release(block, sizeof(LargeBlock) + block->size, Chunk::kLarge);
   }
   backing_release(last_arena_with_nfree_, bookkeeping_bytes_, Chunk::kTable);
-  if (current_ == this) current_ = nullptr;
 }
 
 // --- allocation -------------------------------------------------------------------------
 
-void* Heap::allocate(std::size_t n) {
-  check_thread();
+void* Allocator::allocate(std::size_t n) {
   if (n == 0) n = 1;
   for (bool retried = false;; retried = true) {
     void* p = n <= kSmallRequestLimit ? allocate_small(size_class_of(n)) : allocate_large(n);
@@ -141,6 +172,7 @@ void* Heap::allocate(std::size_t n) {
 #if OURO_DEBUG >= 2
       std::memset(p, kFreshByte, n);
 #endif
+      if (OURO_UNLIKELY(observer_ != nullptr)) observer_->on_allocate(p, n);
       return p;
     }
     // I7: the pressure hook (a full collection) gets one chance, then MemoryError.
@@ -148,12 +180,12 @@ void* Heap::allocate(std::size_t n) {
   }
 }
 
-std::size_t Heap::block_size_for(std::size_t n) noexcept {
+std::size_t Allocator::block_size_for(std::size_t n) noexcept {
   if (n == 0) n = 1;
   return n <= kSmallRequestLimit ? class_block_size(size_class_of(n)) : round_up(n, kAlignment);
 }
 
-void* Heap::allocate_small(std::size_t size_class) noexcept {
+void* Allocator::allocate_small(std::size_t size_class) noexcept {
   Pool* pool = used_pools_[size_class];
   if (OURO_UNLIKELY(pool == nullptr)) {
     pool = take_pool(size_class);
@@ -181,7 +213,7 @@ void* Heap::allocate_small(std::size_t size_class) noexcept {
 // Takes a pool for `size_class`: the parked pool if there is one (no arena work at all),
 // else one from the most used arena that has one (adding an arena when none has). The pool
 // is initialized and put on the class's ring. nullptr: limit or backing.
-Heap::Pool* Heap::take_pool(std::size_t size_class) noexcept {
+Allocator::Pool* Allocator::take_pool(std::size_t size_class) noexcept {
   if (Pool* pool = std::exchange(parked_pool_, nullptr); pool != nullptr && pool->used == 0) {
     // Still empty, so still on its own class's ring (this class's ring is empty).
     ring_remove(pool->size_class, pool);
@@ -205,7 +237,7 @@ Heap::Pool* Heap::take_pool(std::size_t size_class) noexcept {
     std::byte* at = arena->base + (std::size_t{arena->next_fresh++} << pool_shift_);
     pool = reinterpret_cast<Pool*>(at);
     pool->arena = arena;
-    pool->heap = this;
+    pool->owner = this;
     pool->magic = kPoolMagic;
     const std::size_t headers = at == arena->base ? sizeof(Pool) + sizeof(Arena) : sizeof(Pool);
     pool->first_offset = static_cast<std::uint32_t>(round_up(headers, kAlignment));
@@ -217,7 +249,7 @@ Heap::Pool* Heap::take_pool(std::size_t size_class) noexcept {
 }
 
 // Makes `pool` serve `size_class` with every block free (carved lazily from the start).
-void Heap::init_pool(Pool* pool, std::size_t size_class) noexcept {
+void Allocator::init_pool(Pool* pool, std::size_t size_class) noexcept {
   const std::uint32_t size = static_cast<std::uint32_t>(class_block_size(size_class));
   pool->size_class = static_cast<std::uint32_t>(size_class);
   pool->used = 0;
@@ -234,7 +266,7 @@ void Heap::init_pool(Pool* pool, std::size_t size_class) noexcept {
 // per bench/). Only one pool is parked at a time, so at most one empty pool (and so at
 // most one arena) is held back from the backing. A parked pool that receives blocks again
 // is simply a used pool; parked_pool_ then points at it harmlessly until replaced.
-void Heap::park_empty_pool(Pool* pool) noexcept {
+void Allocator::park_empty_pool(Pool* pool) noexcept {
   Pool* previous = std::exchange(parked_pool_, pool);
   if (previous != nullptr && previous != pool && previous->used == 0) {
     ring_remove(previous->size_class, previous);
@@ -246,7 +278,7 @@ void Heap::park_empty_pool(Pool* pool) noexcept {
 // front touches only the old head (just used) and removing the head only the next pool
 // (used next). A ring would also write the tail pool's header each time, a cold cache line
 // on every full/usable flip (bench/: a third of the churn workload's L1 misses).
-void Heap::ring_insert_front(std::size_t size_class, Pool* pool) noexcept {
+void Allocator::ring_insert_front(std::size_t size_class, Pool* pool) noexcept {
   Pool* head = used_pools_[size_class];
   pool->prev = nullptr;
   pool->next = head;
@@ -254,7 +286,7 @@ void Heap::ring_insert_front(std::size_t size_class, Pool* pool) noexcept {
   used_pools_[size_class] = pool;  // most recently freed-into pool is used first
 }
 
-void Heap::ring_remove(std::size_t size_class, Pool* pool) noexcept {
+void Allocator::ring_remove(std::size_t size_class, Pool* pool) noexcept {
   if (pool->prev != nullptr) {
     pool->prev->next = pool->next;
   } else {
@@ -263,7 +295,7 @@ void Heap::ring_remove(std::size_t size_class, Pool* pool) noexcept {
   if (pool->next != nullptr) pool->next->prev = pool->prev;
 }
 
-void* Heap::allocate_large(std::size_t n) noexcept {
+void* Allocator::allocate_large(std::size_t n) noexcept {
   if (n > (std::size_t{1} << 60)) return nullptr;
   const std::size_t size = round_up(n, kAlignment);
   const std::size_t total = sizeof(LargeBlock) + size;
@@ -271,7 +303,7 @@ void* Heap::allocate_large(std::size_t n) noexcept {
   void* memory = backing_reserve(total, Chunk::kLarge);
   if (memory == nullptr) return nullptr;
   auto* block = static_cast<LargeBlock*>(memory);
-  block->heap = this;
+  block->owner = this;
   block->size = size;
   block->prev = nullptr;
   block->next = large_blocks_;
@@ -286,10 +318,10 @@ void* Heap::allocate_large(std::size_t n) noexcept {
 
 // --- deallocation -----------------------------------------------------------------------
 
-void Heap::deallocate(void* p, std::size_t n) noexcept {
+void Allocator::deallocate(void* p, std::size_t n) noexcept {
   if (p == nullptr) return;
-  check_thread();
   if (n == 0) n = 1;
+  if (OURO_UNLIKELY(observer_ != nullptr)) observer_->on_deallocate(p, n);
   ++deallocations_;
   if (n <= kSmallRequestLimit) {
 #if OURO_DEBUG >= 2
@@ -314,7 +346,7 @@ void Heap::deallocate(void* p, std::size_t n) noexcept {
   }
 }
 
-void Heap::deallocate_small(void* p, std::size_t size_class) noexcept {
+void Allocator::deallocate_small(void* p, std::size_t size_class) noexcept {
   auto* pool = reinterpret_cast<Pool*>(address(p) & ~((std::uintptr_t{1} << pool_shift_) - 1));
   const std::size_t size = class_block_size(size_class);
 #if OURO_DEBUG >= 2
@@ -329,7 +361,7 @@ void Heap::deallocate_small(void* p, std::size_t size_class) noexcept {
   if (--pool->used == 0) park_empty_pool(pool);
 }
 
-void Heap::deallocate_large(void* p) noexcept {
+void Allocator::deallocate_large(void* p) noexcept {
   auto* block = static_cast<LargeBlock*>(p) - 1;
   if (block->prev != nullptr)
     block->prev->next = block->next;
@@ -344,7 +376,7 @@ void Heap::deallocate_large(void* p) noexcept {
   backing_release(block, sizeof(LargeBlock) + size, Chunk::kLarge);
 }
 
-void Heap::return_pool_to_arena(Pool* pool) noexcept {
+void Allocator::return_pool_to_arena(Pool* pool) noexcept {
   Arena* arena = pool->arena;
   pool->size_class = kNoClass;
   pool->next = arena->free_pools;
@@ -356,7 +388,7 @@ void Heap::return_pool_to_arena(Pool* pool) noexcept {
 // usable_arenas_ is sorted by nfree_pools ascending; last_arena_with_nfree_[n] is the
 // rightmost usable arena with n free pools (or nullptr). An arena whose count grows by one
 // moves just right of the rightmost arena with its old count: O(1), not a list walk.
-void Heap::note_pool_freed(Arena* arena) noexcept {
+void Allocator::note_pool_freed(Arena* arena) noexcept {
   const std::uint32_t nfree = arena->nfree_pools;
   if (nfree == 1) {  // was full, so not on the usable list
     if (nfree == arena->ntotal_pools && usable_arenas_ != nullptr) {
@@ -393,7 +425,7 @@ void Heap::note_pool_freed(Arena* arena) noexcept {
   rightmost_old->next_usable = arena;
 }
 
-void Heap::link_usable_arena(Arena* arena) noexcept {
+void Allocator::link_usable_arena(Arena* arena) noexcept {
   // Only called for a brand-new arena, which is added when no arena is usable.
   arena->prev_usable = nullptr;
   arena->next_usable = usable_arenas_;
@@ -404,7 +436,7 @@ void Heap::link_usable_arena(Arena* arena) noexcept {
   }
 }
 
-void Heap::unlink_usable_arena(Arena* arena) noexcept {
+void Allocator::unlink_usable_arena(Arena* arena) noexcept {
   if (arena->prev_usable != nullptr)
     arena->prev_usable->next_usable = arena->next_usable;
   else
@@ -413,7 +445,7 @@ void Heap::unlink_usable_arena(Arena* arena) noexcept {
   arena->prev_usable = arena->next_usable = nullptr;
 }
 
-bool Heap::add_arena() noexcept {
+bool Allocator::add_arena() noexcept {
   const std::size_t bytes = options_.arena_size;
   if (!may_reserve(bytes)) return false;
   auto* base = static_cast<std::byte*>(backing_reserve(bytes, Chunk::kArena));
@@ -434,7 +466,7 @@ bool Heap::add_arena() noexcept {
   return true;
 }
 
-void Heap::release_arena(Arena* arena) noexcept {
+void Allocator::release_arena(Arena* arena) noexcept {
   if (arena->prev_all != nullptr)
     arena->prev_all->next_all = arena->next_all;
   else
@@ -448,52 +480,49 @@ void Heap::release_arena(Arena* arena) noexcept {
 
 // --- limit and accounting ---------------------------------------------------------------
 
-bool Heap::may_reserve(std::size_t bytes) const noexcept {
+bool Allocator::may_reserve(std::size_t bytes) const noexcept {
   return limit_bytes_ == 0 || (bytes <= limit_bytes_ && bytes_reserved_ <= limit_bytes_ - bytes);
 }
 
-void Heap::note_reserved(std::size_t bytes) noexcept {
+void Allocator::note_reserved(std::size_t bytes) noexcept {
   bytes_reserved_ += bytes;
   peak_reserved_ = std::max(peak_reserved_, bytes_reserved_);
 }
 
-void Heap::note_in_use(std::size_t bytes) noexcept {
+void Allocator::note_in_use(std::size_t bytes) noexcept {
   bytes_in_use_ += bytes;
   peak_in_use_ = std::max(peak_in_use_, bytes_in_use_);
 }
 
-// Without a hook of the user's, pressure means one full collection (I7).
-bool Heap::relieve_pressure(std::size_t requested) {
-  if (in_pressure_hook_) return false;
+// The owner's hook (a Heap's: one full collection) gets one chance per allocation (I7).
+bool Allocator::relieve_pressure(std::size_t requested) {
+  if (in_pressure_hook_ || pressure_hook_ == nullptr) return false;
   struct Guard {
     bool& flag;
     ~Guard() { flag = false; }
   } guard{in_pressure_hook_};
   in_pressure_hook_ = true;
   ++pressure_calls_;
-  if (pressure_hook_) {
-    pressure_hook_(*this, requested);
-  } else {
-    detail::collect_on_pressure(*this);
-  }
+  pressure_hook_(pressure_context_, requested);
   return true;
 }
 
-void Heap::throw_memory_error(std::size_t requested) {
+void Allocator::throw_memory_error(std::size_t requested) {
   ++memory_errors_;
   throw MemoryError(requested, limit_bytes_, bytes_reserved_, bytes_in_use_);
 }
 
-void Heap::reset_peak() noexcept {
+void Allocator::reset_peak() noexcept {
   peak_in_use_ = bytes_in_use_;
   peak_reserved_ = bytes_reserved_;
 }
 
 // --- backings ---------------------------------------------------------------------------
 
-void* Heap::backing_reserve(std::size_t bytes, Chunk kind) noexcept {
+void* Allocator::backing_reserve(std::size_t bytes, Chunk kind) noexcept {
   const std::size_t align = kind == Chunk::kArena ? options_.pool_size : kAlignment;
   if (options_.buffer != nullptr) return buffer_take(bytes, align);
+#if OURO_HAVE_SYSTEM_BACKING
   if (kind != Chunk::kArena) return std::malloc(bytes);  // glibc: 16-byte aligned
   // Arenas are mapped with room to spare, then trimmed so that they start pool-aligned.
   const std::size_t page = page_size();
@@ -509,17 +538,22 @@ void* Heap::backing_reserve(std::size_t bytes, Chunk kind) noexcept {
   const std::uintptr_t end = begin + length + slack;
   if (end > tail) ::munmap(reinterpret_cast<void*>(tail), end - tail);
   return reinterpret_cast<void*>(start);
+#else
+  return nullptr;  // validate() refused a heap without a buffer
+#endif
 }
 
-void Heap::backing_release(void* p, std::size_t bytes, Chunk kind) noexcept {
+void Allocator::backing_release(void* p, std::size_t bytes, Chunk kind) noexcept {
   if (options_.buffer != nullptr) return buffer_give(p, bytes);
+#if OURO_HAVE_SYSTEM_BACKING
   if (kind != Chunk::kArena) return std::free(p);
   ::munmap(p, round_up(bytes, page_size()));
+#endif
 }
 
 // First fit over the buffer's free chunks (address order). Buffers are small and chunks
 // few (arenas and large blocks), so a list beats a tree here.
-void* Heap::buffer_take(std::size_t bytes, std::size_t align) noexcept {
+void* Allocator::buffer_take(std::size_t bytes, std::size_t align) noexcept {
   bytes = round_up(bytes, kAlignment);
   for (FreeChunk** link = &buffer_free_; *link != nullptr; link = &(*link)->next) {
     FreeChunk* chunk = *link;
@@ -546,7 +580,7 @@ void* Heap::buffer_take(std::size_t bytes, std::size_t align) noexcept {
   return nullptr;
 }
 
-void Heap::buffer_give(void* p, std::size_t bytes) noexcept {
+void Allocator::buffer_give(void* p, std::size_t bytes) noexcept {
   auto* chunk = static_cast<FreeChunk*>(p);
   chunk->size = round_up(bytes, kAlignment);
   FreeChunk* before = nullptr;
@@ -570,18 +604,37 @@ void Heap::buffer_give(void* p, std::size_t bytes) noexcept {
   }
 }
 
-// --- the object layer's unsized door -----------------------------------------------------
+// --- unsized frees (by tag) -------------------------------------------------------------
 
-Heap& Heap::owner_of_block(const void* block, std::uint32_t pool_shift) noexcept {
+Allocator* Allocator::owner_of(const void* block, std::uint32_t pool_shift) noexcept {
   if (pool_shift != 0) {
     auto* pool =
         reinterpret_cast<const Pool*>(address(block) & ~((std::uintptr_t{1} << pool_shift) - 1));
-    return *pool->heap;
+    return pool->owner;
   }
-  return *(static_cast<const LargeBlock*>(block) - 1)->heap;
+  return (static_cast<const LargeBlock*>(block) - 1)->owner;
 }
 
-void Heap::deallocate_block(void* block, std::uint32_t pool_shift) noexcept {
+void Allocator::abandon() noexcept {
+  for (Arena* a = all_arenas_; a != nullptr; a = a->next_all) {
+    for (std::uint32_t i = 0; i < a->next_fresh; ++i) {
+      reinterpret_cast<Pool*>(a->base + (std::size_t{i} << pool_shift_))->owner = nullptr;
+    }
+  }
+  for (LargeBlock* b = large_blocks_; b != nullptr; b = b->next) b->owner = nullptr;
+  all_arenas_ = nullptr;
+  usable_arenas_ = nullptr;
+  large_blocks_ = nullptr;
+  for (Pool*& list : used_pools_) list = nullptr;
+  parked_pool_ = nullptr;
+  bytes_in_use_ = bytes_reserved_ = bookkeeping_bytes_;
+  arena_count_ = large_count_ = large_bytes_ = 0;
+}
+
+void Allocator::free_block(void* block, std::uint32_t pool_shift) noexcept {
+  if (OURO_UNLIKELY(observer_ != nullptr)) {
+    observer_->on_deallocate(block, usable_size(block, pool_shift));
+  }
   ++deallocations_;
   if (pool_shift == 0) return deallocate_large(block);
   auto* pool = reinterpret_cast<Pool*>(address(block) & ~((std::uintptr_t{1} << pool_shift) - 1));
@@ -591,7 +644,7 @@ void Heap::deallocate_block(void* block, std::uint32_t pool_shift) noexcept {
   deallocate_small(block, pool->size_class);
 }
 
-std::size_t Heap::block_size_of(const void* block, std::uint32_t pool_shift) noexcept {
+std::size_t Allocator::usable_size(const void* block, std::uint32_t pool_shift) noexcept {
   if (pool_shift == 0) return (static_cast<const LargeBlock*>(block) - 1)->size;
   auto* pool =
       reinterpret_cast<const Pool*>(address(block) & ~((std::uintptr_t{1} << pool_shift) - 1));
@@ -600,7 +653,7 @@ std::size_t Heap::block_size_of(const void* block, std::uint32_t pool_shift) noe
 
 // --- debug checks -------------------------------------------------------------------------
 
-Heap::Arena* Heap::find_arena(const void* p) const noexcept {
+Allocator::Arena* Allocator::find_arena(const void* p) const noexcept {
   const std::uintptr_t at = address(p);
   for (Arena* a = all_arenas_; a != nullptr; a = a->next_all) {
     if (at >= address(a->base) && at < address(a->base) + options_.arena_size) return a;
@@ -614,7 +667,7 @@ Heap::Arena* Heap::find_arena(const void* p) const noexcept {
 // ever read from foreign memory — CPython's "benign read" in address_in_range is exactly
 // what AddressSanitizer reports. A double free is suspected only when the block already
 // carries the dead-byte fill, then confirmed by walking the pool's free list.
-void Heap::check_small_block(const void* p, const Pool* pool,
+void Allocator::check_small_block(const void* p, const Pool* pool,
                              std::size_t size_class) const noexcept {
   if (address(p) % kAlignment != 0) {
     detail::fatal("deallocate: pointer is not a block of this heap (foreign pointer)");
@@ -625,7 +678,7 @@ void Heap::check_small_block(const void* p, const Pool* pool,
   if (pool == nullptr) {
     pool = reinterpret_cast<const Pool*>(address(p) & ~((std::uintptr_t{1} << pool_shift_) - 1));
   }
-  if (pool->magic != kPoolMagic || pool->heap != this) {
+  if (pool->magic != kPoolMagic || pool->owner != this) {
     detail::fatal("deallocate: pointer is not a block of this heap (foreign pointer)");
   }
   if (pool->size_class == kNoClass) {
@@ -645,12 +698,6 @@ void Heap::check_small_block(const void* p, const Pool* pool,
   for (const FreeBlock* b = pool->free_list; b != nullptr; b = b->next) {
     if (b == p) detail::fatal("deallocate: double free of a small block");
   }
-}
-
-void Heap::report_wrong_thread() const noexcept {
-  detail::fatal(
-      "heap used from a thread that does not own it (I1: one heap, one thread; call "
-      "heap.bind_to_current_thread() to hand it over)");
 }
 
 }  // namespace ouro

@@ -7,7 +7,6 @@
 #include <ostream>
 
 #include "alloc/types.h"
-#include "ouro/core/heap.h"
 
 namespace ouro {
 
@@ -40,23 +39,23 @@ std::string with_thousands_separators(std::size_t value) {
 }
 }  // namespace
 
-// Friend of Heap: the walks over its private structures.
-struct HeapInternals {
+// Friend of Allocator: the walks over its private structures.
+struct AllocatorInternals {
   template <class Fn>
-  static void for_each_carved_pool(const Heap& heap, Fn&& fn) {
-    for (const Heap::Arena* a = heap.all_arenas_; a != nullptr; a = a->next_all) {
+  static void for_each_carved_pool(const Allocator& heap, Fn&& fn) {
+    for (const Allocator::Arena* a = heap.all_arenas_; a != nullptr; a = a->next_all) {
       for (std::uint32_t i = 0; i < a->next_fresh; ++i) {
         fn(*a,
-           *reinterpret_cast<const Heap::Pool*>(a->base + (std::size_t{i} << heap.pool_shift_)));
+           *reinterpret_cast<const Allocator::Pool*>(a->base + (std::size_t{i} << heap.pool_shift_)));
       }
     }
   }
-  static std::size_t capacity(const Heap& heap, const Heap::Pool& pool) {
+  static std::size_t capacity(const Allocator& heap, const Allocator::Pool& pool) {
     return (heap.options_.pool_size - pool.first_offset) / class_block_size(pool.size_class);
   }
 };
 
-HeapStats Heap::stats() const noexcept {
+HeapStats Allocator::stats() const noexcept {
   HeapStats s;
   s.bytes_in_use = bytes_in_use_;
   s.bytes_reserved = bytes_reserved_;
@@ -76,14 +75,14 @@ HeapStats Heap::stats() const noexcept {
   for (std::size_t c = 0; c < kSizeClassCount; ++c)
     s.size_classes[c].block_size = class_block_size(c);
   for (const Arena* a = all_arenas_; a != nullptr; a = a->next_all) s.pools_free += a->nfree_pools;
-  HeapInternals::for_each_carved_pool(*this, [&](const Arena&, const Pool& pool) {
+  AllocatorInternals::for_each_carved_pool(*this, [&](const Arena&, const Pool& pool) {
     if (pool.size_class == kNoClass) return;
     if (&pool == parked_pool_ && pool.used == 0) {  // idle and empty: a free pool for the figures
       ++s.pools_free;
       return;
     }
     SizeClassStats& c = s.size_classes[pool.size_class];
-    const std::size_t capacity = HeapInternals::capacity(*this, pool);
+    const std::size_t capacity = AllocatorInternals::capacity(*this, pool);
     ++c.pools;
     c.blocks_used += pool.used;
     c.blocks_free += capacity - pool.used;
@@ -93,7 +92,7 @@ HeapStats Heap::stats() const noexcept {
   return s;
 }
 
-void Heap::debug_mallocstats(std::ostream& out) const {
+void Allocator::debug_mallocstats(std::ostream& out) const {
   const HeapStats s = stats();
   fmt::print(out, "Small block threshold = {}, in {} size classes.\n\n", kSmallRequestLimit,
              kSizeClassCount);
@@ -137,56 +136,64 @@ void Heap::debug_mallocstats(std::ostream& out) const {
 // Walks everything and checks each structure's invariant. Unlike OURO_ASSERT these checks
 // are compiled in every build: verify() is what tests call to prove consistency.
 #define OURO_VERIFY(cond) \
-  ((cond) ? (void)0 : ::ouro::detail::fail_assertion(#cond, __FILE__, __LINE__))
+  ((cond) ? (void)0 : ::ouro::detail::fail_assertion("Allocator::verify: " #cond, __FILE__, __LINE__))
 
-bool Heap::verify() const {
-  std::size_t small_in_use = 0, arenas = 0, pools_on_rings = 0;
+// Every walk below is bounded by a count it can trust (arenas by arena_count_, a pool's free
+// list by the blocks carved in it, ...): a list made circular by a double free or a race
+// between two threads aborts with a message here instead of looping forever.
+bool Allocator::verify() const {
+  std::size_t small_in_use = 0, arenas = 0;
   for (const Arena* a = all_arenas_; a != nullptr; a = a->next_all) {
-    ++arenas;
+    OURO_VERIFY(++arenas <= arena_count_);
     OURO_VERIFY(a->next_all == nullptr || a->next_all->prev_all == a);
     OURO_VERIFY(a->ntotal_pools == pools_per_arena_ && a->next_fresh <= a->ntotal_pools);
     std::size_t free_listed = 0;
     for (const Pool* p = a->free_pools; p != nullptr; p = p->next) {
+      OURO_VERIFY(++free_listed <= a->next_fresh);
       OURO_VERIFY(p->arena == a && p->size_class == kNoClass);
-      ++free_listed;
     }
     OURO_VERIFY(a->nfree_pools == free_listed + (a->ntotal_pools - a->next_fresh));
   }
   OURO_VERIFY(arenas == arena_count_);
-  HeapInternals::for_each_carved_pool(*this, [&](const Arena& a, const Pool& pool) {
-    OURO_VERIFY(pool.magic == kPoolMagic && pool.arena == &a && pool.heap == this);
+  std::size_t carved_pools = 0;
+  AllocatorInternals::for_each_carved_pool(*this, [&](const Arena& a, const Pool& pool) {
+    ++carved_pools;
+    OURO_VERIFY(pool.magic == kPoolMagic && pool.arena == &a && pool.owner == this);
     if (pool.size_class == kNoClass) return;
     const std::size_t size = class_block_size(pool.size_class);
+    const std::size_t carved = (pool.next_offset - pool.first_offset) / size;
     std::size_t free_blocks = 0;
     for (const FreeBlock* b = pool.free_list; b != nullptr; b = b->next) {
+      OURO_VERIFY(++free_blocks <= carved);
       const std::size_t offset =
           reinterpret_cast<const std::byte*>(b) - reinterpret_cast<const std::byte*>(&pool);
       OURO_VERIFY(offset >= pool.first_offset && offset < pool.next_offset);
       OURO_VERIFY((offset - pool.first_offset) % size == 0);
-      ++free_blocks;
     }
-    const std::size_t carved = (pool.next_offset - pool.first_offset) / size;
     OURO_VERIFY(carved == pool.used + free_blocks);
     small_in_use += pool.used * size;
   });
+  std::size_t pools_on_lists = 0;
   for (std::size_t c = 0; c < kSizeClassCount; ++c) {
     OURO_VERIFY(used_pools_[c] == nullptr || used_pools_[c]->prev == nullptr);
     for (const Pool* p = used_pools_[c]; p != nullptr; p = p->next) {
+      OURO_VERIFY(++pools_on_lists <= carved_pools);
       OURO_VERIFY(p->size_class == c && p->free_list != nullptr);
       OURO_VERIFY(p->next == nullptr || p->next->prev == p);
-      ++pools_on_rings;
     }
   }
   std::size_t large_in_use = 0, large = 0;
   for (const LargeBlock* b = large_blocks_; b != nullptr; b = b->next) {
-    OURO_VERIFY(b->heap == this && (b->next == nullptr || b->next->prev == b));
+    OURO_VERIFY(++large <= large_count_);
+    OURO_VERIFY(b->owner == this && (b->next == nullptr || b->next->prev == b));
     large_in_use += b->size;
-    ++large;
   }
   OURO_VERIFY(large == large_count_ && large_in_use == large_bytes_);
   OURO_VERIFY(small_in_use + large_in_use == bytes_in_use_);
   // usable_arenas_ is sorted by free pools, and the rightmost table agrees with it.
+  std::size_t usable = 0;
   for (const Arena* a = usable_arenas_; a != nullptr; a = a->next_usable) {
+    OURO_VERIFY(++usable <= arena_count_);
     OURO_VERIFY(a->nfree_pools > 0);
     const Arena* next = a->next_usable;
     OURO_VERIFY(next == nullptr || (next->prev_usable == a && next->nfree_pools >= a->nfree_pools));
@@ -196,7 +203,6 @@ bool Heap::verify() const {
   const std::size_t reserved =
       arenas * options_.arena_size + bookkeeping_bytes_ + large * sizeof(LargeBlock) + large_in_use;
   OURO_VERIFY(reserved == bytes_reserved_);
-  (void)pools_on_rings;
   return true;
 }
 

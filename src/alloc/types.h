@@ -18,7 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "ouro/core/heap.h"
+#include "ouro/alloc/allocator.h"
 
 namespace ouro {
 
@@ -33,12 +33,12 @@ struct FreeBlock {
 ///   next, prev       list of used_pools_[size_class] (not circular) while it has a free block;
 ///   `next` alone
 ///                    links the arena's free pools while the pool serves no class.
-struct Heap::Pool {
+struct Allocator::Pool {
   FreeBlock* free_list;        // free blocks of this pool, most recently freed first
   Pool* next;                  // see above
   Pool* prev;                  // see above
   Arena* arena;                // the arena this pool was cut from
-  Heap* heap;                  // owner (found from any block by masking)
+  Allocator* owner;            // found from any block by masking
   std::uint32_t used;          // live blocks
   std::uint32_t size_class;    // index into size classes; kNoClass while free
   std::uint32_t first_offset;  // offset of the first block (after the headers)
@@ -51,7 +51,7 @@ struct Heap::Pool {
 /// Membership: every held arena is on all_arenas_; an arena with at least one free pool is
 /// also on usable_arenas_, which is sorted by nfree_pools ascending (most used first, so
 /// lightly used arenas empty out and go back to the backing).
-struct Heap::Arena {
+struct Allocator::Arena {
   std::byte* base;             // first byte (== the first pool)
   Pool* free_pools;            // pools given back, reusable by any class
   std::uint32_t nfree_pools;   // free pools, including never-used ones
@@ -65,15 +65,15 @@ struct Heap::Arena {
 };
 
 /// Header in front of every large block.
-struct Heap::LargeBlock {
+struct Allocator::LargeBlock {
   LargeBlock* next;  // all live large blocks of the heap
   LargeBlock* prev;
-  Heap* heap;        // owner
+  Allocator* owner;  // the allocator that owns it
   std::size_t size;  // payload bytes (request rounded up to 16)
 };
 
 /// A free run of the caller's buffer (buffer backing), kept in address order and coalesced.
-struct Heap::FreeChunk {
+struct Allocator::FreeChunk {
   FreeChunk* next;
   std::size_t size;  // bytes including this header; a multiple of 16
 };
@@ -83,7 +83,7 @@ inline constexpr std::uint32_t kNoClass = 0xffffffff;
 inline constexpr unsigned char kFreshByte = 0xCD;  // debug: newly allocated block contents
 inline constexpr unsigned char kDeadByte = 0xDD;   // debug: freed block contents
 
-static_assert(sizeof(Heap::LargeBlock) % kAlignment == 0);
+static_assert(sizeof(Allocator::LargeBlock) % kAlignment == 0);
 
 /// Size class index of a small request (n in 1..512).
 constexpr std::size_t size_class_of(std::size_t n) noexcept { return (n - 1) / kAlignment; }

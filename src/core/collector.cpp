@@ -43,17 +43,23 @@
 // it. Between steps 1 and 3, `young` is singly linked: its prev fields hold gc_refs (see
 // the table at GcLinks in include/ouro/detail/runtime.h); move_unreachable restores them
 // as it goes. Everywhere else lists are doubly linked and validate_list() holds.
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
 
+#include "core/internal.h"
 #include "ouro/core/gc.h"
 #include "ouro/core/runtime.h"
 
 namespace ouro {
 
 namespace detail {
+
+using gc::CollectionInfo;
+using gc::GenerationStats;
 
 namespace {
 
@@ -241,7 +247,7 @@ void print_object(const char* what, Object* object) {
 // Step 8. clear() breaks each cycle; refcounting frees the objects, which takes them off
 // the list. One that survives its clear() (still referenced) goes to `old`.
 void delete_garbage(Heap& heap, GcList& collectable, GcList& old) noexcept {
-  Runtime& rt = heap.runtime();
+  CoreState& rt = core_state(heap);
   while (!collectable.empty()) {
     GcLinks* links = collectable.head.next;
     Object* object = object_of(links);
@@ -272,7 +278,7 @@ void delete_garbage(Heap& heap, GcList& collectable, GcList& old) noexcept {
   }
 }
 
-void print_generation_sizes(const Runtime& rt) {
+void print_generation_sizes(const CoreState& rt) {
   std::fprintf(stderr, "gc: objects in each generation:");
   for (const Generation& g : rt.generations) std::fprintf(stderr, " %zu", gc_list_size(g.list));
   std::fprintf(stderr, "\ngc: objects in permanent generation: %zu\n", gc_list_size(rt.permanent));
@@ -281,7 +287,7 @@ void print_generation_sizes(const Runtime& rt) {
 // Steps 0-8 for one generation. Returns unreachable objects found (collected + 0
 // uncollectable: ouro has no legacy finalizers, so nothing is uncollectable).
 std::size_t collect_main(Heap& heap, int generation) noexcept {
-  Runtime& rt = heap.runtime();
+  CoreState& rt = core_state(heap);
   const auto started = std::chrono::steady_clock::now();
   if (rt.debug_flags & gc::DEBUG_STATS) {
     std::fprintf(stderr, "gc: collecting generation %d...\n", generation);
@@ -317,7 +323,7 @@ std::size_t collect_main(Heap& heap, int generation) noexcept {
     if (rt.debug_flags & gc::DEBUG_COLLECTABLE) print_object("collectable", object);
   }
   const bool callbacks_ran =
-      rt.handle_weakrefs != nullptr && rt.handle_weakrefs(heap, unreachable, old);
+      rt.weak != nullptr && handle_weakrefs(heap, unreachable, old);
   GcList final_unreachable;
   if (pending_finalizers == 0 && !callbacks_ran) {
     // Steps 6-7 can only change the outcome through code they run: with no finalizer
@@ -345,19 +351,19 @@ std::size_t collect_main(Heap& heap, int generation) noexcept {
 }
 
 void invoke_callbacks(Heap& heap, const std::string& phase, const CollectionInfo& info) noexcept {
-  Runtime& rt = heap.runtime();
+  CoreState& rt = core_state(heap);
   if (rt.callbacks.empty()) return;
-  // A copy: a callback may add or remove callbacks.
-  std::vector<std::function<void(const std::string&, const CollectionInfo&)>> callbacks;
+  // A copy, in the heap: a callback may add or remove callbacks.
+  HeapVector<GcCallbackEntry> callbacks{StdAllocator<GcCallbackEntry>(heap.allocator())};
   try {
     callbacks = rt.callbacks;
   } catch (...) {
     report_unraisable(heap, "gc callback", nullptr);
     return;
   }
-  for (auto& callback : callbacks) {
+  for (auto& entry : callbacks) {
     try {
-      callback(phase, info);
+      entry.callback(phase, info);
     } catch (...) {
       report_unraisable(heap, "gc callback", nullptr);
     }
@@ -373,10 +379,13 @@ std::size_t collect_with_callbacks(Heap& heap, int generation) noexcept {
 }
 
 std::size_t collect_guarded(Heap& heap, int generation) noexcept {
-  Runtime& rt = heap.runtime();
+  CoreState& rt = core_state(heap);
   if (rt.collecting) return 0;  // from a finalizer or callback: skipped, as in CPython
   rt.collecting = true;
+  // OURO_DEBUG=3: the whole heap is checked before and after every collection.
+  OURO_ASSERT_EXPENSIVE(heap.verify());
   const std::size_t found = collect_with_callbacks(heap, generation);
+  OURO_ASSERT_EXPENSIVE(heap.verify());
   rt.collecting = false;
   return found;
 }
@@ -387,7 +396,7 @@ std::size_t collect_guarded(Heap& heap, int generation) noexcept {
 // the objects it held then: without that rule, a program that builds a large long-lived
 // structure would pay quadratic time in full collections (CPython, issue #4074).
 void collect_generations(Heap& heap) noexcept {
-  Runtime& rt = heap.runtime();
+  CoreState& rt = core_state(heap);
   for (int i = kGenerations - 1; i >= 0; --i) {
     if (rt.generations[i].count > rt.generations[i].threshold || (i == 0 && rt.stress)) {
       if (i == kGenerations - 1 && rt.long_lived_pending < rt.long_lived_total / 4) continue;
@@ -400,7 +409,7 @@ void collect_generations(Heap& heap) noexcept {
 }  // namespace
 
 void collect_on_allocation(Heap& heap) noexcept {
-  Runtime& rt = heap.runtime();
+  CoreState& rt = core_state(heap);
   if (!rt.enabled || rt.collecting || rt.shutting_down) return;
   if (rt.generations[0].threshold == 0 && !rt.stress) return;
   collect_generations(heap);
@@ -412,7 +421,7 @@ void collect_on_allocation(Heap& heap) noexcept {
 // unreachable object in gc.garbage where nobody can look any more, so that none of them
 // would ever be destroyed.
 void collect_at_shutdown(Heap& heap) noexcept {
-  Runtime& rt = heap.runtime();
+  CoreState& rt = core_state(heap);
   if (rt.collecting) return;
   rt.debug_flags &= ~gc::DEBUG_SAVEALL;
   rt.collecting = true;
@@ -426,13 +435,19 @@ void collect_on_pressure(Heap& heap) noexcept { collect_guarded(heap, kGeneratio
 
 namespace gc {
 
+using detail::core_state;
+using detail::CoreState;
 using detail::GcLinks;
 using detail::GcList;
-using detail::Runtime;
+using detail::gc_list_size;
 
-Heap& current_heap() {
+Heap& current_heap(std::source_location call) {
   Heap* heap = Heap::current();
-  if (heap == nullptr) detail::throw_no_current_heap();
+  if (OURO_UNLIKELY(heap == nullptr)) {
+    const std::string where = fmt::format("ouro::gc call at {}:{} (in {})", call.file_name(),
+                                          call.line(), call.function_name());
+    detail::throw_no_current_heap(where.c_str());
+  }
   return *heap;
 }
 
@@ -444,47 +459,81 @@ std::size_t collect(int generation, Heap& heap) {
   return detail::collect_guarded(heap, generation);
 }
 
-void enable(Heap& heap) { heap.runtime().enabled = true; }
-void disable(Heap& heap) { heap.runtime().enabled = false; }
-bool isenabled(Heap& heap) { return heap.runtime().enabled; }
+void enable(Heap& heap) { core_state(heap).enabled = true; }
+void disable(Heap& heap) { core_state(heap).enabled = false; }
+bool isenabled(Heap& heap) { return core_state(heap).enabled; }
 
 std::tuple<int, int, int> get_threshold(Heap& heap) {
-  const Runtime& rt = heap.runtime();
+  const CoreState& rt = core_state(heap);
   return {rt.generations[0].threshold, rt.generations[1].threshold, rt.generations[2].threshold};
 }
 
 void set_threshold(int threshold0, std::optional<int> threshold1, std::optional<int> threshold2,
                    Heap& heap) {
-  Runtime& rt = heap.runtime();
+  CoreState& rt = core_state(heap);
   rt.generations[0].threshold = threshold0;
   if (threshold1) rt.generations[1].threshold = *threshold1;
   if (threshold2) rt.generations[2].threshold = *threshold2;
 }
 
 std::tuple<int, int, int> get_count(Heap& heap) {
-  const Runtime& rt = heap.runtime();
+  const CoreState& rt = core_state(heap);
   return {rt.generations[0].count, rt.generations[1].count, rt.generations[2].count};
 }
 
 std::array<GenerationStats, 3> get_stats(Heap& heap) {
-  const Runtime& rt = heap.runtime();
+  const CoreState& rt = core_state(heap);
   return {rt.stats[0], rt.stats[1], rt.stats[2]};
 }
 
-void set_debug(int flags, Heap& heap) { heap.runtime().debug_flags = flags; }
-int get_debug(Heap& heap) { return heap.runtime().debug_flags; }
+void set_debug(int flags, Heap& heap) { core_state(heap).debug_flags = flags; }
+int get_debug(Heap& heap) { return core_state(heap).debug_flags; }
 
-std::vector<Callback>& callbacks(Heap& heap) { return heap.runtime().callbacks; }
+CallbackList callbacks(Heap& heap) { return CallbackList(heap); }
+
+namespace {
+CallbackHandle insert_callback(Heap& heap, Callback callback, bool front) {
+  CoreState& rt = core_state(heap);
+  const std::size_t id = rt.next_callback_id;
+  auto at = front ? rt.callbacks.begin() : rt.callbacks.end();
+  rt.callbacks.insert(at, detail::GcCallbackEntry{id, std::move(callback)});
+  ++rt.next_callback_id;  // only once stored: a failed insert uses no handle
+  return CallbackHandle{id};
+}
+}  // namespace
+
+CallbackHandle CallbackList::add(Callback callback) {
+  return insert_callback(*heap_, std::move(callback), false);
+}
+
+CallbackHandle CallbackList::add_front(Callback callback) {
+  return insert_callback(*heap_, std::move(callback), true);
+}
+
+bool CallbackList::remove(CallbackHandle handle) noexcept {
+  auto& list = core_state(*heap_).callbacks;
+  for (auto it = list.begin(); it != list.end(); ++it) {
+    if (it->id == static_cast<std::size_t>(handle)) {
+      list.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+void CallbackList::clear() noexcept { core_state(*heap_).callbacks.clear(); }
+
+std::size_t CallbackList::size() const noexcept { return core_state(*heap_).callbacks.size(); }
 
 std::vector<Ref<Object>> garbage(Heap& heap) {
   std::vector<Ref<Object>> result;
-  for (Object* o : heap.runtime().garbage) result.push_back(Ref<Object>::borrow(o));
+  for (Object* o : core_state(heap).garbage) result.push_back(Ref<Object>::borrow(o));
   return result;
 }
 
 void clear_garbage(Heap& heap) {
-  std::vector<Object*> garbage;
-  garbage.swap(heap.runtime().garbage);
+  HeapVector<Object*> garbage{StdAllocator<Object*>(heap.allocator())};
+  garbage.swap(core_state(heap).garbage);
   for (Object* o : garbage) Ref<Object>::adopt(o).reset();
 }
 
@@ -497,7 +546,7 @@ void append_list(std::vector<Ref<Object>>& out, const GcList& list) {
 }  // namespace
 
 std::vector<Ref<Object>> get_objects(std::optional<int> generation, Heap& heap) {
-  Runtime& rt = heap.runtime();
+  CoreState& rt = core_state(heap);
   std::vector<Ref<Object>> result;
   // CPython's argument clinic maps None to -1, so -1 means "all generations" there too.
   if (generation && *generation != -1) {
@@ -538,7 +587,7 @@ class Collect final : public Visitor {
 
 std::vector<Ref<Object>> get_referrers(std::span<const Ref<Object>> objects, Heap& heap) {
   std::vector<Ref<Object>> result;
-  for (detail::Generation& g : heap.runtime().generations) {
+  for (detail::Generation& g : core_state(heap).generations) {
     for (GcLinks* l = g.list.head.next; l != &g.list.head; l = l->next) {
       Object* candidate = detail::object_of(l);
       FindAny finder(objects);
@@ -562,20 +611,24 @@ bool is_tracked(const Ref<Object>& object) noexcept { return object && object->i
 bool is_finalized(const Ref<Object>& object) noexcept { return object && object->is_finalized(); }
 
 void freeze(Heap& heap) {
-  Runtime& rt = heap.runtime();
+  CoreState& rt = core_state(heap);
   for (detail::Generation& g : rt.generations) gc_list_merge(g.list, rt.permanent);
   rt.generations[0].count = 0;  // CPython 3.11 resets only generation 0's count
 }
 
 void unfreeze(Heap& heap) {
-  Runtime& rt = heap.runtime();
+  CoreState& rt = core_state(heap);
   gc_list_merge(rt.permanent, rt.generations[detail::kGenerations - 1].list);
 }
 
-std::size_t get_freeze_count(Heap& heap) { return gc_list_size(heap.runtime().permanent); }
-
-void set_stress(bool on, Heap& heap) { heap.runtime().stress = on; }
+std::size_t get_freeze_count(Heap& heap) { return gc_list_size(core_state(heap).permanent); }
 
 }  // namespace gc
+
+namespace testing {
+
+void set_gc_stress(bool on, Heap& heap) { detail::core_state(heap).stress = on; }
+
+}  // namespace testing
 
 }  // namespace ouro

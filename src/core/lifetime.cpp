@@ -28,6 +28,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "core/internal.h"
 #include "ouro/core/ref.h"
 
 namespace ouro::detail {
@@ -47,14 +48,14 @@ void destroy_and_free(Heap& heap, Object* object) noexcept {
   const std::uint32_t flags = ObjectAccess::flags(*object);
   void* block = block_of(object);
   ObjectAccess::destroy(*object);
-  Runtime& rt = heap.runtime();
+  CoreState& rt = core_state(heap);
   --rt.live_objects;
   const std::uint32_t type = flags >> 16;
   --rt.live_by_type[type < kTypeCountSlots ? type : kTypeCountSlots - 1];
-  heap.deallocate_block(block, flags & Object::kPoolShiftMask);
+  heap.allocator().free_block(block, flags & Object::kPoolShiftMask);
 }
 
-void untrack(Runtime& rt, Object* object) noexcept {
+void untrack(CoreState& rt, Object* object) noexcept {
   GcLinks* links = links_of(object);
   gc_list_remove(links);
   links->prev = links->next = nullptr;
@@ -87,15 +88,13 @@ bool finalize_from_dealloc(Heap& heap, Object* object) noexcept {
 
 // The whole death of an object whose count reached zero: finalizer (once, I6), weak
 // references, untracking, destructor, block. Runs at dealloc_depth >= 1.
-void release(Heap& heap, Runtime& rt, Object* object) noexcept {
+void release(Heap& heap, CoreState& rt, Object* object) noexcept {
   const std::uint32_t& flags = ObjectAccess::flags(*object);
   if (finalizer_pending(flags)) {
     if (finalize_from_dealloc(heap, object)) return;  // resurrected
   }
   // I5: weak references are cleared (and their callbacks run) before the object goes.
-  if ((flags & Object::kWeaklyReferenced) && rt.clear_weakrefs_on_dealloc != nullptr) {
-    rt.clear_weakrefs_on_dealloc(heap, object);
-  }
+  if (flags & Object::kWeaklyReferenced) clear_weakrefs_on_dealloc(heap, object);
   if (flags & Object::kTracked) untrack(rt, object);
   destroy_and_free(heap, object);
 }
@@ -104,15 +103,19 @@ void release(Heap& heap, Runtime& rt, Object* object) noexcept {
 
 void dealloc(Object* object) noexcept {
   std::uint32_t& flags = ObjectAccess::flags(*object);
-  Heap& heap = Heap::owner_of_block(block_of(object), flags & Object::kPoolShiftMask);
-  Runtime& rt = heap.runtime();
+  Allocator* allocator = Allocator::owner_of(block_of(object), flags & Object::kPoolShiftMask);
+  // An object that outlived its heap (a Ref dropped after ~Heap): the heap kept its memory
+  // and disowned it (Allocator::abandon), so there is nothing left to free or to tell.
+  if (OURO_UNLIKELY(allocator == nullptr)) return;
+  Heap& heap = Heap::of(*allocator);
+  CoreState& rt = core_state(heap);
   // I2: the trashcan comes before the finalizer, which may itself drop the last reference
   // to the next object of a chain (each finalizer running inside the previous one).
   if ((flags & Object::kContainer) && rt.dealloc_depth >= kTrashcanDepth) {
     if (finalizer_pending(flags)) {
       ObjectAccess::refcount(*object) = 1;  // the trashcan's reference (see the top)
-    } else if ((flags & Object::kWeaklyReferenced) && rt.clear_weakrefs_on_dealloc != nullptr) {
-      rt.clear_weakrefs_on_dealloc(heap, object);  // as early as an undeferred death would
+    } else if (flags & Object::kWeaklyReferenced) {
+      clear_weakrefs_on_dealloc(heap, object);  // as early as an undeferred death would
       flags &= ~Object::kWeaklyReferenced;         // done: release() must not do it again
     }
     if (flags & Object::kTracked) untrack(rt, object);
@@ -145,7 +148,7 @@ void dealloc(Object* object) noexcept {
 
 void report_unraisable(Heap& heap, std::string_view where, const Object* object) noexcept {
   UnraisableInfo info{where, object, std::current_exception()};
-  Runtime& rt = heap.runtime();
+  CoreState& rt = core_state(heap);
   if (rt.unraisable_hook) {
     try {
       rt.unraisable_hook(info);

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/internal.h"
+#include "core/weak_table.h"
 #include "ouro/core/ref.h"
 #include "ouro/core/runtime.h"
 
@@ -102,20 +104,26 @@ void Object::traverse(Visitor&) {}
 std::string_view Object::type_name() const noexcept { return detail::type_name_of(type_id()); }
 
 Heap& Object::heap() const noexcept {
+  if (OURO_UNLIKELY(flags_ & kConstructing)) return *detail::t_constructing_heap;
   auto* self = const_cast<Object*>(this);
   const void* block = is_container() ? static_cast<void*>(detail::links_of(self)) : self;
-  return Heap::owner_of_block(block, flags_ & kPoolShiftMask);
+  Allocator* allocator = Allocator::owner_of(block, flags_ & kPoolShiftMask);
+  if (OURO_UNLIKELY(allocator == nullptr)) {
+    detail::fatal("Object::heap(): the object outlived its heap (a Ref or Value kept after the "
+                  "heap was destroyed)");
+  }
+  return Heap::of(*allocator);
 }
 
 std::size_t getsizeof(const Object& object) noexcept {
   auto* self = const_cast<Object*>(&object);
   const std::uint32_t flags = detail::ObjectAccess::flags(object);
   const void* block = object.is_container() ? static_cast<void*>(detail::links_of(self)) : self;
-  return Heap::block_size_of(block, flags & Object::kPoolShiftMask) + object.owned_bytes();
+  return Allocator::usable_size(block, flags & Object::kPoolShiftMask) + object.owned_bytes();
 }
 
 std::vector<TypeCount> live_objects_by_type(const Heap& heap) {
-  const detail::Runtime& rt = heap.runtime();
+  const detail::CoreState& rt = detail::core_state(heap);
   std::vector<TypeCount> counts;
   for (std::size_t id = 0; id < detail::kTypeCountSlots; ++id) {
     if (rt.live_by_type[id] == 0) continue;
@@ -131,7 +139,7 @@ std::vector<TypeCount> live_objects_by_type(const Heap& heap) {
 }
 
 bool report_leaks(const Heap& heap, std::ostream& out) {
-  const std::size_t live = heap.runtime().live_objects;
+  const std::size_t live = heap.live_objects();
   if (live == 0) return false;
   fmt::print(out, "ouro: heap destroyed with {} live object{}:\n", live, live == 1 ? "" : "s");
   for (const TypeCount& row : live_objects_by_type(heap)) {
@@ -142,8 +150,6 @@ bool report_leaks(const Heap& heap, std::ostream& out) {
 
 namespace detail {
 
-void collect_at_shutdown(Heap& heap) noexcept;  // src/core/collector.cpp
-
 namespace {
 
 // Breaks what is left after the last collection: every remaining container is cleared
@@ -151,8 +157,8 @@ namespace {
 // kept alive is freed by refcounting. Objects still referenced from outside the heap
 // (a leaked Ref) survive this and their memory goes with the heap's arenas.
 void clear_remaining_containers(Heap& heap) noexcept {
-  Runtime& rt = heap.runtime();
-  std::vector<Object*> remaining;
+  CoreState& rt = core_state(heap);
+  HeapVector<Object*> remaining{StdAllocator<Object*>(heap.allocator())};
   auto collect_list = [&](GcList& list) {
     for (GcLinks* l = list.head.next; l != &list.head; l = l->next)
       remaining.push_back(object_of(l));
@@ -174,20 +180,113 @@ void clear_remaining_containers(Heap& heap) noexcept {
   for (Object* o : remaining) Ref<Object>::adopt(o).reset();
 }
 
+// Step 5: what is still alive now is referenced from outside the heap (every container was
+// cleared, so nothing inside holds anything). Said in every build: the program has a Ref or
+// Value that outlives its heap, a bug that would otherwise crash later.
+void report_outside_references(Heap& heap) noexcept {
+  if (core_state(heap).live_objects == 0) return;
+  std::string types;
+  try {
+    for (const TypeCount& row : live_objects_by_type(heap)) {
+      types += fmt::format("{}{} {}", types.empty() ? "" : ", ", row.count, row.type);
+    }
+  } catch (...) {
+    types = "(no memory to list their types)";
+  }
+  std::fprintf(stderr,
+               "ouro: heap at %p destroyed while %zu object%s still referenced from outside it "
+               "(a Ref or Value outlives its heap): %s. Their memory is kept so that dropping "
+               "those references is harmless; any other use of them is an error.\n",
+               static_cast<void*>(&heap), core_state(heap).live_objects,
+               core_state(heap).live_objects == 1 ? " is" : "s are", types.c_str());
+}
+
+// Step 6: the core state's buffers go back to the allocator before it is torn down (or
+// abandoned, in which case live blocks are no longer freed one by one).
+void release_core_buffers(Heap& heap, CoreState& rt) noexcept {
+  HeapVector<Object*>(rt.garbage.get_allocator()).swap(rt.garbage);
+  HeapVector<GcCallbackEntry>(rt.callbacks.get_allocator()).swap(rt.callbacks);
+  release_weak_state(heap);
+}
+
 }  // namespace
 
-void shutdown_runtime(Heap& heap) noexcept {
-  Runtime& rt = heap.runtime();
+// The object world's invariants, as an executable check (Lua's lua_checkmemory). Every walk
+// is bounded by live_objects, so a list made circular by misuse (two threads sharing a heap)
+// aborts with a message instead of looping.
+#define OURO_CHECK(cond, what) \
+  ((cond) ? (void)0 : ::ouro::detail::fail_assertion(what ": " #cond, __FILE__, __LINE__))
+
+namespace {
+
+// Walks one list: links consistent both ways, every member a tracked container.
+std::size_t check_list(const CoreState& rt, const GcList& list) {
+  std::size_t n = 0;
+  for (const GcLinks* l = list.head.next; l != &list.head; l = l->next) {
+    OURO_CHECK(++n <= rt.live_objects, "a generation list is longer than the live objects");
+    OURO_CHECK(l->next->prev == l, "a generation list's links disagree");
+    const std::uint32_t f = ObjectAccess::flags(*object_of(const_cast<GcLinks*>(l)));
+    OURO_CHECK((f & Object::kContainer) && (f & Object::kTracked),
+               "a generation list holds an untracked object or a non-container");
+    OURO_CHECK(!(f & (Object::kCollecting | Object::kUnreachable)),
+               "collector flags left on an object between collections");
+  }
+  return n;
+}
+
+// The weakly-referenced bit of every tracked container agrees with the weak table, and every
+// key of the table carries the bit.
+void check_weak_bits(const CoreState& rt, const GcList& list) {
+  for (const GcLinks* l = list.head.next; l != &list.head; l = l->next) {
+    const Object* o = object_of(const_cast<GcLinks*>(l));
+    const bool flagged = (ObjectAccess::flags(*o) & Object::kWeaklyReferenced) != 0;
+    const bool listed = rt.weak != nullptr && weak_list_head(*rt.weak, o) != nullptr;
+    OURO_CHECK(flagged == listed, "the weakly-referenced bit disagrees with the weak table");
+  }
+}
+
+}  // namespace
+
+bool verify_object_world(const Heap& heap) {
+  const CoreState& rt = core_state(heap);
+  std::size_t by_type = 0;
+  for (std::uint32_t count : rt.live_by_type) by_type += count;
+  OURO_CHECK(by_type == rt.live_objects, "live objects differ from the sum of live objects by type");
+  std::size_t tracked = 0;
+  for (const Generation& g : rt.generations) {
+    tracked += check_list(rt, g.list);
+    check_weak_bits(rt, g.list);
+  }
+  tracked += check_list(rt, rt.permanent);
+  check_weak_bits(rt, rt.permanent);
+  OURO_CHECK(tracked <= rt.live_objects, "more tracked containers than live objects");
+  if (rt.weak != nullptr) {
+    std::size_t keys = 0;
+    for (std::size_t i = 0; i < rt.weak->capacity; ++i) {
+      const Object* key = rt.weak->slots[i].key;
+      if (key == nullptr || !is_live_weak_key(key)) continue;
+      ++keys;
+      OURO_CHECK(ObjectAccess::flags(*key) & Object::kWeaklyReferenced,
+                 "a key of the weak table lacks the weakly-referenced bit");
+    }
+    OURO_CHECK(keys == rt.weak->live, "the weak table's live count is wrong");
+  }
+  return true;
+}
+
+#undef OURO_CHECK
+
+void shutdown_object_world(Heap& heap) noexcept {
+  CoreState& rt = core_state(heap);
   rt.shutting_down = true;
-  if (rt.weakref_shutdown != nullptr) rt.weakref_shutdown(heap);  // finalize(atexit=True)
-  std::vector<Object*> garbage;
-  garbage.swap(rt.garbage);
+  shutdown_weakrefs(heap);  // step 1: finalize(atexit=True)
+  HeapVector<Object*> garbage(StdAllocator<Object*>(heap.allocator()));
+  garbage.swap(rt.garbage);  // step 2: gc.garbage (no allocation: a swap)
   for (Object* o : garbage) Ref<Object>::adopt(o).reset();
-  collect_at_shutdown(heap);
-#if OURO_DEBUG >= 1
-  report_leaks(heap, std::cerr);
-#endif
-  clear_remaining_containers(heap);
+  collect_at_shutdown(heap);         // step 3
+  clear_remaining_containers(heap);  // step 4
+  report_outside_references(heap);   // step 5
+  release_core_buffers(heap, rt);          // step 6
 }
 
 }  // namespace detail

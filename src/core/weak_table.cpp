@@ -5,11 +5,11 @@
 #include <functional>
 #include <new>
 
+#include "core/internal.h"
+
 namespace ouro::detail {
 
 namespace {
-
-Object* const kTombstone = reinterpret_cast<Object*>(alignof(Object));
 
 std::size_t slot_of(const Object* key, std::size_t capacity) noexcept {
   // Objects are 16-byte aligned: drop the zero bits, then mix (Fibonacci hashing).
@@ -32,28 +32,32 @@ void place(WeakSlot* slots, std::size_t capacity, Object* key, WeakRef* head) no
   slots[i] = {key, head};
 }
 
-void shutdown_weakrefs(Heap& heap) noexcept {
-  if (WeakState* state = weak_state_if_any(heap); state && state->on_shutdown) {
-    state->on_shutdown(heap);
-  }
-}
-
 }  // namespace
 
-WeakState* weak_state_if_any(Heap& heap) noexcept {
-  return static_cast<WeakState*>(heap.runtime().weakref_state);
+void shutdown_weakrefs(Heap& heap) noexcept {
+  if (WeakState* state = weak_state_if_any(heap); state && state->finalizers) {
+    state->finalizers->on_heap_shutdown(heap);
+  }
 }
 
-void install_weakref_hooks(Runtime& rt) noexcept;  // weakref.cpp
+WeakState* weak_state_if_any(Heap& heap) noexcept {
+  return core_state(heap).weak;
+}
+
+void release_weak_state(Heap& heap) noexcept {
+  CoreState& core = core_state(heap);
+  WeakState* state = core.weak;
+  if (state == nullptr) return;
+  if (state->slots != nullptr) heap.deallocate(state->slots, state->capacity * sizeof(WeakSlot));
+  state->~WeakState();
+  heap.deallocate(state, sizeof(WeakState));
+  core.weak = nullptr;
+}
 
 WeakState& weak_state(Heap& heap) {
-  Runtime& rt = heap.runtime();
-  if (rt.weakref_state == nullptr) {
-    rt.weakref_state = ::new (heap.allocate(sizeof(WeakState))) WeakState();
-    rt.weakref_shutdown = shutdown_weakrefs;
-    install_weakref_hooks(rt);
-  }
-  return *static_cast<WeakState*>(rt.weakref_state);
+  CoreState& state = core_state(heap);
+  if (state.weak == nullptr) state.weak = ::new (heap.allocate(sizeof(WeakState))) WeakState();
+  return *state.weak;
 }
 
 WeakRef* weak_list_head(const WeakState& state, const Object* referent) noexcept {

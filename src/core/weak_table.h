@@ -19,16 +19,32 @@ struct WeakSlot {
   WeakRef* head;
 };
 
-/// Everything src/weakref keeps per heap (Runtime::weakref_state points here).
+/// What a layer above the core registers to run at heap shutdown, step 1 (weakref.finalize's
+/// atexit callbacks). The core knows only this interface, not the registry behind it.
+class ShutdownParticipant {
+ public:
+  virtual void on_heap_shutdown(Heap& heap) noexcept = 0;
+
+ protected:
+  ~ShutdownParticipant() = default;
+};
+
+/// An erased slot's key (never a real object: objects are 16-byte aligned and not at 16).
+inline Object* const kTombstone = reinterpret_cast<Object*>(alignof(Object));
+/// True for a slot key that names a referent (not empty, not erased).
+inline bool is_live_weak_key(const Object* key) noexcept {
+  return key != nullptr && key != kTombstone;
+}
+
+/// Everything the weak references keep per heap (CoreState::weak points here).
 struct WeakState {
   WeakSlot* slots = nullptr;
   std::size_t capacity = 0;  // a power of two, or 0
   std::size_t used = 0;      // live keys + tombstones
   std::size_t live = 0;      // live keys
-  // finalize(): the registry of alive finalizers (src/weak/finalize.cpp) and what to do
-  // at heap shutdown (call those with atexit set). Null until the first finalize().
-  void* finalizers = nullptr;
-  void (*on_shutdown)(Heap&) noexcept = nullptr;
+  // finalize(): the registry of alive finalizers (src/weak/finalize.cpp), which runs those
+  // with atexit set at heap shutdown. Null until the first finalize().
+  ShutdownParticipant* finalizers = nullptr;
 };
 
 /// The heap's weak state, created on first use (allocates from the heap: may throw).

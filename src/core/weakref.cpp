@@ -15,6 +15,7 @@
 // first.
 #include <fmt/format.h>
 
+#include "core/internal.h"
 #include "core/weak_table.h"
 
 namespace ouro {
@@ -81,6 +82,9 @@ void run_callback(Heap& heap, WeakRef* wr) noexcept {
   }
 }
 
+}  // namespace
+
+
 // Death by refcount (called from dealloc, the object's count is zero): clear all, then
 // call back. The weakrefs with callbacks are held on a chain through their `next` links
 // (free once detached), so nothing is allocated here.
@@ -146,12 +150,6 @@ bool handle_weakrefs(Heap& heap, GcList& unreachable, GcList& old) noexcept {
   return any;
 }
 
-}  // namespace
-
-void install_weakref_hooks(Runtime& rt) noexcept {
-  rt.clear_weakrefs_on_dealloc = clear_weakrefs_on_dealloc;
-  rt.handle_weakrefs = handle_weakrefs;
-}
 
 Ref<WeakRef> make_weakref(Object* referent, WeakCallback callback) {
   if (referent == nullptr) throw TypeError("cannot create weak reference to 'NoneType' object");

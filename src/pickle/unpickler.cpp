@@ -1446,13 +1446,13 @@ Value unpickle(Heap& heap, std::istream& in, const LoadOptions& options) {
 
 Value loads(std::string_view data, const LoadOptions& options) {
   Heap* heap = Heap::current();
-  if (heap == nullptr) ouro::detail::throw_no_current_heap();
+  if (heap == nullptr) ouro::detail::throw_no_current_heap("ouro::loads()");
   return detail::unpickle(*heap, as_bytes(data), options);
 }
 
 Value load(std::istream& in, const LoadOptions& options) {
   Heap* heap = Heap::current();
-  if (heap == nullptr) ouro::detail::throw_no_current_heap();
+  if (heap == nullptr) ouro::detail::throw_no_current_heap("ouro::load()");
   return detail::unpickle(*heap, in, options);
 }
 

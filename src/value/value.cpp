@@ -67,7 +67,7 @@ std::int64_t hash_bytes(std::span<const std::byte> data) noexcept {
 
 Heap& current_heap() {
   Heap* heap = Heap::current();
-  if (heap == nullptr) ouro::detail::throw_no_current_heap();
+  if (heap == nullptr) ouro::detail::throw_no_current_heap("ouro: creating a value");
   return *heap;
 }
 

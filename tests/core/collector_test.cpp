@@ -762,11 +762,11 @@ TEST(CollectorPressure, PressureCollectionFreesGarbageSoTheAllocationSucceeds) {
   EXPECT_EQ(heap.stats().memory_errors, 0u);
   EXPECT_EQ(gc::get_stats()[2].collections, 1u);
   EXPECT_EQ(gc::get_stats()[2].collected, garbage - 1);
-  EXPECT_EQ(heap.runtime().live_objects, 1u);
+  EXPECT_EQ(heap.live_objects(), 1u);
   EXPECT_LE(heap.stats().bytes_reserved, limit);
   EXPECT_TRUE(heap.verify());
   EXPECT_EQ(gc::collect(), 1u);
-  EXPECT_EQ(heap.runtime().live_objects, 0u);
+  EXPECT_EQ(heap.live_objects(), 0u);
 }
 
 TEST(CollectorPressure, LiveDataOverTheLimitThrowsAndTheHeapStaysUsable) {
@@ -788,19 +788,19 @@ TEST(CollectorPressure, LiveDataOverTheLimitThrowsAndTheHeapStaysUsable) {
   EXPECT_GT(error->requested(), 0u);
   EXPECT_EQ(heap.stats().memory_errors, 1u);
   EXPECT_EQ(heap.stats().pressure_calls, 1u);  // one full collection was tried first
-  EXPECT_EQ(heap.runtime().live_objects, held.size());
+  EXPECT_EQ(heap.live_objects(), held.size());
   EXPECT_TRUE(heap.verify());
   EXPECT_LE(heap.stats().bytes_reserved, heap.limit_bytes());
   // Usable after the failure: free half, allocate again, collect cyclic garbage.
   const std::size_t n = held.size();
   held.resize(n / 2);
-  EXPECT_EQ(heap.runtime().live_objects, n / 2);
+  EXPECT_EQ(heap.live_objects(), n / 2);
   Ref<Node> ring = make_ring(100);
   ring.reset();
   EXPECT_EQ(gc::collect(), 100u);
   EXPECT_TRUE(heap.verify());
   held.clear();
-  EXPECT_EQ(heap.runtime().live_objects, 0u);
+  EXPECT_EQ(heap.live_objects(), 0u);
   EXPECT_TRUE(heap.verify());
 }
 
@@ -847,7 +847,7 @@ TEST(CollectorShutdown, TeardownCollectionDoesNotCallCallbacks) {
   {
     Heap heap;
     HeapScope scope(heap);
-    gc::callbacks().push_back([&calls](const std::string&, const gc::CollectionInfo&) { ++calls; });
+    gc::callbacks().add([&calls](const std::string&, const gc::CollectionInfo&) { ++calls; });
     make_ring(2).reset();
     calls = 0;  // automatic collections until now (OURO_GC_STRESS) do not matter here
   }

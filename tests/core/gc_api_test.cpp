@@ -170,7 +170,7 @@ TEST_F(GcApiTest, DefaultThresholdsAreCPythons) {
 class AutomaticCollectionTest : public GcTest {
  protected:
   // These tests count automatic collections, which stress mode would multiply.
-  AutomaticCollectionTest() { gc::set_stress(false); }
+  AutomaticCollectionTest() { testing::set_gc_stress(false); }
 };
 
 TEST_F(AutomaticCollectionTest, ThresholdsFireGenerationsInCPythonsOrder) {
@@ -178,7 +178,7 @@ TEST_F(AutomaticCollectionTest, ThresholdsFireGenerationsInCPythonsOrder) {
   // threshold0; the oldest generation whose count passes its threshold is collected.
   gc::set_threshold(3, 2, 100);
   std::vector<int> generations;
-  gc::callbacks().push_back([&](const std::string& phase, const gc::CollectionInfo& info) {
+  gc::callbacks().add([&](const std::string& phase, const gc::CollectionInfo& info) {
     if (phase == "start") generations.push_back(info.generation);
   });
   std::vector<Ref<Node>> held;
@@ -253,7 +253,7 @@ TEST_F(AutomaticCollectionTest, DisablePreventsAndEnableRestores) {
 }
 
 TEST_F(AutomaticCollectionTest, DisableAlsoStopsStressMode) {
-  gc::set_stress(true);
+  testing::set_gc_stress(true);
   gc::disable();
   std::vector<Ref<Node>> held;
   for (int i = 0; i < 10; ++i) held.push_back(make<Node>());
@@ -358,7 +358,7 @@ class CallbackTest : public GcTest {
   CallbackTest() {
     disable_automatic();
     for (int id : {1, 2}) {
-      gc::callbacks().push_back(
+      gc::callbacks().add(
           [this, id](const std::string& phase, const gc::CollectionInfo& info) {
             visit_.push_back({id, phase, info});
           });
@@ -401,7 +401,7 @@ TEST_F(CallbackTest, StopSeesTheCollectionFinished) {
   // In "stop", the garbage is gone and the stats are updated.
   std::size_t live_at_stop = 99;
   std::size_t stats_at_stop = 99;
-  gc::callbacks().push_back([&](const std::string& phase, const gc::CollectionInfo&) {
+  gc::callbacks().add([&](const std::string& phase, const gc::CollectionInfo&) {
     if (phase == "stop") {
       live_at_stop = live();
       stats_at_stop = gc::get_stats()[2].collected;
@@ -415,7 +415,7 @@ TEST_F(CallbackTest, StopSeesTheCollectionFinished) {
 
 TEST_F(CallbackTest, AutomaticCollectionsCallCallbacks) {
   gc::enable();
-  gc::set_stress(false);
+  testing::set_gc_stress(false);
   gc::set_threshold(2);
   std::vector<Ref<Node>> held;
   for (int i = 0; i < 3; ++i) held.push_back(make<Node>());
@@ -433,10 +433,9 @@ TEST_F(CallbackTest, CallbackExceptionsGoToTheUnraisableHook) {
       reports.push_back(std::string(info.where) + ": " + e.what());
     }
   });
-  gc::callbacks().insert(gc::callbacks().begin(),
-                         [](const std::string& phase, const gc::CollectionInfo&) {
-                           throw std::runtime_error("callback failed in " + phase);
-                         });
+  gc::callbacks().add_front([](const std::string& phase, const gc::CollectionInfo&) {
+    throw std::runtime_error("callback failed in " + phase);
+  });
   make_ring(3).reset();
   EXPECT_EQ(gc::collect(), 3u);  // the collection completes
   EXPECT_EQ(live(), 0u);
@@ -448,7 +447,7 @@ TEST_F(CallbackTest, CallbackExceptionsGoToTheUnraisableHook) {
 
 TEST_F(CallbackTest, CollectFromACallbackIsSkipped) {
   std::vector<std::size_t> nested;
-  gc::callbacks().push_back(
+  gc::callbacks().add(
       [&](const std::string&, const gc::CollectionInfo&) { nested.push_back(gc::collect()); });
   make_ring(2).reset();
   EXPECT_EQ(gc::collect(), 2u);
@@ -661,7 +660,7 @@ TEST_F(GcApiTest, EachHeapHasItsOwnCollector) {
   EXPECT_EQ(std::get<0>(gc::get_threshold()), 700);
   EXPECT_EQ(live(), 2u);
   EXPECT_EQ(gc::collect(), 2u);
-  EXPECT_EQ(other.runtime().live_objects, 0u);
+  EXPECT_EQ(other.live_objects(), 0u);
 }
 
 }  // namespace

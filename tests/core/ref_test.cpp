@@ -166,10 +166,10 @@ TEST_F(RefTest, MakeInAGivenHeap) {
   ouro::Heap other;
   Ref<Leaf> leaf = other.make<Leaf>(3);
   EXPECT_EQ(&leaf->heap(), &other);
-  EXPECT_EQ(other.runtime().live_objects, 1u);
+  EXPECT_EQ(other.live_objects(), 1u);
   EXPECT_EQ(live_objects(), 0u);
   leaf.reset();  // freed into its own heap even though another one is current
-  EXPECT_EQ(other.runtime().live_objects, 0u);
+  EXPECT_EQ(other.live_objects(), 0u);
   EXPECT_EQ(other.stats().bytes_in_use, 0u);
 }
 
@@ -187,7 +187,7 @@ TEST_F(RefTest, MakeUnderALimitThrowsMemoryError) {
       ouro::MemoryError);
   EXPECT_TRUE(small.verify());
   kept.clear();
-  EXPECT_EQ(small.runtime().live_objects, 0u);
+  EXPECT_EQ(small.live_objects(), 0u);
 }
 
 }  // namespace

@@ -257,7 +257,7 @@ TEST_F(WeakrefTest, CallbacksThatMakeWeakrefsDuringStressCollections) {
   // that collection runs make weak references to new referents of their own, taking room
   // in the side table between the outer reservation and its insert.
   ouro::gc::enable();
-  ouro::gc::set_stress(true);
+  ouro::testing::set_gc_stress(true);
   constexpr int kRounds = 400;
   std::vector<Ref<Thing>> kept, made_in_callbacks;
   std::vector<Weak<Thing>> weaks, weaks_in_callbacks;

@@ -193,7 +193,7 @@ class GcTest : public ::testing::Test {
   /// No automatic collection (gc.disable()): only explicit ones, so counts are exact.
   void disable_automatic() { gc::disable(heap_); }
 
-  std::size_t live() const { return heap_.runtime().live_objects; }
+  std::size_t live() const { return heap_.live_objects(); }
   /// Live objects of the type registered as `type` (0 if none).
   std::size_t live_of(std::string_view type) const {
     for (const TypeCount& row : live_objects_by_type(heap_)) {

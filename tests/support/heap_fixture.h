@@ -16,7 +16,7 @@ class HeapTest : public ::testing::Test {
  protected:
   explicit HeapTest(HeapOptions options = {}) : heap_(options), scope_(heap_) {}
   Heap& heap() { return heap_; }
-  std::size_t live_objects() const { return heap_.runtime().live_objects; }
+  std::size_t live_objects() const { return heap_.live_objects(); }
 
  private:
   Heap heap_;

@@ -357,7 +357,7 @@ TEST_F(WeakContainersTest, WeakSetIterationWhileElementsDie) {
 
 TEST_F(WeakContainersTest, StressManyEntriesDyingDuringNestedIterations) {
   ouro::gc::enable();
-  ouro::gc::set_stress(true);  // a collection at every container allocation
+  ouro::testing::set_gc_stress(true);  // a collection at every container allocation
   Dict d;
   ouro::WeakSet<Item> s;
   std::vector<Ref<Item>> items;

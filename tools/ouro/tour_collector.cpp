@@ -42,7 +42,7 @@ void collector_chapter() {
   show(
       fmt::format("live objects: {}; a takes {} bytes in the heap (16 header + 16 collector "
                   "links + fields)",
-                  heap.runtime().live_objects, getsizeof(a)));
+                  heap.live_objects(), getsizeof(a)));
 
   say("Now a and b point at each other, and we drop our own references. Each still holds "
       "the other, so reference counting alone can never free them: a cycle.");
@@ -52,7 +52,7 @@ void collector_chapter() {
   a.reset();
   b.reset();
   show(fmt::format("after dropping both: live objects = {} (the cycle is garbage, but alive)",
-                   heap.runtime().live_objects));
+                   heap.live_objects()));
 
   say("The cycle collector finds it: it subtracts the references that objects inside the "
       "heap hold to each other; whatever has none left from outside is unreachable. "
@@ -61,7 +61,7 @@ void collector_chapter() {
   const std::size_t found = gc::collect();
   const auto after = gc::get_stats()[2];
   show(fmt::format("gc::collect() returned {}; live objects = {}", found,
-                   heap.runtime().live_objects));
+                   heap.live_objects()));
   show(fmt::format("generation 2 statistics: collections {} -> {}, collected {} -> {}",
                    before.collections, after.collections, before.collected, after.collected));
   gc::enable();

@@ -9,18 +9,20 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <source_location>
 #include <span>
 #include <string_view>
 #include <tuple>
 #include <vector>
 
+#include "ouro/core/gc_info.h"
 #include "ouro/core/heap.h"
 #include "ouro/core/ref.h"
 
 namespace ouro::gc {
 
 /// The current heap, for default arguments. Throws std::logic_error if none is current.
-Heap& current_heap();
+Heap& current_heap(std::source_location call = std::source_location::current());
 
 // Debug flags (gc.DEBUG_*), with CPython's values.
 inline constexpr int DEBUG_STATS = 1;          ///< print statistics during collection
@@ -29,10 +31,6 @@ inline constexpr int DEBUG_UNCOLLECTABLE = 4;  ///< print uncollectable objects 
 inline constexpr int DEBUG_SAVEALL = 32;       ///< keep unreachable objects in garbage()
 inline constexpr int DEBUG_LEAK = DEBUG_COLLECTABLE | DEBUG_UNCOLLECTABLE | DEBUG_SAVEALL;
 
-using GenerationStats = detail::GenerationStats;
-using CollectionInfo = detail::CollectionInfo;
-/// A gc callback: phase is "start" or "stop"; info has generation, collected, uncollectable.
-using Callback = std::function<void(const std::string& phase, const CollectionInfo& info)>;
 
 /// Collects `generation` and every younger one; returns the number of unreachable objects
 /// found (collected + uncollectable). Returns 0 without collecting when a collection is
@@ -62,9 +60,40 @@ std::array<GenerationStats, 3> get_stats(Heap& heap = current_heap());
 void set_debug(int flags, Heap& heap = current_heap());
 int get_debug(Heap& heap = current_heap());
 
-/// gc.callbacks: called with "start" before and "stop" after every collection. Exceptions
-/// go to the unraisable hook.
-std::vector<Callback>& callbacks(Heap& heap = current_heap());
+/// Names one registered callback, to remove it (Python removes by identity, which a C++
+/// closure has not). Handles are never reused within a heap.
+enum class CallbackHandle : std::size_t {};
+
+/// gc.callbacks of one heap: called with "start" before and "stop" after every
+/// collection, in list order. Exceptions go to the unraisable hook. A callback may add or
+/// remove callbacks; the change applies from the next collection. The list lives in the
+/// heap (it counts against the limit).
+///
+///     auto handle = ouro::gc::callbacks().add([](const std::string& phase, auto& info) {
+///       std::printf("%s gen %d\n", phase.c_str(), info.generation);
+///     });
+///     ouro::gc::callbacks().remove(handle);
+class CallbackList {
+ public:
+  /// Appends a callback (called last). Throws MemoryError.
+  CallbackHandle add(Callback callback);
+  /// Inserts a callback at the front (called first), as gc.callbacks.insert(0, f).
+  CallbackHandle add_front(Callback callback);
+  /// Removes the callback; false if the handle names none (already removed).
+  bool remove(CallbackHandle handle) noexcept;
+  /// Removes every callback.
+  void clear() noexcept;
+  std::size_t size() const noexcept;
+  bool empty() const noexcept { return size() == 0; }
+
+ private:
+  friend CallbackList callbacks(Heap& heap);
+  explicit CallbackList(Heap& heap) noexcept : heap_(&heap) {}
+  Heap* heap_;
+};
+
+/// The heap's gc.callbacks.
+CallbackList callbacks(Heap& heap = current_heap());
 /// gc.garbage: objects kept by DEBUG_SAVEALL (a copy; the heap holds them until cleared).
 std::vector<Ref<Object>> garbage(Heap& heap = current_heap());
 /// Empties gc.garbage (Python's `gc.garbage.clear()`).
@@ -92,8 +121,14 @@ void unfreeze(Heap& heap = current_heap());
 /// Objects in the permanent generation.
 std::size_t get_freeze_count(Heap& heap = current_heap());
 
-/// Stress mode: collect at every container allocation (also set by OURO_GC_STRESS=1 in the
-/// environment when the heap is created). For tests; it makes allocation very slow.
-void set_stress(bool on, Heap& heap = current_heap());
-
 }  // namespace ouro::gc
+
+/// Test hooks, fenced off from the API proper (cppgc's `testing`). Not for production code.
+namespace ouro::testing {
+
+/// Stress mode: collect generation 0 at every container allocation (also set by
+/// OURO_GC_STRESS=1 in the environment when a heap is created). It makes allocation very
+/// slow; it exists to shake out missing traverse() and lifetime bugs in test suites.
+void set_gc_stress(bool on, Heap& heap = gc::current_heap());
+
+}  // namespace ouro::testing

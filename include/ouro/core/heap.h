@@ -1,24 +1,31 @@
-// ouro::Heap: a private heap in the manner of CPython's obmalloc, as a class.
-//
-// Small requests (<= 512 bytes) are served from pools of one size class (16-byte steps),
-// pools are carved from arenas, and arenas (and large blocks) come from the backing: the
-// system, or a caller's static buffer. The vocabulary (block, size class, pool, arena,
-// large block) is defined once in src/alloc/types.h.
+// ouro::Heap: the home of managed objects. It owns an allocator (ouro/alloc/allocator.h) and
+// the object core's private state (the collector's generations, the trashcan, the weak-
+// reference table), installs the collector as the allocator's pressure hook, and shuts the
+// object world down in one fixed order before its memory goes.
 //
 // Invariants kept here (DESIGN.md):
-//   I1  one heap, one thread: debug builds abort when another thread uses the heap.
-//   I7  every byte taken from the backing counts against limit_bytes; passing it calls the
-//       pressure hook once (the collector hangs a full collection there), then throws
-//       MemoryError; after any failure the heap is consistent and fully usable.
+//   I1  one heap, one thread: HeapScope, make<T> and collections check the owner thread in
+//       every build (a comparison of two ids); debug builds check every allocation too.
+//   I7  every byte counts against limit_bytes; passing it runs one full collection, then
+//       throws MemoryError; after any failure the heap is consistent and fully usable.
+//
+// Shutdown order (~Heap), each step needing the ones after it:
+//   1. weakref.finalize callbacks registered with atexit run (they may use any object);
+//   2. gc.garbage is released;
+//   3. a last full collection frees cyclic garbage (finalizers and weakref callbacks run);
+//   4. objects still referenced from outside the heap (a Ref that outlives it) are
+//      reported by type on stderr, and their references are disarmed (see heap.cpp);
+//   5. every remaining container is cleared, so what only they kept alive is freed;
+//   6. the core state's own buffers go back to the allocator;
+//   7. the allocator returns every arena and large block to the backing.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
-#include <thread>
 
+#include "ouro/alloc/allocator.h"
 #include "ouro/config.h"
 #include "ouro/detail/core_state.h"
 #include "ouro/errors.h"
@@ -27,68 +34,18 @@ namespace ouro {
 
 template <class T>
 class Ref;
+class Heap;
 
 namespace detail {
-/// Throws std::logic_error: make<T>() was called with no HeapScope active on this thread.
-[[noreturn]] void throw_no_current_heap();
+/// Throws std::logic_error naming `call`: it needs a current heap and none is set.
+[[noreturn]] void throw_no_current_heap(const char* call);
+/// A byte per thread whose address identifies the thread: comparing it costs one
+/// thread-pointer-relative address, no call (std::this_thread::get_id() is a call).
+inline OURO_THREAD_LOCAL char t_thread_token;
+inline const void* this_thread_token() noexcept { return &t_thread_token; }
+CoreState& core_state(Heap& heap) noexcept;
+const CoreState& core_state(const Heap& heap) noexcept;
 }  // namespace detail
-
-/// Granularity of small blocks, and the alignment of every block the heap returns.
-inline constexpr std::size_t kAlignment = 16;
-/// Requests up to this many bytes are small (pooled); larger ones are large blocks.
-inline constexpr std::size_t kSmallRequestLimit = 512;
-/// Number of small size classes: 16, 32, ..., 512 bytes.
-inline constexpr std::size_t kSizeClassCount = kSmallRequestLimit / kAlignment;
-
-/// How a Heap is shaped and where its memory comes from.
-///
-///     static std::byte buffer[64 * 1024];
-///     ouro::Heap heap({.arena_size = 16 * 1024, .pool_size = 1024,
-///                      .buffer = buffer, .buffer_size = sizeof buffer});
-struct HeapOptions {
-  std::size_t arena_size = std::size_t{1} << 20;  ///< bytes per arena; a multiple of pool_size
-  std::size_t pool_size = std::size_t{16} << 10;  ///< bytes per pool; a power of two >= 1 KiB
-  std::size_t limit_bytes = 0;  ///< most bytes taken from the backing; 0: no limit
-  void* buffer = nullptr;       ///< caller's static buffer: all memory is carved from it
-  std::size_t buffer_size = 0;  ///< bytes in `buffer`
-};
-
-/// One row of the per-size-class table.
-struct SizeClassStats {
-  std::size_t block_size = 0;   ///< bytes per block in this class
-  std::size_t pools = 0;        ///< pools currently serving this class
-  std::size_t blocks_used = 0;  ///< live blocks of this class
-  std::size_t blocks_free = 0;  ///< free blocks in those pools (including never-carved ones)
-};
-
-/// A snapshot of a heap's accounting. All byte counts are exact, not sampled.
-struct HeapStats {
-  std::size_t bytes_in_use = 0;         ///< bytes in live blocks (small: block size; large: size)
-  std::size_t bytes_reserved = 0;       ///< bytes taken from the backing (what the limit counts)
-  std::size_t peak_bytes_in_use = 0;    ///< highest bytes_in_use since construction/reset_peak
-  std::size_t peak_bytes_reserved = 0;  ///< highest bytes_reserved since construction/reset_peak
-  std::size_t limit_bytes = 0;          ///< the limit; 0: none
-  std::size_t arenas = 0;               ///< arenas currently held
-  std::size_t arenas_allocated = 0;     ///< arenas taken from the backing, ever
-  std::size_t arenas_released = 0;      ///< arenas given back, ever
-  std::size_t pools_used = 0;           ///< pools serving some size class
-  std::size_t pools_free = 0;           ///< pools in held arenas that serve no class
-  std::size_t pool_overhead_bytes = 0;  ///< bytes of pool and arena headers in used pools
-  std::size_t large_blocks = 0;         ///< live large blocks
-  std::size_t large_bytes = 0;          ///< bytes of live large blocks (payload)
-  std::size_t bookkeeping_bytes = 0;    ///< bytes of the heap's own tables taken from the backing
-  std::size_t allocations = 0;          ///< successful allocate() calls, ever
-  std::size_t deallocations = 0;        ///< deallocate() calls, ever
-  std::size_t memory_errors = 0;        ///< MemoryErrors thrown, ever
-  std::size_t pressure_calls = 0;       ///< times the pressure hook ran
-  std::array<SizeClassStats, kSizeClassCount> size_classes{};
-
-  /// Free bytes inside pools that serve a size class, as a fraction of those pools' block
-  /// bytes: memory the heap holds but can neither use for other sizes nor give back.
-  double fragmentation() const noexcept;
-  /// Fraction of reserved bytes not in live blocks (headers, free blocks, free pools).
-  double overhead() const noexcept;
-};
 
 /// A private heap: allocation, statistics, limit, and the home of every managed object
 /// created in it. Never a global singleton: create as many as you like, each used by one
@@ -101,145 +58,99 @@ struct HeapStats {
 class Heap {
  public:
   /// Called when an allocation would pass the limit, before MemoryError is thrown. It may
-  /// free memory (e.g. run a collection); the allocation is then tried once more.
+  /// free memory (e.g. run a collection); the allocation is then tried once more. The
+  /// default (no hook) runs one full collection.
   using PressureHook = std::function<void(Heap& heap, std::size_t requested)>;
 
-  /// Throws std::invalid_argument for inconsistent options (sizes, buffer too small).
+  /// Throws std::invalid_argument naming the option for inconsistent options (see
+  /// HeapOptions: arenas count against the limit and must fit in the buffer).
   explicit Heap(HeapOptions options = {});
-  /// Runs the object layer's shutdown (atexit finalizers, a final collection, the debug
-  /// leak report), then returns every arena and large block to the backing.
+  /// Shuts the object world down in the order given at the top of this header, then
+  /// returns every arena and large block to the backing.
   ~Heap();
   Heap(const Heap&) = delete;
   Heap& operator=(const Heap&) = delete;
 
   /// `n` bytes, 16-byte aligned. Throws MemoryError (limit or backing exhausted).
-  [[nodiscard]] void* allocate(std::size_t n);
-  /// Returns a block from allocate(n) with the same n. Debug builds abort on a double
-  /// free, a foreign pointer or a size that does not match the block.
-  void deallocate(void* p, std::size_t n) noexcept;
+  [[nodiscard]] void* allocate(std::size_t n) {
+    check_thread();
+    return allocator_.allocate(n);
+  }
+  /// Returns a block from allocate(n) with the same n.
+  void deallocate(void* p, std::size_t n) noexcept { allocator_.deallocate(p, n); }
   /// Bytes the heap really spends for a request of n bytes (its size class or large size).
-  static std::size_t block_size_for(std::size_t n) noexcept;
+  static std::size_t block_size_for(std::size_t n) noexcept {
+    return Allocator::block_size_for(n);
+  }
+  /// The allocator underneath, for standard containers (StdAllocator) and the tracer.
+  Allocator& allocator() noexcept { return allocator_; }
+  const Allocator& allocator() const noexcept { return allocator_; }
 
-  /// Creates a managed object in this heap (see ouro/ref.h for make<T>).
+  /// Creates a managed object in this heap (see ouro/core/ref.h for make<T>).
   template <class T, class... Args>
   Ref<T> make(Args&&... args);
 
-  HeapStats stats() const noexcept;
+  HeapStats stats() const noexcept { return allocator_.stats(); }
   /// Starts peak tracking afresh from the current figures.
-  void reset_peak() noexcept;
+  void reset_peak() noexcept { allocator_.reset_peak(); }
   /// Prints the pools-by-size-class table, arena and large-block summary, in the manner of
   /// CPython's sys._debugmallocstats().
-  void debug_mallocstats(std::ostream& out) const;
-  /// Walks every arena, pool and free list and checks their invariants; aborts (through
-  /// OURO_ASSERT, also in release builds of this call) on the first broken one, else true.
+  void debug_mallocstats(std::ostream& out) const { allocator_.debug_mallocstats(out); }
+  /// Checks the allocator's structures (Allocator::verify) and the object world: every
+  /// tracked container on exactly one generation list, live counts equal to the per-type
+  /// counts, the weakly-referenced bit set exactly for the objects in the weak table.
+  /// Aborts with a message on the first broken invariant (in every build), else true.
   bool verify() const;
+  /// Objects created in this heap and not yet freed.
+  std::size_t live_objects() const noexcept { return state_.live_objects; }
 
-  std::size_t limit_bytes() const noexcept { return limit_bytes_; }
+  std::size_t limit_bytes() const noexcept { return allocator_.limit_bytes(); }
   /// Changes the limit; lowering it below bytes_reserved only affects future growth.
-  void set_limit_bytes(std::size_t limit) noexcept { limit_bytes_ = limit; }
+  void set_limit_bytes(std::size_t limit) noexcept { allocator_.set_limit_bytes(limit); }
+  /// Replaces the default pressure relief (one full collection); an empty hook restores it.
   void set_pressure_hook(PressureHook hook) { pressure_hook_ = std::move(hook); }
-  const HeapOptions& options() const noexcept { return options_; }
+  /// The options as resolved at construction (defaults filled in).
+  const HeapOptions& options() const noexcept { return allocator_.options(); }
 
   /// The heap that make<T>() uses on this thread (set by HeapScope), or nullptr.
   static Heap* current() noexcept { return current_; }
-  /// Makes the calling thread the heap's owner. The previous owner must no longer use it.
-  void bind_to_current_thread() noexcept { owner_ = std::this_thread::get_id(); }
-  /// Debug builds: aborts with a clear message if the calling thread is not the owner.
-  void check_thread() const noexcept {
-#if OURO_DEBUG >= 2
-    if (OURO_UNLIKELY(owner_ != std::this_thread::get_id())) report_wrong_thread();
-#endif
+  /// The heap owning an allocator (every Allocator a Heap owns points back at it).
+  static Heap& of(Allocator& allocator) noexcept {
+    return *static_cast<Heap*>(allocator.owner());
   }
-
-  // --- for ouro's object layer (objects record only their pool shift, not their size) ---
-  /// log2(pool_size); stored in each small object's header to find its pool.
-  std::uint32_t pool_shift() const noexcept { return static_cast<std::uint32_t>(pool_shift_); }
-  /// The heap owning a block (small when pool_shift != 0, else large).
-  static Heap& owner_of_block(const void* block, std::uint32_t pool_shift) noexcept;
-  /// Frees a block whose size the heap looks up itself (the pool's class or large header).
-  void deallocate_block(void* block, std::uint32_t pool_shift) noexcept;
-  /// Bytes the block really takes (its size class, or a large block's size).
-  static std::size_t block_size_of(const void* block, std::uint32_t pool_shift) noexcept;
-
-  /// Layer state (collector lists, trashcan, weak-reference table). Internal.
-  detail::Runtime& runtime() noexcept { return runtime_; }
-  const detail::Runtime& runtime() const noexcept { return runtime_; }
-
-  // Internal structures, defined in src/alloc/types.h (opaque to users).
-  struct Pool;
-  struct Arena;
-  struct LargeBlock;
-  struct FreeChunk;
+  /// Makes the calling thread the heap's owner. The previous owner must no longer use it.
+  void bind_to_current_thread() noexcept { owner_ = detail::this_thread_token(); }
+  /// Aborts with "heap used from a thread that does not own it" if the calling thread is
+  /// not the owner. Cheap (two ids compared): HeapScope, make<T> and collections call it in
+  /// every build (I1).
+  void check_thread() const noexcept {
+    if (OURO_UNLIKELY(owner_ != detail::this_thread_token())) report_wrong_thread();
+  }
 
  private:
   friend class HeapScope;
-  friend struct HeapInternals;
+  friend detail::CoreState& detail::core_state(Heap& heap) noexcept;
+  friend const detail::CoreState& detail::core_state(const Heap& heap) noexcept;
 
-  void* allocate_small(std::size_t size_class) noexcept;
-  void* allocate_large(std::size_t n) noexcept;
-  void deallocate_small(void* p, std::size_t size_class) noexcept;
-  void deallocate_large(void* p) noexcept;
-  void return_pool_to_arena(Pool* pool) noexcept;
-  Pool* take_pool(std::size_t size_class) noexcept;
-  void init_pool(Pool* pool, std::size_t size_class) noexcept;
-  void park_empty_pool(Pool* pool) noexcept;
-  void ring_insert_front(std::size_t size_class, Pool* pool) noexcept;
-  void ring_remove(std::size_t size_class, Pool* pool) noexcept;
-  bool add_arena() noexcept;
-  void release_arena(Arena* arena) noexcept;
-  void link_usable_arena(Arena* arena) noexcept;
-  void unlink_usable_arena(Arena* arena) noexcept;
-  void note_pool_freed(Arena* arena) noexcept;
-  bool may_reserve(std::size_t bytes) const noexcept;
-  bool relieve_pressure(std::size_t requested);
-  [[noreturn]] void throw_memory_error(std::size_t requested);
-  enum class Chunk { kArena, kLarge, kTable };
-  void* backing_reserve(std::size_t bytes, Chunk kind) noexcept;
-  void backing_release(void* p, std::size_t bytes, Chunk kind) noexcept;
-  void* buffer_take(std::size_t bytes, std::size_t align) noexcept;
-  void buffer_give(void* p, std::size_t bytes) noexcept;
-  void note_reserved(std::size_t bytes) noexcept;
-  void note_in_use(std::size_t bytes) noexcept;
-  Arena* find_arena(const void* p) const noexcept;
-  void check_small_block(const void* p, const Pool* pool, std::size_t size_class) const noexcept;
+  static void relieve_pressure(void* heap, std::size_t requested);
   [[noreturn]] void report_wrong_thread() const noexcept;
 
-  HeapOptions options_;
-  std::size_t limit_bytes_;
-  std::size_t pool_shift_;  // log2(pool_size): a block's pool header is at p & ~(pool_size-1)
-  std::size_t pools_per_arena_;
-  Pool* used_pools_[kSizeClassCount] = {};   // rings of pools with a free block, per class
-  Pool* parked_pool_ = nullptr;              // one emptied pool kept back (see park_empty_pool)
-  Arena* usable_arenas_ = nullptr;           // arenas with a free pool, fewest free first
-  Arena** last_arena_with_nfree_ = nullptr;  // [n]: rightmost usable arena with n free pools
-  Arena* all_arenas_ = nullptr;              // every held arena (for teardown, verify, stats)
-  LargeBlock* large_blocks_ = nullptr;       // every live large block
-  FreeChunk* buffer_free_ = nullptr;         // buffer backing: free chunks, address order
-  std::size_t bookkeeping_bytes_ = 0;
-  // Accounting; updated only after an operation has succeeded (strong guarantee).
-  std::size_t bytes_in_use_ = 0;
-  std::size_t bytes_reserved_ = 0;
-  std::size_t peak_in_use_ = 0;
-  std::size_t peak_reserved_ = 0;
-  std::size_t arena_count_ = 0;
-  std::size_t arenas_allocated_ = 0;
-  std::size_t arenas_released_ = 0;
-  std::size_t large_count_ = 0;
-  std::size_t large_bytes_ = 0;
-  std::size_t allocations_ = 0;
-  std::size_t deallocations_ = 0;
-  std::size_t memory_errors_ = 0;
-  std::size_t pressure_calls_ = 0;
-  bool in_pressure_hook_ = false;
+  Allocator allocator_;  // first: constructed before, destroyed after the state using it
+  detail::CoreState state_;
   PressureHook pressure_hook_;
-  std::thread::id owner_;
-  detail::Runtime runtime_;
+  const void* owner_;  // the owner thread's token (detail::this_thread_token)
 
-  static thread_local Heap* current_;
+  static OURO_THREAD_LOCAL Heap* current_;
 };
 
+namespace detail {
+inline CoreState& core_state(Heap& heap) noexcept { return heap.state_; }
+inline const CoreState& core_state(const Heap& heap) noexcept { return heap.state_; }
+}  // namespace detail
+
 /// Makes `heap` the current heap of this thread for the scope's lifetime (make<T> uses it).
-/// Scopes nest; the previous current heap is restored on exit.
+/// Scopes nest; the previous current heap is restored on exit. Aborts if `heap` belongs to
+/// another thread (I1).
 ///
 ///     ouro::Heap heap;
 ///     { ouro::HeapScope scope(heap); auto x = ouro::make<Node>(); }

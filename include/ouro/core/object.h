@@ -14,6 +14,7 @@
 
 #include "ouro/config.h"
 #include "ouro/detail/core_state.h"
+#include "ouro/detail/gc_list.h"
 
 namespace ouro {
 
@@ -69,7 +70,7 @@ void dealloc(Object* object) noexcept;
 ///     |        |             bit 5 container, 6 tracked, 7 finalized,          |
 ///     |        |             8 weakly referenced, 9 collecting, 10 unreachable, |
 ///     |        |             11 dying, 12 frozen, 13 has finalizer,            |
-///     |        |             14 not weakly referenceable;                       |
+///     |        |             14 not weakly referenceable, 15 constructing;      |
 ///     |        |             bits 16-31 type id                                 |
 ///     +--------+----------------------------------------------------------------+
 ///
@@ -113,7 +114,7 @@ class Object {
   bool is_finalized() const noexcept { return (flags_ & kFinalized) != 0; }
   /// The registered id of the object's C++ type.
   std::uint16_t type_id() const noexcept { return static_cast<std::uint16_t>(flags_ >> 16); }
-  /// The heap this object lives in.
+  /// The heap this object lives in; valid in the constructor too (make<T> sets it).
   Heap& heap() const noexcept;
 
   // Flag bits of flags_ (see the layout table above).
@@ -128,6 +129,7 @@ class Object {
   static constexpr std::uint32_t kFrozen = 1u << 12;
   static constexpr std::uint32_t kHasFinalizer = 1u << 13;
   static constexpr std::uint32_t kNoWeakrefs = 1u << 14;
+  static constexpr std::uint32_t kConstructing = 1u << 15;  // until make<T> fills the header
 
   /// Managed objects come only from ouro::make<T>; `new T` does not compile.
   static void* operator new(std::size_t) = delete;
@@ -147,8 +149,8 @@ class Object {
   friend struct detail::ObjectAccess;
   friend void detail::dealloc(Object*) noexcept;
 
-  std::uint32_t refcount_ = 1;  // the reference make<T> hands out
-  std::uint32_t flags_ = 0;     // set by make<T> after construction; see the table
+  std::uint32_t refcount_ = 1;            // the reference make<T> hands out
+  std::uint32_t flags_ = kConstructing;  // set by make<T> after construction; see the table
 };
 
 namespace detail {
@@ -163,7 +165,7 @@ struct ObjectAccess {
 
 /// Links a container at the end of generation 0 and counts it (CPython's _PyObject_GC_TRACK
 /// plus the generation-0 count of _PyObject_GC_Link). Starts no collection.
-inline void link_into_generation0(Runtime& rt, Object* object) noexcept {
+inline void link_into_generation0(CoreState& rt, Object* object) noexcept {
   gc_list_append(reinterpret_cast<GcLinks*>(object) - 1, rt.generations[0].list);
   ObjectAccess::flags(*object) |= Object::kTracked;
   ++rt.generations[0].count;
@@ -194,6 +196,22 @@ constexpr bool weak_referenceable() {
 /// Sends the exception being handled to the heap's unraisable hook (default: stderr).
 /// Call only from inside a catch block.
 void report_unraisable(Heap& heap, std::string_view where, const Object* object) noexcept;
+
+/// Sets the heap that Object::heap() reports while a constructor run by make<T> executes
+/// (the header is filled in only afterwards). Scopes nest, for make<> inside a constructor.
+inline OURO_THREAD_LOCAL Heap* t_constructing_heap = nullptr;
+class ConstructionScope {
+ public:
+  explicit ConstructionScope(Heap& heap) noexcept : previous_(t_constructing_heap) {
+    t_constructing_heap = &heap;
+  }
+  ~ConstructionScope() { t_constructing_heap = previous_; }
+  ConstructionScope(const ConstructionScope&) = delete;
+  ConstructionScope& operator=(const ConstructionScope&) = delete;
+
+ private:
+  Heap* previous_;
+};
 
 /// The GcLinks in front of a container.
 inline GcLinks* links_of(Object* o) noexcept { return reinterpret_cast<GcLinks*>(o) - 1; }

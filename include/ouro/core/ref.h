@@ -56,10 +56,13 @@ class Ref {
     decref(old);
     return *this;
   }
+  // Both sides may hold the same object (two references, so two counts): the old one is
+  // released all the same. Only self-move is a no-op.
   Ref& operator=(Ref&& other) noexcept {
+    if (this == &other) return *this;
     T* old = ptr_;
     ptr_ = std::exchange(other.ptr_, nullptr);
-    if (old != ptr_) decref(old);
+    decref(old);
     return *this;
   }
   Ref& operator=(std::nullptr_t) noexcept {
@@ -167,7 +170,7 @@ void collect_on_allocation(Heap& heap) noexcept;
 
 /// Puts a new container at the end of generation 0 (CPython's _PyObject_GC_Link + track).
 inline void track_new_container(Heap& heap, Object* object) noexcept {
-  Runtime& rt = heap.runtime();
+  CoreState& rt = detail::core_state(heap);
   link_into_generation0(rt, object);
   if (OURO_UNLIKELY(rt.generations[0].count > rt.generations[0].threshold || rt.stress)) {
     collect_on_allocation(heap);
@@ -178,8 +181,8 @@ inline void track_new_container(Heap& heap, Object* object) noexcept {
 inline void adopt_new_object(Heap& heap, Object* object, std::size_t bytes,
                              std::uint32_t kind_flags, std::uint16_t type_id) noexcept {
   ObjectAccess::flags(*object) = (std::uint32_t{type_id} << 16) | kind_flags |
-                                 (bytes <= kSmallRequestLimit ? heap.pool_shift() : 0);
-  Runtime& rt = heap.runtime();
+                                 heap.allocator().block_tag(bytes);
+  CoreState& rt = detail::core_state(heap);
   ++rt.live_objects;
   ++rt.live_by_type[type_id < kTypeCountSlots ? type_id : kTypeCountSlots - 1];
   if (kind_flags & Object::kContainer) track_new_container(heap, object);
@@ -208,6 +211,9 @@ Ref<T> make_in(Heap& heap, std::size_t trailing, Args&&... args) {
   const std::size_t bytes = header + sizeof(T) + trailing;
   void* block = heap.allocate(bytes);
   T* object;
+  // While T's constructor runs, Object::heap() answers from here (the header is not
+  // filled in yet); nested make<> calls inside the constructor save and restore it.
+  detail::ConstructionScope constructing(heap);
   try {
     object = ::new (static_cast<char*>(block) + header) T(std::forward<Args>(args)...);
   } catch (...) {
@@ -234,7 +240,7 @@ Ref<T> Heap::make(Args&&... args) {
 template <class T, class... Args>
 Ref<T> make(Args&&... args) {
   Heap* heap = Heap::current();
-  if (OURO_UNLIKELY(heap == nullptr)) detail::throw_no_current_heap();
+  if (OURO_UNLIKELY(heap == nullptr)) detail::throw_no_current_heap("ouro::make<T>()");
   return make_in<T>(*heap, 0, std::forward<Args>(args)...);
 }
 

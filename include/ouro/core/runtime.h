@@ -28,16 +28,15 @@ std::vector<TypeCount> live_objects_by_type(const Heap& heap);
 /// builds call it from ~Heap after the last collection.
 bool report_leaks(const Heap& heap, std::ostream& out);
 
-using UnraisableInfo = detail::UnraisableInfo;
 
 /// Replaces the heap's unraisable hook: where exceptions from finalizers, weakref callbacks,
 /// clear() and gc callbacks go, since they cannot propagate. An empty function restores
 /// the default (print to stderr).
 ///
-///     heap.runtime().unraisable_hook = ...; // or:
+///     detail::core_state(heap).unraisable_hook = ...; // or:
 ///     ouro::set_unraisable_hook(heap, [](const ouro::UnraisableInfo& info) { log(info); });
 inline void set_unraisable_hook(Heap& heap, std::function<void(const UnraisableInfo&)> hook) {
-  heap.runtime().unraisable_hook = std::move(hook);
+  detail::core_state(heap).unraisable_hook = std::move(hook);
 }
 
 }  // namespace ouro

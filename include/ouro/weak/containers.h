@@ -26,8 +26,10 @@
 // (Python's __hash__ and __eq__, for the Value layer) plugs in the same way. As in Python,
 // an entry's hash is taken once, at insertion, so it survives the referent.
 //
-// Cost: an entry is one std::unordered_set node (std::allocator, outside the heap's limit)
-// plus one WeakRef with a callback in the heap.
+// Memory: the table is created with the first entry, in the heap of the first object held
+// weakly, and an entry is one hash-set node plus one WeakRef with a callback, all taken from
+// that heap (StdAllocator): they count against its limit and come from its static buffer
+// when it has one. Warning: a container must not outlive that heap.
 #pragma once
 
 #include <array>
@@ -40,6 +42,7 @@
 #include <utility>
 #include <vector>
 
+#include "ouro/alloc/std_allocator.h"
 #include "ouro/core/weakref.h"
 
 namespace ouro {
@@ -166,11 +169,11 @@ struct KeyEntry {
 template <class Entry>
 class WeakTable {
  public:
-  using Set = std::unordered_set<Entry, EntryHash, EntryEq<Entry>>;
+  using Set = std::unordered_set<Entry, EntryHash, EntryEq<Entry>, StdAllocator<Entry>>;
   using iterator = typename Set::iterator;
   using W = typename Entry::Weakly;
 
-  WeakTable() = default;
+  explicit WeakTable(Allocator& allocator) : set_(0, EntryHash{}, EntryEq<Entry>{}, StdAllocator<Entry>(allocator)) {}
   WeakTable(const WeakTable&) = delete;
   WeakTable& operator=(const WeakTable&) = delete;
   ~WeakTable() {
@@ -220,7 +223,7 @@ class WeakTable {
   void erase(iterator it) noexcept { auto node = take(it); }
   void clear() {
     check_size_change();
-    Set old;
+    Set old(0, EntryHash{}, EntryEq<Entry>{}, set_.get_allocator());
     old.swap(set_);
     for (const Entry& e : old) clear_callback(*e.weak());
     pending_ = 0;
@@ -364,8 +367,20 @@ class WeakTableOwner {
 
  protected:
   using Table = WeakTable<Entry>;
-  WeakTable<Entry>& table() {
-    if (!table_) table_ = std::make_unique<Table>();
+  /// The table, created in the heap of `referent` (the first object held weakly). Throws
+  /// TypeError for a null referent, MemoryError under the heap's limit.
+  WeakTable<Entry>& table(const Object* referent) {
+    if (referent == nullptr) throw TypeError("cannot create weak reference to 'NoneType' object");
+    if (!table_) {
+      Allocator& allocator = referent->heap().allocator();
+      void* block = allocator.allocate(sizeof(Table));
+      try {
+        table_ = TablePointer(::new (block) Table(allocator), TableDeleter{&allocator});
+      } catch (...) {
+        allocator.deallocate(block, sizeof(Table));
+        throw;
+      }
+    }
     return *table_;
   }
   Table* table_if_any() const noexcept { return table_.get(); }
@@ -389,7 +404,15 @@ class WeakTableOwner {
   }
 
  private:
-  std::unique_ptr<Table> table_;
+  struct TableDeleter {
+    Allocator* allocator;
+    void operator()(Table* table) const noexcept {
+      table->~Table();
+      allocator->deallocate(table, sizeof(Table));
+    }
+  };
+  using TablePointer = std::unique_ptr<Table, TableDeleter>;
+  TablePointer table_{nullptr, TableDeleter{nullptr}};
 };
 
 /// The views both dictionaries offer. The Entry says which side is held weakly and how to
@@ -462,7 +485,7 @@ class WeakValueDictionary : public detail::WeakDictionaryBase<detail::ValueEntry
   /// d[key] = value: the entry holds `value` weakly. Throws TypeError for an empty Ref or a
   /// type that opted out of weak references, MemoryError under the heap's limit.
   void set(const K& key, const Ref<V>& value) {
-    Table& t = this->table();
+    Table& t = this->table(value.get());
     const std::size_t hash = Traits::hash(key);
     Ref<WeakRef> wr = detail::make_weakref(value.get(), t.callback(hash));  // may collect
     auto it = t.find(key, hash);
@@ -559,8 +582,7 @@ class WeakKeyDictionary : public detail::WeakDictionaryBase<detail::KeyEntry<K, 
   /// its key object). Throws TypeError for an empty Ref or a type that opted out of weak
   /// references, MemoryError under the heap's limit.
   void set(const Ref<K>& key, V value) {
-    if (!key) throw TypeError("cannot create weak reference to 'NoneType' object");
-    Table& t = this->table();
+    Table& t = this->table(key.get());
     const std::size_t hash = Traits::hash(*key);
     Ref<WeakRef> wr;
     for (;;) {
@@ -645,8 +667,7 @@ class WeakSet : public detail::WeakTableOwner<detail::KeyEntry<T, detail::NoValu
   /// references, MemoryError under the heap's limit.
   void add(const Ref<T>& element) {
     if (contains(element)) return;
-    if (!element) throw TypeError("cannot create weak reference to 'NoneType' object");
-    Table& t = this->table();
+    Table& t = this->table(element.get());
     t.check_size_change();
     const std::size_t hash = Traits::hash(*element);
     Ref<WeakRef> wr = detail::make_weakref(element.get(), t.callback(hash));  // may collect

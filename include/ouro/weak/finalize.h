@@ -20,7 +20,7 @@
 namespace ouro {
 
 namespace detail {
-struct FinalizerRecord;
+class FinalizerRecord;
 }  // namespace detail
 
 /// What Finalizer::peek() and detach() return.
@@ -29,8 +29,9 @@ struct FinalizerInfo {
   std::function<void()> fn;  ///< the function that was to be called
 };
 
-/// A handle to a finalizer made by ouro::finalize(). Copies refer to the same finalizer;
-/// a handle may outlive its heap (it is then dead).
+/// A handle to a finalizer made by ouro::finalize(). Copies refer to the same finalizer.
+/// Warning: like a Ref, a handle must not outlive its heap (the heap reports one that
+/// does, and the handle is then dead).
 ///
 ///     auto f = ouro::finalize(big, [] { std::puts("BigOne finalized"); });
 ///     assert(f.alive());
@@ -59,9 +60,9 @@ class Finalizer {
 
  private:
   friend Finalizer finalize(const Ref<Object>& object, std::function<void()> fn);
-  explicit Finalizer(std::shared_ptr<detail::FinalizerRecord> record) noexcept
-      : record_(std::move(record)) {}
-  std::shared_ptr<detail::FinalizerRecord> record_;
+  explicit Finalizer(Ref<Object> record) noexcept : record_(std::move(record)) {}
+  detail::FinalizerRecord* record() const noexcept;
+  Ref<Object> record_;  // a detail::FinalizerRecord (a managed object in the heap)
 };
 
 /// Registers `fn` to be called once, when `object` dies or at heap shutdown (atexit). Throws

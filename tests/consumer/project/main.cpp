@@ -24,5 +24,5 @@ int main() {
     b->other = a;
   }
   const std::size_t collected = ouro::gc::collect();
-  std::printf("consumer: collected %zu, live %zu\n", collected, heap.runtime().live_objects);
+  std::printf("consumer: collected %zu, live %zu\n", collected, heap.live_objects());
 }

@@ -7,9 +7,15 @@
 #include <new>
 #include <vector>
 
+#include <optional>
+
 #include "ouro/core/gc.h"
 #include "ouro/core/heap.h"
 #include "ouro/core/ref.h"
+#include "ouro/core/weakref.h"
+#include "ouro/value/value.h"
+#include "ouro/weak/containers.h"
+#include "ouro/weak/finalize.h"
 
 namespace {
 std::size_t g_system_allocations = 0;
@@ -115,6 +121,74 @@ TEST(BufferBacking, ExhaustedBufferThrowsMemoryErrorAndRecovers) {
   for (int i = 0; i < 100; ++i) small.push_back(heap.allocate(100));
   for (void* p : small) heap.deallocate(p, 100);
   EXPECT_TRUE(heap.verify());
+}
+
+class Phoenix : public ouro::Object {
+ public:
+  explicit Phoenix(int* finalized) : finalized_(finalized) {}
+  ouro::Ref<Phoenix> next;
+  void traverse(ouro::Visitor& visit) override { visit(next); }
+  void clear() override { next = nullptr; }
+  void finalize() override { ++*finalized_; }
+
+ protected:
+  ~Phoenix() override = default;
+
+ private:
+  int* finalized_;
+};
+
+alignas(64) std::byte g_large_buffer[4 << 20];
+
+// Every byte in the heap (issue: the limit and the static buffer bound everything): values,
+// a collection with finalizers and weak-reference callbacks, weak containers, finalize, and
+// the heap's destruction, all without one call to the system allocator.
+TEST(BufferBacking, NothingButTheBufferFromConstructionToDestruction) {
+  std::optional<ouro::Heap> heap;
+  heap.emplace(ouro::HeapOptions{.buffer = g_large_buffer, .buffer_size = sizeof g_large_buffer});
+  int finalized = 0, called_back = 0, finalize_calls = 0;
+  std::size_t calls = 0;
+  {
+    CountSystemAllocations counter;
+    {
+      ouro::HeapScope scope(*heap);
+      // Values: containers, strings, big and small ints, floats, a cycle through a list.
+      ouro::Value records = ouro::list();
+      for (int i = 0; i < 200; ++i) {
+        records.as<ouro::List>().append(ouro::dict(
+            {{ouro::Value("id"), ouro::Value(i)},
+             {ouro::Value("name"), ouro::Value("sensor_data")},
+             {ouro::Value("big"), ouro::Value(std::int64_t{1} << 62) },
+             {ouro::Value("ratio"), ouro::Value(i / 7.0)}}));
+      }
+      records.as<ouro::List>().append(records);  // the list holds itself
+      // Weak references with callbacks to objects in a cycle that has finalizers.
+      auto a = ouro::make<Phoenix>(&finalized);
+      auto b = ouro::make<Phoenix>(&finalized);
+      a->next = b;
+      b->next = a;
+      ouro::Weak<Phoenix> weak_a(a, [&called_back](const ouro::Ref<ouro::WeakRef>&) { ++called_back; });
+      ouro::WeakValueDictionary<int, Phoenix> cache;
+      cache.set(1, a);
+      cache.set(2, b);
+      ouro::WeakSet<Phoenix> seen;
+      seen.add(a);
+      auto f = ouro::finalize(b, [&finalize_calls] { ++finalize_calls; });
+      a.reset();
+      b.reset();
+      records = ouro::Value();
+      EXPECT_GE(ouro::gc::collect(), 4u);
+      EXPECT_EQ(cache.size(), 0u);
+      EXPECT_EQ(seen.size(), 0u);
+      EXPECT_FALSE(f.alive());
+    }
+    heap.reset();  // shutdown: finalize's registry, the last collection, the tables
+    calls = counter.count();
+  }
+  EXPECT_EQ(calls, 0u);
+  EXPECT_EQ(finalized, 2);
+  EXPECT_EQ(called_back, 1);
+  EXPECT_EQ(finalize_calls, 1);
 }
 
 }  // namespace
