@@ -15,9 +15,11 @@
 //
 // Bounds (what keeps a hostile input cheap; DESIGN.md I7 and I8):
 //   - values are heap objects, so the heap's limit bounds them (MemoryError);
-//   - the stack, marks and memo are std::vectors: each entry comes from at least one input
-//     byte, and their bytes are checked against the heap's limit when they grow, so they
-//     are bounded by both the input and the limit (check_bookkeeping);
+//   - the unpickler's own memory is in the heap too: the stack, marks, memo, the frames of
+//     key hashing, the tables of globals and pending instances, and a stream's buffer are
+//     standard containers over StdAllocator (ouro/alloc/std_allocator.h), so they count
+//     against the same limit as the values, byte for byte (a million DUPs of one small int
+//     holds no object, yet cannot outgrow the limit), and MemoryError ends the load;
 //   - the memo is dense only up to twice its entry count (plus a small slack); a PUT to a
 //     far index goes to a hash map, so "r\xff\xff\xff\x7f" costs one entry, not 2^31;
 //   - hashing a key that nests shared tuples/frozensets costs its unfolded size; the total
@@ -41,6 +43,7 @@
 #include <utility>
 #include <vector>
 
+#include "ouro/alloc/std_allocator.h"
 #include "ouro/core/gc.h"
 #include "ouro/value/value.h"
 #include "pickle/opcodes.h"
@@ -104,6 +107,16 @@ std::string_view as_text(std::span<const std::byte> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
+// Standard containers whose memory is the heap's (see "Bounds" above).
+template <class Key, class T, class Hash = std::hash<Key>>
+using HeapMap =
+    std::unordered_map<Key, T, Hash, std::equal_to<Key>, StdAllocator<std::pair<const Key, T>>>;
+struct TextHash {
+  std::size_t operator()(std::string_view text) const noexcept {
+    return std::hash<std::string_view>{}(text);
+  }
+};
+
 // Bytes asked of a stream at once: a hostile length in a header is never trusted for an
 // allocation; the buffer grows only with bytes that really arrived.
 constexpr std::size_t kStreamPiece = std::size_t{64} << 10;
@@ -154,11 +167,9 @@ class Unpickler {
 
   // --- the machine -------------------------------------------------------------------
   void execute(const RawInstruction& ins);
-  void check_bookkeeping(std::size_t extra_entries);
-  void push(Value v) {
-    if (stack_.size() == stack_.capacity()) check_bookkeeping(stack_.size() + 1);
-    stack_.push_back(std::move(v));
-  }
+  void push(Value v) { stack_.push_back(std::move(v)); }
+  // The heap's allocator for the containers below (converts to any StdAllocator<T>).
+  StdAllocator<char> alloc() const noexcept { return StdAllocator<char>(heap_.allocator()); }
   Value pop() {
     if (stack_.size() <= fence_) underflow();
     Value v = std::move(stack_.back());
@@ -240,16 +251,16 @@ class Unpickler {
   // offset base_; what is consumed is dropped when more must be read.
   std::streambuf* stream_ = nullptr;
   std::istream* stream_owner_ = nullptr;  // gets eofbit when the stream ends
-  std::string buffer_;
+  HeapString buffer_{alloc()};
   std::size_t base_ = 0;  // absolute offset of data_[0]
   bool stream_ended_ = false;
 
-  std::vector<Value> stack_;
-  std::vector<std::size_t> marks_;  // stack heights at each MARK, innermost last
-  std::size_t fence_ = 0;           // stack height at the innermost mark (0: none)
-  std::vector<Value> memo_;         // dense part: empty-marker where no entry
-  std::unordered_map<std::uint64_t, Value> sparse_memo_;  // indices beyond the dense rule
-  std::uint64_t memo_count_ = 0;                          // entries (MEMOIZE's next index)
+  HeapVector<Value> stack_{alloc()};
+  HeapVector<std::size_t> marks_{alloc()};  // stack heights at each MARK, innermost last
+  std::size_t fence_ = 0;                   // stack height at the innermost mark (0: none)
+  HeapVector<Value> memo_{alloc()};         // dense part: empty-marker where no entry
+  HeapMap<std::uint64_t, Value> sparse_memo_{alloc()};  // indices beyond the dense rule
+  std::uint64_t memo_count_ = 0;                        // entries (MEMOIZE's next index)
 
   int proto_ = 0;
   std::size_t offset_ = 0;          // offset of the instruction executing
@@ -257,15 +268,15 @@ class Unpickler {
   std::uint64_t frame_end_ = 0;     // end of the current frame (0: none)
   std::size_t next_buffer_ = 0;     // NEXT_BUFFER's index into options_.buffers
 
-  Value empty_tuple_;                                    // shared (), as in CPython
-  std::unordered_map<const Object*, GlobalKind> kinds_;  // Globals made here
-  mutable const Object* last_global_ = nullptr;          // kind_of's cache (alive: in
-  mutable GlobalKind last_kind_ = GlobalKind::kUnknown;  // globals_ until release_all)
-  std::unordered_map<std::string, Value> globals_;       // "module\nname" -> Global
+  Value empty_tuple_;                                      // shared (), as in CPython
+  HeapMap<const Object*, GlobalKind> kinds_{alloc()};      // Globals made here
+  mutable const Object* last_global_ = nullptr;            // kind_of's cache (alive: in
+  mutable GlobalKind last_kind_ = GlobalKind::kUnknown;    // globals_ until release_all)
+  HeapMap<HeapString, Value, TextHash> globals_{alloc()};  // "module\nname" -> Global
   // Instances of registered C++ types waiting for BUILD, and the memo slots holding them.
-  std::unordered_map<const Object*, std::vector<std::uint64_t>> pending_;
+  HeapMap<const Object*, HeapVector<std::uint64_t>> pending_{alloc()};
   // Unfolded sizes of key tuples/frozensets seen (kept alive so addresses stay valid).
-  std::unordered_map<const Object*, std::pair<Value, std::uint64_t>> key_costs_;
+  HeapMap<const Object*, std::pair<Value, std::uint64_t>> key_costs_{alloc()};
   const bool lean_ = false;  // Build::kForScan: see unpickler.h
   Value placeholder_float_, placeholder_bytes_, placeholder_bytearray_;
   std::uint64_t hash_work_ = 0;
@@ -287,28 +298,15 @@ void Unpickler::release_all() noexcept {
   placeholder_float_ = placeholder_bytes_ = placeholder_bytearray_ = Value();
 }
 
-// The bookkeeping vectors are bounded by the heap's limit too (DESIGN.md I7): a pickle of
-// a million DUPs holds no heap object per entry, yet must not outgrow the limit.
-void Unpickler::check_bookkeeping(std::size_t extra_entries) {
-  const std::size_t limit = heap_.limit_bytes();
-  if (limit == 0) return;
-  const std::size_t entries = std::max(stack_.capacity(), extra_entries) * 2 + marks_.capacity() +
-                              memo_.capacity() + sparse_memo_.size() * 4;
-  const std::size_t bytes = entries * sizeof(Value);
-  if (bytes > limit) throw MemoryError(bytes, limit, heap_.stats().bytes_reserved, 0);
-}
-
 void Unpickler::memo_put(std::uint64_t index, const Value& v) {
   if (index < memo_.size()) {
     if (ValueAccess::is_empty(memo_[index])) ++memo_count_;
     memo_[index] = v;
   } else if (index <= 2 * memo_count_ + kMemoSlack) {
-    if (index >= memo_.capacity()) check_bookkeeping(static_cast<std::size_t>(index) * 2);
     memo_.resize(static_cast<std::size_t>(index) + 1, ValueAccess::empty());
     memo_[index] = v;
     ++memo_count_;
   } else {
-    check_bookkeeping(0);
     auto [it, inserted] = sparse_memo_.try_emplace(index, v);
     if (inserted) {
       ++memo_count_;
@@ -421,12 +419,12 @@ std::uint64_t Unpickler::key_cost(const Value& key) {
   if (auto it = key_costs_.find(key.object()); it != key_costs_.end()) return it->second.second;
   struct Frame {
     Value node;
-    std::vector<Value> children;
+    HeapVector<Value> children;
     std::size_t next = 0;
     std::uint64_t total = 1;
   };
-  const auto children_of = [](const Value& v) {
-    std::vector<Value> out;
+  const auto children_of = [this](const Value& v) {
+    HeapVector<Value> out{alloc()};
     if (const Tuple* t = v.get_if<Tuple>()) {
       out.assign(t->begin(), t->end());
     } else if (const FrozenSet* f = v.get_if<FrozenSet>()) {
@@ -434,7 +432,7 @@ std::uint64_t Unpickler::key_cost(const Value& key) {
     }
     return out;
   };
-  std::vector<Frame> frames;
+  HeapVector<Frame> frames{alloc()};
   frames.push_back({key, children_of(key)});
   std::uint64_t result = 0;
   while (!frames.empty()) {
@@ -478,7 +476,7 @@ void Unpickler::guard_key(const Value& key) {
 // --- globals -------------------------------------------------------------------------
 
 Value Unpickler::global_value(std::string_view module, std::string_view name) {
-  std::string key;
+  HeapString key{alloc()};
   key.reserve(module.size() + name.size() + 1);
   key.append(module).push_back('\n');
   key.append(name);
@@ -532,14 +530,14 @@ Value Unpickler::inert_call(const Value& callable, const Value& args) {
 // is a dict or list subclass (CPython would call its __setitem__/extend).
 Value Unpickler::new_instance(const Value& cls) {
   Value inst(Instance::make(heap_, cls));
-  pending_.try_emplace(inst.object());
+  pending_.try_emplace(inst.object(), alloc());
   return inst;
 }
 
 void Unpickler::replace_pending(const Value& old_value, const Value& new_value) {
   auto pending = pending_.find(old_value.object());
   if (pending == pending_.end()) return;
-  const std::vector<std::uint64_t> slots = std::move(pending->second);
+  const HeapVector<std::uint64_t> slots = std::move(pending->second);
   pending_.erase(pending);
   for (std::uint64_t index : slots) {
     if (const Value* held = memo_get(index); held != nullptr && held->is_same(old_value)) {
@@ -563,7 +561,7 @@ Reduce* Unpickler::promote_to_reduce(std::size_t i) {
 }
 
 // The items of an iterable argument of set(), list(), ... when it is a built-in container.
-bool iterable_items(const Value& v, std::vector<Value>& out) {
+bool iterable_items(const Value& v, HeapVector<Value>& out) {
   if (const List* l = v.get_if<List>()) {
     out.assign(l->begin(), l->end());
   } else if (const Tuple* t = v.get_if<Tuple>()) {
@@ -593,7 +591,7 @@ Value Unpickler::call(const Value& callable, const Value& args) {
   }
   if (t == nullptr) fail("TypeError", "argument list must be a tuple");
   const std::span<const Value> a = t->items_span();
-  std::vector<Value> items;
+  HeapVector<Value> items{alloc()};
   switch (kind_of(callable)) {
     case GlobalKind::kSet:
     case GlobalKind::kFrozenSet: {
@@ -716,7 +714,7 @@ Value Unpickler::new_object(const Value& cls, const Value& args, const Value& kw
   // An inert call of copyreg.__newobj__(cls, *args) / __newobj_ex__(cls, args, kwargs):
   // what CPython's pickler writes back as NEWOBJ / NEWOBJ_EX.
   if (no_kwargs) {
-    std::vector<Value> all;
+    HeapVector<Value> all{alloc()};
     all.reserve(t->size() + 1);
     all.push_back(cls);
     all.insert(all.end(), t->begin(), t->end());
@@ -1256,7 +1254,6 @@ void Unpickler::execute(const RawInstruction& ins) {
       push(stack_.back());
       return;
     case Op::kMark:
-      if (marks_.size() == marks_.capacity()) check_bookkeeping(stack_.size());
       marks_.push_back(stack_.size());
       fence_ = stack_.size();
       return;
