@@ -46,6 +46,7 @@
 #include "ouro/alloc/std_allocator.h"
 #include "ouro/core/gc.h"
 #include "ouro/value/value.h"
+#include "pickle/heap_map.h"
 #include "pickle/opcodes.h"
 #include "pickle/policy.h"
 #include "pickle/pydecode.h"
@@ -106,16 +107,6 @@ std::string normalize_encoding(std::string_view name) {
 std::string_view as_text(std::span<const std::byte> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
-
-// Standard containers whose memory is the heap's (see "Bounds" above).
-template <class Key, class T, class Hash = std::hash<Key>>
-using HeapMap =
-    std::unordered_map<Key, T, Hash, std::equal_to<Key>, StdAllocator<std::pair<const Key, T>>>;
-struct TextHash {
-  std::size_t operator()(std::string_view text) const noexcept {
-    return std::hash<std::string_view>{}(text);
-  }
-};
 
 // Bytes asked of a stream at once: a hostile length in a header is never trusted for an
 // allocation; the buffer grows only with bytes that really arrived.

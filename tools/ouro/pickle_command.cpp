@@ -28,6 +28,7 @@
 
 #include "commands.h"
 #include "cpython_sizes.h"
+#include "ouro/alloc/allocator.h"
 #include "ouro/core/heap.h"
 #include "ouro/core/runtime.h"
 #include "ouro/errors.h"
@@ -125,7 +126,18 @@ struct Limits {
         ->check(kSizeCheck)
         ->capture_default_str();
   }
-  std::size_t memory_bytes() const { return *parse_size(max_memory); }
+  /// The --max-memory figure; a limit too small for any heap (below one arena) is a usage
+  /// error (exit status 2) that says why.
+  std::size_t memory_bytes() const {
+    const std::size_t bytes = *parse_size(max_memory);
+    try {
+      const Allocator probe({.limit_bytes = bytes});
+    } catch (const std::invalid_argument& e) {
+      error(fmt::format("--max-memory {} is too small: {}", max_memory, e.what()));
+      exit_with(2);
+    }
+    return bytes;
+  }
   std::size_t output_bytes() const { return max_output.empty() ? 0 : *parse_size(max_output); }
 };
 
@@ -260,13 +272,20 @@ void add_dis(CLI::App& pickle) {
   auto annotate = std::make_shared<bool>(false);
   auto limits = std::make_shared<Limits>();
   cmd->add_option("FILE", *file, "The pickle (- for stdin)")->required();
+  auto indent = std::make_shared<int>(pickle::DisOptions{}.indentlevel);
   cmd->add_flag("-a,--annotate", *annotate, "Annotate each line with a short opcode description");
+  cmd->add_option("-l,--indentlevel", *indent, "Blanks per open MARK, as pickletools' -l")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
   limits->add_memory_to(cmd);
   limits->add_output_to(cmd, "1G", "disassembly");
-  cmd->callback([file, annotate, limits] {
+  cmd->callback([file, annotate, indent, limits] {
     prepare_stdout();
     const std::string data = read_or_exit(*file);
-    const pickle::DisOptions options{.annotate = *annotate, .max_output = limits->output_bytes()};
+    const pickle::DisOptions options{.annotate = *annotate,
+                                     .indentlevel = *indent,
+                                     .max_output = limits->output_bytes(),
+                                     .limit_bytes = limits->memory_bytes()};
     try {
       // Lines go to stdout as they are made; pickletools prints the error after them.
       pickle::dis(std::as_bytes(std::span(data.data(), data.size())), std::cout, options);
