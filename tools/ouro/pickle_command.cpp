@@ -532,6 +532,12 @@ void add_stats(CLI::App& pickle) {
 void add_pickle_command(CLI::App& app) {
   auto* pickle = app.add_subcommand("pickle", "Pickle files: dis, show, convert, scan, stats");
   pickle->require_subcommand(1);
+  pickle->footer(
+      "Every command loads into a heap limited by --max-memory (default 256M) and streams\n"
+      "its text under --max-output. Exit status: 0 success; 1 unreadable file, failed load,\n"
+      "dis or convert, or failed write; 2 usage error; 3 a limit (--max-memory,\n"
+      "--max-output) stopped the command. scan: see `ouro pickle scan --help`.\n"
+      "Details: docs/pickle.md, \"Limits of the command line\".");
   add_dis(*pickle);
   add_show(*pickle);
   add_convert(*pickle);
