@@ -96,7 +96,12 @@ TEST(ScanTest, MalformedInputIsReportedNotThrown) {
   EXPECT_EQ(both.verdict, Verdict::kUnsafe);
   EXPECT_NE(both.error, "");
   // Past the heap limit: over-limit (not proven safe) with the limit named, no exception.
-  const ScanReport big = scan("\x80\x04\x8c\x01x."s, {.limit_bytes = 256 << 10});
+  std::string strs = "\x80\x04("s;  // 100,000 distinct strs: the scan builds strs
+  for (int i = 0; i < 100000; ++i) {
+    const std::string text = std::to_string(i);
+    strs += "\x8c"s + static_cast<char>(text.size()) + text;
+  }
+  const ScanReport big = scan(strs + "t."s, {.limit_bytes = 256 << 10});
   EXPECT_EQ(big.verdict, Verdict::kOverLimit);
   EXPECT_EQ(verdict_name(big.verdict), "over-limit");
   EXPECT_NE(big.error.find("memory limit of 262144 bytes"), std::string::npos) << big.error;
