@@ -894,6 +894,51 @@ void Unpickler::read_line_from(std::size_t from) {
   }
 }
 
+// How an argument sits in the input, all fetch_instruction needs to read it whole: `width`
+// bytes (the value, or a little-endian count of the payload that follows), or lines.
+struct ArgFraming {
+  std::size_t width = 0;
+  bool counted = false;       // `width` bytes of count, then that many bytes
+  bool signed_count = false;  // the count is an int4 (negative: the reader complains)
+  int lines = 0;              // newline-terminated lines instead
+};
+
+constexpr ArgFraming framing_of(ArgKind kind) noexcept {
+  switch (kind) {
+    case ArgKind::kNone:
+      return {};
+    case ArgKind::kUint1:
+      return {.width = 1};
+    case ArgKind::kUint2:
+      return {.width = 2};
+    case ArgKind::kInt4:
+    case ArgKind::kUint4:
+      return {.width = 4};
+    case ArgKind::kUint8:
+    case ArgKind::kFloat8:
+      return {.width = 8};
+    case ArgKind::kLong1:
+    case ArgKind::kString1:
+    case ArgKind::kBytes1:
+    case ArgKind::kUnicodeString1:
+      return {.width = 1, .counted = true};
+    case ArgKind::kLong4:
+    case ArgKind::kString4:
+      return {.width = 4, .counted = true, .signed_count = true};
+    case ArgKind::kBytes4:
+    case ArgKind::kUnicodeString4:
+      return {.width = 4, .counted = true};
+    case ArgKind::kBytes8:
+    case ArgKind::kBytearray8:
+    case ArgKind::kUnicodeString8:
+      return {.width = 8, .counted = true};
+    case ArgKind::kStringNlNoescapePair:
+      return {.lines = 2};
+    default:  // decimalnl, stringnl, unicodestringnl, floatnl
+      return {.lines = 1};
+  }
+}
+
 // Makes sure the whole next instruction is in buffer_, as far as the stream has it.
 void Unpickler::fetch_instruction() {
   std::size_t at = reader_.position();
@@ -910,67 +955,23 @@ void Unpickler::fetch_instruction() {
   const OpcodeInfo* info = find_opcode(byte_at(at));
   if (info == nullptr) return;
   const std::size_t arg = at + 1;
-  std::size_t width = 0;  // fixed argument bytes, or a count's bytes
-  bool counted = false;   // `width` bytes of little-endian count, then that many bytes
-  bool signed_count = false;
-  switch (info->arg) {
-    case ArgKind::kNone:
-      return;
-    case ArgKind::kUint1:
-      width = 1;
-      break;
-    case ArgKind::kUint2:
-      width = 2;
-      break;
-    case ArgKind::kInt4:
-    case ArgKind::kUint4:
-      width = 4;
-      break;
-    case ArgKind::kUint8:
-    case ArgKind::kFloat8:
-      width = 8;
-      break;
-    case ArgKind::kLong1:
-    case ArgKind::kString1:
-    case ArgKind::kBytes1:
-    case ArgKind::kUnicodeString1:
-      width = 1;
-      counted = true;
-      break;
-    case ArgKind::kLong4:
-    case ArgKind::kString4:
-      width = 4;
-      counted = signed_count = true;
-      break;
-    case ArgKind::kBytes4:
-    case ArgKind::kUnicodeString4:
-      width = 4;
-      counted = true;
-      break;
-    case ArgKind::kBytes8:
-    case ArgKind::kBytearray8:
-    case ArgKind::kUnicodeString8:
-      width = 8;
-      counted = true;
-      break;
-    case ArgKind::kStringNlNoescapePair: {
-      read_line_from(arg);
+  const ArgFraming framing = framing_of(info->arg);
+  if (framing.lines > 0) {
+    read_line_from(arg);
+    if (framing.lines == 2) {
       at = reader_.position();
       const std::size_t first = buffer_.find('\n', at + 1);
       if (first != std::string::npos) read_line_from(first + 1);
-      return;
     }
-    default:  // the newline-terminated arguments
-      read_line_from(arg);
-      return;
+    return;
   }
-  read_until(arg + width);
+  read_until(arg + framing.width);
   at = reader_.position();
-  if (!counted || buffer_.size() < at + 1 + width) return;
+  if (!framing.counted || buffer_.size() < at + 1 + framing.width) return;
   std::uint64_t count = 0;
-  for (std::size_t k = width; k > 0; --k) count = (count << 8) | byte_at(at + k);
-  if (signed_count && (count & 0x80000000U) != 0) return;  // negative: the reader complains
-  const std::size_t payload = at + 1 + width;
+  for (std::size_t k = framing.width; k > 0; --k) count = (count << 8) | byte_at(at + k);
+  if (framing.signed_count && (count & 0x80000000U) != 0) return;  // the reader complains
+  const std::size_t payload = at + 1 + framing.width;
   read_until(count > SIZE_MAX - payload ? SIZE_MAX : payload + static_cast<std::size_t>(count));
 }
 
