@@ -744,6 +744,38 @@ TEST_F(BoundedUnpicklerTest, MemoryErrorLeavesTheHeapAsItWas) {
 
 // --- robustness: mutated pickles end in a value or an error, never a crash or a leak -----
 
+// The unpickler's own memory is the heap's: a shape that builds no object still raises the
+// heap's peak by its stack, marks or memo, and passing the limit is the heap's MemoryError
+// (naming that limit), not a second budget beside it.
+TEST_F(BoundedUnpicklerTest, StackMarksAndMemoAreInTheHeap) {
+  constexpr std::size_t n = 1'000'000;
+  const std::vector<std::pair<std::string, std::size_t>> shapes = {
+      {"N" + std::string(n, '2') + std::string(n, '0') + "N.", n * sizeof(Value)},       // DUP, POP
+      {"N" + std::string(n, '(') + std::string(n, '1') + ".", n * sizeof(std::size_t)},  // MARK
+      {"]" + std::string(n, '\x94') + ".", n * sizeof(Value)},                           // MEMOIZE
+  };
+  for (const auto& [data, bytes] : shapes) {
+    heap().reset_peak();
+    const std::size_t before = heap().stats().bytes_in_use;
+    (void)loads(data);
+    EXPECT_GE(heap().stats().peak_bytes_in_use - before, bytes)
+        << ::testing::PrintToString(data.substr(0, 4));
+  }
+  Heap small({.limit_bytes = 4 << 20});
+  HeapScope scope(small);
+  for (const auto& [data, bytes] : shapes) {
+    try {
+      (void)loads(data);
+      ADD_FAILURE() << "loaded under 4 MiB";
+    } catch (const MemoryError& e) {
+      EXPECT_EQ(e.limit(), std::size_t{4} << 20);
+    }
+    EXPECT_EQ(small.live_objects(), 0U);
+    EXPECT_TRUE(small.verify());
+    EXPECT_LE(small.stats().peak_bytes_reserved, std::size_t{4} << 20);
+  }
+}
+
 TEST_F(BoundedUnpicklerTest, MutatedPicklesFailCleanly) {
   std::uint64_t seed = 0x9E3779B97F4A7C15u;
   const auto next = [&seed] {
