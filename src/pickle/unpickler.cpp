@@ -58,9 +58,9 @@ namespace {
 
 namespace vd = ouro::value::detail;
 
-// Work allowed for hashing keys: this many unfolded tuple/frozenset nodes per input byte,
-// plus a floor. Legitimate keys cost about their encoded size; a hash bomb (a tuple that
-// nests the same tuple twice, 100 levels deep) would cost 2^100.
+// Work allowed for hashing keys: this many unfolded tuple/frozenset nodes per input byte
+// read so far, plus a floor. Legitimate keys cost about their encoded size; a hash bomb (a tuple
+// that nests the same tuple twice, 100 levels deep) would cost 2^100.
 constexpr std::uint64_t kHashWorkPerByte = 64;
 constexpr std::uint64_t kHashWorkFloor = std::uint64_t{1} << 20;
 // A PUT may grow the dense memo up to twice its entries plus this slack.
@@ -119,16 +119,10 @@ class Unpickler {
         data_(data),
         options_(options),
         reader_(data),
-        lean_(build == Build::kForScan),
-        hash_budget_(kHashWorkFloor + kHashWorkPerByte * data.size()) {}
+        lean_(build == Build::kForScan) {}
   // Reads from `in` as it goes (load(istream)): see fetch_instruction.
   Unpickler(Heap& heap, std::istream& in, const LoadOptions& options)
-      : heap_(heap),
-        options_(options),
-        reader_(data_),
-        stream_(in.rdbuf()),
-        stream_owner_(&in),
-        hash_budget_(kHashWorkFloor) {}
+      : heap_(heap), options_(options), reader_(data_), stream_(in.rdbuf()), stream_owner_(&in) {}
 
   Value run(std::size_t* consumed);
 
@@ -271,7 +265,7 @@ class Unpickler {
   const bool lean_ = false;  // Build::kForScan: see unpickler.h
   Value placeholder_float_, placeholder_bytes_, placeholder_bytearray_;
   std::uint64_t hash_work_ = 0;
-  std::uint64_t hash_budget_;
+  std::uint64_t hash_budget_ = kHashWorkFloor;  // set by guard_key from the bytes read
 };
 
 void Unpickler::release_all() noexcept {
@@ -455,6 +449,9 @@ std::uint64_t Unpickler::key_cost(const Value& key) {
 
 void Unpickler::guard_key(const Value& key) {
   if (!key.is<Tuple>() && !key.is<FrozenSet>()) return;  // hashing a leaf is O(1) or cached
+  // The budget grows with the bytes read so far (a key is hashed after its bytes), so that
+  // loads and a stream's load decide alike, whatever follows in the input.
+  hash_budget_ = kHashWorkFloor + kHashWorkPerByte * (base_ + reader_.position());
   hash_work_ += key_cost(key);
   if (hash_work_ > hash_budget_) {
     fail(
@@ -850,7 +847,6 @@ Value Unpickler::persistent_load(Value pid) {
 void Unpickler::refresh_view() {
   data_ = std::as_bytes(std::span(buffer_.data(), buffer_.size()));
   reader_ = OpcodeReader(data_);
-  hash_budget_ = kHashWorkFloor + kHashWorkPerByte * (base_ + data_.size());
 }
 
 // Reads until buffer_ holds `end` bytes (relative to base_) or the stream ends. Consumed
