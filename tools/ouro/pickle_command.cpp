@@ -9,12 +9,15 @@
 // Limits (docs/pickle.md, "Limits of the command line"): every command's working memory is
 // a heap limited by --max-memory (values, the unpickler's stack and memo, dis's
 // bookkeeping), and the texts that can grow far beyond their input (show's repr, dis's
-// indentation) stream to stdout under --max-output. Nothing is collected in a buffer
-// outside those limits, and every write is checked.
+// indentation) stream to stdout under --max-output; every write is checked. Outside the
+// heap there remain only the input file where a command reads it whole (dis, scan, stats)
+// and the bytes convert writes (pickle::dumps builds them).
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -22,7 +25,6 @@
 #include <iterator>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
