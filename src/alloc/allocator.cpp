@@ -60,8 +60,8 @@ HeapOptions resolve_defaults(HeapOptions options) {
     }
   }
   if (options.arena_size == 0) {
-    options.arena_size = std::max(small ? std::size_t{8} << 10 : std::size_t{1} << 20,
-                                  options.pool_size);
+    options.arena_size =
+        std::max(small ? std::size_t{8} << 10 : std::size_t{1} << 20, options.pool_size);
   }
   return options;
 }
@@ -93,12 +93,14 @@ void validate(const HeapOptions& options) {
   // allocation fail with a MemoryError that looks like a bug.
   const std::size_t table = (options.arena_size / pool + 1) * sizeof(void*);
   if (options.buffer != nullptr && options.arena_size + table + pool > options.buffer_size) {
-    invalid("arena_size (plus its pool alignment and the allocator's table) does not fit in "
-            "buffer_size; arenas are carved from the buffer");
+    invalid(
+        "arena_size (plus its pool alignment and the allocator's table) does not fit in "
+        "buffer_size; arenas are carved from the buffer");
   }
   if (options.limit_bytes != 0 && options.arena_size + table > options.limit_bytes) {
-    invalid("limit_bytes is below one arena (plus the allocator's table): arenas count "
-            "against the limit");
+    invalid(
+        "limit_bytes is below one arena (plus the allocator's table): arenas count "
+        "against the limit");
   }
 }
 
@@ -668,7 +670,7 @@ Allocator::Arena* Allocator::find_arena(const void* p) const noexcept {
 // what AddressSanitizer reports. A double free is suspected only when the block already
 // carries the dead-byte fill, then confirmed by walking the pool's free list.
 void Allocator::check_small_block(const void* p, const Pool* pool,
-                             std::size_t size_class) const noexcept {
+                                  std::size_t size_class) const noexcept {
   if (address(p) % kAlignment != 0) {
     detail::fatal("deallocate: pointer is not a block of this heap (foreign pointer)");
   }

@@ -45,8 +45,8 @@ struct AllocatorInternals {
   static void for_each_carved_pool(const Allocator& heap, Fn&& fn) {
     for (const Allocator::Arena* a = heap.all_arenas_; a != nullptr; a = a->next_all) {
       for (std::uint32_t i = 0; i < a->next_fresh; ++i) {
-        fn(*a,
-           *reinterpret_cast<const Allocator::Pool*>(a->base + (std::size_t{i} << heap.pool_shift_)));
+        fn(*a, *reinterpret_cast<const Allocator::Pool*>(a->base +
+                                                         (std::size_t{i} << heap.pool_shift_)));
       }
     }
   }
@@ -136,7 +136,8 @@ void Allocator::debug_mallocstats(std::ostream& out) const {
 // Walks everything and checks each structure's invariant. Unlike OURO_ASSERT these checks
 // are compiled in every build: verify() is what tests call to prove consistency.
 #define OURO_VERIFY(cond) \
-  ((cond) ? (void)0 : ::ouro::detail::fail_assertion("Allocator::verify: " #cond, __FILE__, __LINE__))
+  ((cond) ? (void)0       \
+          : ::ouro::detail::fail_assertion("Allocator::verify: " #cond, __FILE__, __LINE__))
 
 // Every walk below is bounded by a count it can trust (arenas by arena_count_, a pool's free
 // list by the blocks carved in it, ...): a list made circular by a double free or a race

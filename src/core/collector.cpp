@@ -322,8 +322,7 @@ std::size_t collect_main(Heap& heap, int generation) noexcept {
     }
     if (rt.debug_flags & gc::DEBUG_COLLECTABLE) print_object("collectable", object);
   }
-  const bool callbacks_ran =
-      rt.weak != nullptr && handle_weakrefs(heap, unreachable, old);
+  const bool callbacks_ran = rt.weak != nullptr && handle_weakrefs(heap, unreachable, old);
   GcList final_unreachable;
   if (pending_finalizers == 0 && !callbacks_ran) {
     // Steps 6-7 can only change the outcome through code they run: with no finalizer
@@ -437,9 +436,9 @@ namespace gc {
 
 using detail::core_state;
 using detail::CoreState;
+using detail::gc_list_size;
 using detail::GcLinks;
 using detail::GcList;
-using detail::gc_list_size;
 
 Heap& current_heap(std::source_location call) {
   Heap* heap = Heap::current();

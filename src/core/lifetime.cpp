@@ -116,7 +116,7 @@ void dealloc(Object* object) noexcept {
       ObjectAccess::refcount(*object) = 1;  // the trashcan's reference (see the top)
     } else if (flags & Object::kWeaklyReferenced) {
       clear_weakrefs_on_dealloc(heap, object);  // as early as an undeferred death would
-      flags &= ~Object::kWeaklyReferenced;         // done: release() must not do it again
+      flags &= ~Object::kWeaklyReferenced;      // done: release() must not do it again
     }
     if (flags & Object::kTracked) untrack(rt, object);
     GcLinks* links = links_of(object);

@@ -7,6 +7,7 @@
 #include <fmt/ostream.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -18,6 +19,7 @@
 
 #include "core/internal.h"
 #include "core/weak_table.h"
+#include "ouro/core/gc.h"
 #include "ouro/core/ref.h"
 #include "ouro/core/runtime.h"
 
@@ -109,8 +111,9 @@ Heap& Object::heap() const noexcept {
   const void* block = is_container() ? static_cast<void*>(detail::links_of(self)) : self;
   Allocator* allocator = Allocator::owner_of(block, flags_ & kPoolShiftMask);
   if (OURO_UNLIKELY(allocator == nullptr)) {
-    detail::fatal("Object::heap(): the object outlived its heap (a Ref or Value kept after the "
-                  "heap was destroyed)");
+    detail::fatal(
+        "Object::heap(): the object outlived its heap (a Ref or Value kept after the "
+        "heap was destroyed)");
   }
   return Heap::of(*allocator);
 }
@@ -201,6 +204,26 @@ void report_outside_references(Heap& heap) noexcept {
                core_state(heap).live_objects == 1 ? " is" : "s are", types.c_str());
 }
 
+#if OURO_DEBUG >= 1
+// Debug builds, before step 4 breaks them: references that traverse() does not visit, the
+// usual reason why a cycle survives the last collection (I3).
+void report_unvisited_references(Heap& heap) noexcept {
+  try {
+    for (const gc::UnvisitedReference& miss : gc::find_unvisited_references(heap)) {
+      const std::string_view owner = miss.container->type_name();
+      const std::string_view referent = miss.referent->type_name();
+      std::fprintf(stderr,
+                   "ouro: %.*s holds a reference to a %.*s (at byte %zu) that its traverse() "
+                   "does not visit: a cycle through it is never collected (I3)\n",
+                   static_cast<int>(owner.size()), owner.data(), static_cast<int>(referent.size()),
+                   referent.data(), miss.offset);
+    }
+  } catch (...) {
+    // no memory for the audit: nothing to report
+  }
+}
+#endif
+
 // Step 6: the core state's buffers go back to the allocator before it is torn down (or
 // abandoned, in which case live blocks are no longer freed one by one).
 void release_core_buffers(Heap& heap, CoreState& rt) noexcept {
@@ -251,7 +274,8 @@ bool verify_object_world(const Heap& heap) {
   const CoreState& rt = core_state(heap);
   std::size_t by_type = 0;
   for (std::uint32_t count : rt.live_by_type) by_type += count;
-  OURO_CHECK(by_type == rt.live_objects, "live objects differ from the sum of live objects by type");
+  OURO_CHECK(by_type == rt.live_objects,
+             "live objects differ from the sum of live objects by type");
   std::size_t tracked = 0;
   for (const Generation& g : rt.generations) {
     tracked += check_list(rt, g.list);
@@ -283,10 +307,13 @@ void shutdown_object_world(Heap& heap) noexcept {
   HeapVector<Object*> garbage(StdAllocator<Object*>(heap.allocator()));
   garbage.swap(rt.garbage);  // step 2: gc.garbage (no allocation: a swap)
   for (Object* o : garbage) Ref<Object>::adopt(o).reset();
-  collect_at_shutdown(heap);         // step 3
+  collect_at_shutdown(heap);  // step 3
+#if OURO_DEBUG >= 1
+  report_unvisited_references(heap);  // what made step 3 leave cycles behind
+#endif
   clear_remaining_containers(heap);  // step 4
   report_outside_references(heap);   // step 5
-  release_core_buffers(heap, rt);          // step 6
+  release_core_buffers(heap, rt);    // step 6
 }
 
 }  // namespace detail

@@ -40,9 +40,7 @@ void shutdown_weakrefs(Heap& heap) noexcept {
   }
 }
 
-WeakState* weak_state_if_any(Heap& heap) noexcept {
-  return core_state(heap).weak;
-}
+WeakState* weak_state_if_any(Heap& heap) noexcept { return core_state(heap).weak; }
 
 void release_weak_state(Heap& heap) noexcept {
   CoreState& core = core_state(heap);

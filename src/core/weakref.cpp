@@ -13,7 +13,11 @@
 // List order per referent (CPython's): the shared callback-less ref first, then refs with
 // callbacks, newest first. Clearing walks the list in that order, so callbacks run newest
 // first.
+#include <cxxabi.h>
 #include <fmt/format.h>
+
+#include <cstdlib>
+#include <string>
 
 #include "core/internal.h"
 #include "core/weak_table.h"
@@ -84,7 +88,6 @@ void run_callback(Heap& heap, WeakRef* wr) noexcept {
 
 }  // namespace
 
-
 // Death by refcount (called from dealloc, the object's count is zero): clear all, then
 // call back. The weakrefs with callbacks are held on a chain through their `next` links
 // (free once detached), so nothing is allocated here.
@@ -150,7 +153,6 @@ bool handle_weakrefs(Heap& heap, GcList& unreachable, GcList& old) noexcept {
   return any;
 }
 
-
 Ref<WeakRef> make_weakref(Object* referent, WeakCallback callback) {
   if (referent == nullptr) throw TypeError("cannot create weak reference to 'NoneType' object");
   if (flags(*referent) & Object::kNoWeakrefs) {
@@ -195,6 +197,15 @@ Ref<WeakRef> make_weakref(Object* referent, WeakCallback callback) {
 }
 
 void clear_callback(WeakRef& wr) noexcept { A::callback(wr) = nullptr; }
+
+void throw_weak_type_mismatch(const char* mangled_target, const Object& referent) {
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(mangled_target, nullptr, nullptr, &status);
+  const std::string target = status == 0 && demangled != nullptr ? demangled : mangled_target;
+  std::free(demangled);
+  throw TypeError(fmt::format("ouro::Weak<{}>: the weak reference's referent is a '{}', not a {}",
+                              target, referent.type_name(), target));
+}
 
 }  // namespace detail
 

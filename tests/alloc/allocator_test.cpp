@@ -1,5 +1,6 @@
-// The allocator on its own (this binary links nothing of ouro above it): size classes, large blocks, arena return, the limit and pressure hook,
-// statistics against a model, randomized contents checks, and debug-build misuse checks.
+// The allocator on its own (this binary links nothing of ouro above it): size classes, large
+// blocks, arena return, the limit and pressure hook, statistics against a model, randomized
+// contents checks, and debug-build misuse checks.
 #include "ouro/alloc/allocator.h"
 
 #include <gtest/gtest.h>
@@ -7,9 +8,9 @@
 #include <cstring>
 #include <map>
 #include <memory>
-#include <string>
 #include <random>
 #include <sstream>
+#include <string>
 #include <vector>
 
 namespace {
@@ -379,7 +380,9 @@ std::string option_error(const HeapOptions& options) {
 
 TEST(AllocatorOptions, InconsistentOptionsNameTheRule) {
   alignas(16) static std::byte buffer[32 * 1024];
-  EXPECT_NE(option_error({.arena_size = 64 * 1024, .pool_size = 1024, .buffer = buffer,
+  EXPECT_NE(option_error({.arena_size = 64 * 1024,
+                          .pool_size = 1024,
+                          .buffer = buffer,
                           .buffer_size = sizeof buffer})
                 .find("does not fit in buffer_size"),
             std::string::npos);

@@ -5,9 +5,8 @@
 
 #include <cstdlib>
 #include <new>
-#include <vector>
-
 #include <optional>
+#include <vector>
 
 #include "ouro/core/gc.h"
 #include "ouro/core/heap.h"
@@ -155,11 +154,11 @@ TEST(BufferBacking, NothingButTheBufferFromConstructionToDestruction) {
       // Values: containers, strings, big and small ints, floats, a cycle through a list.
       ouro::Value records = ouro::list();
       for (int i = 0; i < 200; ++i) {
-        records.as<ouro::List>().append(ouro::dict(
-            {{ouro::Value("id"), ouro::Value(i)},
-             {ouro::Value("name"), ouro::Value("sensor_data")},
-             {ouro::Value("big"), ouro::Value(std::int64_t{1} << 62) },
-             {ouro::Value("ratio"), ouro::Value(i / 7.0)}}));
+        records.as<ouro::List>().append(
+            ouro::dict({{ouro::Value("id"), ouro::Value(i)},
+                        {ouro::Value("name"), ouro::Value("sensor_data")},
+                        {ouro::Value("big"), ouro::Value(std::int64_t{1} << 62)},
+                        {ouro::Value("ratio"), ouro::Value(i / 7.0)}}));
       }
       records.as<ouro::List>().append(records);  // the list holds itself
       // Weak references with callbacks to objects in a cycle that has finalizers.
@@ -167,7 +166,8 @@ TEST(BufferBacking, NothingButTheBufferFromConstructionToDestruction) {
       auto b = ouro::make<Phoenix>(&finalized);
       a->next = b;
       b->next = a;
-      ouro::Weak<Phoenix> weak_a(a, [&called_back](const ouro::Ref<ouro::WeakRef>&) { ++called_back; });
+      ouro::Weak<Phoenix> weak_a(
+          a, [&called_back](const ouro::Ref<ouro::WeakRef>&) { ++called_back; });
       ouro::WeakValueDictionary<int, Phoenix> cache;
       cache.set(1, a);
       cache.set(2, b);

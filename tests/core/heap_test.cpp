@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <string>
 #include <thread>
 #include <vector>
@@ -195,10 +197,14 @@ TEST(GcCallbacks, AHandleRemovesItsCallbackOnly) {
   Heap heap;
   HeapScope scope(heap);
   std::vector<std::string> calls;
-  auto first = ouro::gc::callbacks().add(
-      [&](const std::string& phase, const ouro::gc::CollectionInfo&) { calls.push_back("1" + phase); });
+  auto first =
+      ouro::gc::callbacks().add([&](const std::string& phase, const ouro::gc::CollectionInfo&) {
+        calls.push_back("1" + phase);
+      });
   auto second = ouro::gc::callbacks().add_front(
-      [&](const std::string& phase, const ouro::gc::CollectionInfo&) { calls.push_back("2" + phase); });
+      [&](const std::string& phase, const ouro::gc::CollectionInfo&) {
+        calls.push_back("2" + phase);
+      });
   EXPECT_NE(first, second);
   (void)ouro::gc::collect();
   EXPECT_EQ(calls, (std::vector<std::string>{"2start", "1start", "2stop", "1stop"}));
@@ -259,6 +265,79 @@ TEST(HeapVerifyDeathTest, ACircularGenerationListIsFoundNotLoopedOn) {
         (void)heap.verify();
       },
       "generation list");
+}
+
+}  // namespace
+
+namespace {
+
+// --- misuse that the library names ---------------------------------------------------------
+
+class Forgetful : public Object {
+ public:
+  static constexpr std::string_view kTypeName = "Forgetful";
+  Ref<Forgetful> visited;
+  Ref<Forgetful> forgotten;  // the mistake: traverse() below does not visit it
+  void traverse(ouro::Visitor& visit) override { visit(visited); }
+  void clear() override {
+    visited = nullptr;
+    forgotten = nullptr;
+  }
+
+ protected:
+  ~Forgetful() override = default;
+};
+
+TEST(Misuse, AFieldForgottenInTraverseIsFound) {
+  Heap heap;
+  HeapScope scope(heap);
+  auto a = make<Forgetful>();
+  auto b = make<Forgetful>();
+  a->visited = b;
+  a->forgotten = b;  // b is referenced twice by a, visited once
+  b->forgotten = a;  // a cycle the collector cannot see
+  auto misses = ouro::gc::find_unvisited_references();
+  ASSERT_EQ(misses.size(), 2u);
+  std::sort(misses.begin(), misses.end(), [&](const auto& x, const auto& y) {
+    return (x.container.get() == a.get()) > (y.container.get() == a.get());
+  });
+  EXPECT_EQ(misses[0].container.get(), a.get());
+  EXPECT_EQ(misses[0].referent.get(), b.get());
+  EXPECT_EQ(misses[0].offset,
+            static_cast<std::size_t>(reinterpret_cast<const char*>(&a->forgotten) -
+                                     reinterpret_cast<const char*>(a.get())));
+  EXPECT_EQ(misses[1].container.get(), b.get());
+  EXPECT_EQ(misses[1].referent.get(), a.get());
+  misses.clear();
+  a.reset();
+  b.reset();
+  EXPECT_EQ(ouro::gc::collect(), 0u);  // the cycle survives, as the report warns
+  EXPECT_EQ(heap.live_objects(), 2u);
+}
+
+TEST(Misuse, ACorrectTraverseHasNothingUnvisited) {
+  Heap heap;
+  HeapScope scope(heap);
+  auto p = make<Pair>(3);
+  ouro::Weak<Pair> weak(p);  // a weak reference's borrowed referent is no reference
+  EXPECT_TRUE(ouro::gc::find_unvisited_references().empty());
+}
+
+TEST(Misuse, AWeakOfTheWrongTypeIsATypeError) {
+  Heap heap;
+  HeapScope scope(heap);
+  auto leaf = make<ouro::testing::Leaf>(1);
+  ouro::Weak<ouro::testing::Leaf> weak(leaf);
+  try {
+    ouro::Weak<Pair> wrong(weak.ref());
+    FAIL();
+  } catch (const ouro::TypeError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("referent is a 'Leaf', not a"), std::string::npos) << what;
+    EXPECT_NE(what.find("Pair"), std::string::npos) << what;
+  }
+  ouro::Weak<Object> any(weak.ref());  // an upcast is fine
+  EXPECT_EQ(any.lock().get(), leaf.get());
 }
 
 }  // namespace

@@ -1,14 +1,14 @@
 // Weak containers: entries disappear when their referents die (by refcount and by
 // collection), iteration while entries die, size changes refused during iteration,
 // callbacks that outlive or follow a moved container, and Python's dict/set operations.
-#include "ouro/weak/containers.h"
-
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "ouro/weak/containers.h"
+#include "support/gc_types.h"
 #include "support/heap_fixture.h"
 
 namespace {
@@ -387,6 +387,44 @@ TEST_F(WeakContainersTest, StressManyEntriesDyingDuringNestedIterations) {
   EXPECT_TRUE(d.empty());
   EXPECT_TRUE(s.empty());
   EXPECT_TRUE(heap().verify());
+}
+
+}  // namespace
+
+namespace {
+
+// Python's WeakValueDictionary, WeakKeyDictionary and WeakSet iterate in insertion order
+// (they are dicts underneath); a replaced value keeps its key's place, a re-added key goes
+// last.
+TEST(WeakContainerOrder, IterationFollowsInsertionOrder) {
+  ouro::Heap heap;
+  ouro::HeapScope scope(heap);
+  std::vector<ouro::Ref<ouro::testing::Leaf>> leaves;
+  for (int i = 0; i < 40; ++i) leaves.push_back(ouro::make<ouro::testing::Leaf>(i));
+  ouro::WeakValueDictionary<int, ouro::testing::Leaf> values;
+  ouro::WeakKeyDictionary<ouro::testing::Leaf, int> keys;
+  ouro::WeakSet<ouro::testing::Leaf> set;
+  const std::vector<int> order = {17, 3, 39, 0, 25, 8, 31, 12, 5, 21};
+  for (int i : order) {
+    values.set(i * 100, leaves[i]);
+    keys.set(leaves[i], i);
+    set.add(leaves[i]);
+  }
+  values.set(3 * 100, leaves[4]);  // replaced: keeps its place
+  leaves[39].reset();              // dies: its entries go
+  std::vector<int> seen_values, seen_keys, seen_set;
+  for (auto [key, leaf] : values.items()) seen_values.push_back(key / 100);
+  for (auto [leaf, value] : keys.items()) seen_keys.push_back(value);
+  for (const auto& leaf : set) seen_set.push_back(leaf->value);
+  const std::vector<int> expected = {17, 3, 0, 25, 8, 31, 12, 5, 21};
+  EXPECT_EQ(seen_values, expected);
+  EXPECT_EQ(seen_keys, expected);
+  EXPECT_EQ(seen_set, expected);
+  values.erase(25 * 100);
+  values.set(25 * 100, leaves[25]);  // re-added: last
+  seen_values.clear();
+  for (auto [key, leaf] : values.items()) seen_values.push_back(key / 100);
+  EXPECT_EQ(seen_values, (std::vector<int>{17, 3, 0, 8, 31, 12, 5, 21, 25}));
 }
 
 }  // namespace

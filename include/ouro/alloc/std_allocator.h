@@ -35,7 +35,8 @@ class StdAllocator {
 
   /// Throws MemoryError (a std::bad_alloc) past the heap's limit.
   [[nodiscard]] T* allocate(std::size_t n) {
-    static_assert(alignof(T) <= kAlignment, "ouro::StdAllocator: T needs more than 16-byte alignment");
+    static_assert(alignof(T) <= kAlignment,
+                  "ouro::StdAllocator: T needs more than 16-byte alignment");
     if (n > static_cast<std::size_t>(-1) / sizeof(T)) throw std::bad_array_new_length();
     return static_cast<T*>(allocator_->allocate(n * sizeof(T)));
   }

@@ -31,7 +31,6 @@ inline constexpr int DEBUG_UNCOLLECTABLE = 4;  ///< print uncollectable objects 
 inline constexpr int DEBUG_SAVEALL = 32;       ///< keep unreachable objects in garbage()
 inline constexpr int DEBUG_LEAK = DEBUG_COLLECTABLE | DEBUG_UNCOLLECTABLE | DEBUG_SAVEALL;
 
-
 /// Collects `generation` and every younger one; returns the number of unreachable objects
 /// found (collected + uncollectable). Returns 0 without collecting when a collection is
 /// already running (e.g. called from a finalizer). Throws std::invalid_argument for a
@@ -108,6 +107,26 @@ std::vector<Ref<Object>> get_referrers(std::span<const Ref<Object>> objects,
                                        Heap& heap = current_heap());
 /// Objects that any of `objects` refers to, by their traverse() (gc.get_referents).
 std::vector<Ref<Object>> get_referents(std::span<const Ref<Object>> objects);
+
+/// A reference that a container holds but its traverse() does not visit (I3): a cycle
+/// through it can never be collected.
+struct UnvisitedReference {
+  Ref<Object> container;  ///< the object whose traverse() misses the reference
+  Ref<Object> referent;   ///< the container it refers to
+  std::size_t offset;     ///< byte offset of the reference inside `container`
+};
+
+/// Finds references that tracked containers hold in their own object (a `Ref` or `Value`
+/// member) to other tracked containers, but do not visit in traverse(): the "forgot a field
+/// in traverse()" mistake, which makes a cycle through that field uncollectable. It scans
+/// each container's bytes for the addresses of tracked containers (conservatively, as a
+/// debugging aid: references kept out of line, e.g. in a std::vector's buffer, are not
+/// seen). Debug builds print what it finds when a heap is destroyed. Not for hot paths:
+/// it walks every tracked container.
+///
+///     for (auto& miss : ouro::gc::find_unvisited_references())
+///       std::cerr << miss.container->type_name() << " misses " << miss.referent->type_name();
+std::vector<UnvisitedReference> find_unvisited_references(Heap& heap = current_heap());
 
 /// Is the object tracked by the collector? (gc.is_tracked)
 bool is_tracked(const Ref<Object>& object) noexcept;

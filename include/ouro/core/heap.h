@@ -79,9 +79,7 @@ class Heap {
   /// Returns a block from allocate(n) with the same n.
   void deallocate(void* p, std::size_t n) noexcept { allocator_.deallocate(p, n); }
   /// Bytes the heap really spends for a request of n bytes (its size class or large size).
-  static std::size_t block_size_for(std::size_t n) noexcept {
-    return Allocator::block_size_for(n);
-  }
+  static std::size_t block_size_for(std::size_t n) noexcept { return Allocator::block_size_for(n); }
   /// The allocator underneath, for standard containers (StdAllocator) and the tracer.
   Allocator& allocator() noexcept { return allocator_; }
   const Allocator& allocator() const noexcept { return allocator_; }
@@ -115,9 +113,7 @@ class Heap {
   /// The heap that make<T>() uses on this thread (set by HeapScope), or nullptr.
   static Heap* current() noexcept { return current_; }
   /// The heap owning an allocator (every Allocator a Heap owns points back at it).
-  static Heap& of(Allocator& allocator) noexcept {
-    return *static_cast<Heap*>(allocator.owner());
-  }
+  static Heap& of(Allocator& allocator) noexcept { return *static_cast<Heap*>(allocator.owner()); }
   /// Makes the calling thread the heap's owner. The previous owner must no longer use it.
   void bind_to_current_thread() noexcept { owner_ = detail::this_thread_token(); }
   /// Aborts with "heap used from a thread that does not own it" if the calling thread is

@@ -149,7 +149,7 @@ class Object {
   friend struct detail::ObjectAccess;
   friend void detail::dealloc(Object*) noexcept;
 
-  std::uint32_t refcount_ = 1;            // the reference make<T> hands out
+  std::uint32_t refcount_ = 1;           // the reference make<T> hands out
   std::uint32_t flags_ = kConstructing;  // set by make<T> after construction; see the table
 };
 

@@ -8,6 +8,7 @@
 
 #include <compare>
 #include <cstddef>
+#include <cstring>
 #include <functional>
 #include <new>
 #include <string>
@@ -15,9 +16,9 @@
 #include <typeinfo>
 #include <utility>
 
-#include "ouro/errors.h"
 #include "ouro/core/heap.h"
 #include "ouro/core/object.h"
+#include "ouro/errors.h"
 
 namespace ouro {
 
@@ -180,8 +181,8 @@ inline void track_new_container(Heap& heap, Object* object) noexcept {
 /// Fills in the header of a just-constructed object and tracks it if it is a container.
 inline void adopt_new_object(Heap& heap, Object* object, std::size_t bytes,
                              std::uint32_t kind_flags, std::uint16_t type_id) noexcept {
-  ObjectAccess::flags(*object) = (std::uint32_t{type_id} << 16) | kind_flags |
-                                 heap.allocator().block_tag(bytes);
+  ObjectAccess::flags(*object) =
+      (std::uint32_t{type_id} << 16) | kind_flags | heap.allocator().block_tag(bytes);
   CoreState& rt = detail::core_state(heap);
   ++rt.live_objects;
   ++rt.live_by_type[type_id < kTypeCountSlots ? type_id : kTypeCountSlots - 1];
@@ -210,6 +211,13 @@ Ref<T> make_in(Heap& heap, std::size_t trailing, Args&&... args) {
   constexpr std::size_t header = container ? sizeof(detail::GcLinks) : 0;
   const std::size_t bytes = header + sizeof(T) + trailing;
   void* block = heap.allocate(bytes);
+  if constexpr (container) {
+    // The rounding slack of a container's block is zeroed, so that the bytes after the
+    // object hold no stale pointer that gc::find_unvisited_references could mistake for a
+    // reference (less than 16 bytes: blocks are multiples of 16).
+    const std::size_t slack = ((bytes + kAlignment - 1) & ~(kAlignment - 1)) - bytes;
+    if (slack != 0) std::memset(static_cast<char*>(block) + bytes, 0, slack);
+  }
   T* object;
   // While T's constructor runs, Object::heap() answers from here (the header is not
   // filled in yet); nested make<> calls inside the constructor save and restore it.

@@ -28,7 +28,6 @@ std::vector<TypeCount> live_objects_by_type(const Heap& heap);
 /// builds call it from ~Heap after the last collection.
 bool report_leaks(const Heap& heap, std::ostream& out);
 
-
 /// Replaces the heap's unraisable hook: where exceptions from finalizers, weakref callbacks,
 /// clear() and gc callbacks go, since they cannot propagate. An empty function restores
 /// the default (print to stderr).

@@ -15,10 +15,11 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <typeinfo>
 #include <vector>
 
-#include "ouro/errors.h"
 #include "ouro/core/ref.h"
+#include "ouro/errors.h"
 
 namespace ouro {
 
@@ -81,6 +82,8 @@ Ref<WeakRef> make_weakref(Object* referent, WeakCallback callback);
 /// affected). The weak containers and finalize() disarm their weak references this way
 /// before the state their callbacks point to goes away.
 void clear_callback(WeakRef& wr) noexcept;
+/// Throws TypeError: a Weak<T> was made from a weak reference to an object of another type.
+[[noreturn]] void throw_weak_type_mismatch(const char* mangled_target, const Object& referent);
 }  // namespace detail
 
 /// A typed weak reference: the weakref.ref of C++.
@@ -100,8 +103,14 @@ class Weak {
   /// A new weak reference whose callback runs after the referent died.
   Weak(const Ref<T>& target, WeakCallback callback)
       : ref_(detail::make_weakref(target.get(), std::move(callback))) {}
-  /// Wraps an existing weak reference object (e.g. one given to a callback).
-  explicit Weak(Ref<WeakRef> ref) noexcept : ref_(std::move(ref)) {}
+  /// Wraps an existing weak reference object (e.g. one given to a callback). Throws
+  /// TypeError if its referent is alive and is not a T (a dead one is simply expired).
+  explicit Weak(Ref<WeakRef> ref) : ref_(std::move(ref)) {
+    Object* referent = ref_ ? ref_->peek() : nullptr;
+    if (referent != nullptr && dynamic_cast<T*>(referent) == nullptr) {
+      detail::throw_weak_type_mismatch(typeid(T).name(), *referent);
+    }
+  }
 
   /// The referent, or an empty Ref once it died.
   Ref<T> lock() const noexcept {

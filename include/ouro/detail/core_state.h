@@ -69,13 +69,13 @@ struct CoreState {
   Generation generations[kGenerations];
   GcList permanent;  // gc.freeze(): ignored by every collection
   gc::GenerationStats stats[kGenerations];
-  bool enabled = true;                 // automatic collection (gc.enable/disable)
-  bool collecting = false;             // a collection is running: nested triggers are skipped
-  bool stress = false;                 // collect at every container allocation (testing)
-  int debug_flags = 0;                 // gc.DEBUG_* bits
-  std::size_t long_lived_total = 0;    // objects in the oldest generation after the last full
-  std::size_t long_lived_pending = 0;  // objects promoted to it since then (the 25% rule)
-  HeapVector<Object*> garbage;         // gc.garbage (strong references, decref'd at shutdown)
+  bool enabled = true;                    // automatic collection (gc.enable/disable)
+  bool collecting = false;                // a collection is running: nested triggers are skipped
+  bool stress = false;                    // collect at every container allocation (testing)
+  int debug_flags = 0;                    // gc.DEBUG_* bits
+  std::size_t long_lived_total = 0;       // objects in the oldest generation after the last full
+  std::size_t long_lived_pending = 0;     // objects promoted to it since then (the 25% rule)
+  HeapVector<Object*> garbage;            // gc.garbage (strong references, decref'd at shutdown)
   HeapVector<GcCallbackEntry> callbacks;  // gc.callbacks, in call order
   std::size_t next_callback_id = 1;       // handles are never reused
 

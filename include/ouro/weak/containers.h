@@ -11,6 +11,9 @@
 // table. Callbacks find their entry again by (hash, weak reference identity), never through
 // an iterator or pointer kept from the time of the insertion.
 //
+// Order: entries are iterated in insertion order, as Python's dicts (and so its weak
+// dictionaries) are; replacing the value of an existing key keeps its place.
+//
 // Iteration (CPython's _IterationGuard and pending removals). A live iterator holds an
 // iteration guard; while any guard is held, callbacks do not erase but count a pending
 // removal, so the table's iterators stay valid; the last guard to end removes every dead
@@ -100,6 +103,13 @@ struct EntryEq {
   bool operator()(const Entry& e, const DeadProbe& p) const noexcept { return e.weak() == p.ref; }
 };
 
+/// An entry's place in insertion order: a doubly linked list through the entries, which a
+/// node-based set never moves. Not part of the entry's key.
+struct OrderLinks {
+  mutable const void* older = nullptr;
+  mutable const void* newer = nullptr;
+};
+
 /// A WeakValueDictionary entry: a strong key, a weak value.
 template <class K, class V, class Traits>
 struct ValueEntry {
@@ -108,6 +118,7 @@ struct ValueEntry {
   K key;
   std::size_t hash;
   mutable Ref<WeakRef> value;  // replaced in place by set(); not part of the set's key
+  OrderLinks order{};
 
   WeakRef* weak() const noexcept { return value.get(); }
   // What the dictionary's views yield; `v` is the strong Ref to the (live) value.
@@ -137,6 +148,7 @@ struct KeyEntry {
   Ref<WeakRef> key;
   std::size_t hash;
   [[no_unique_address]] mutable V value;
+  OrderLinks order{};
 
   WeakRef* weak() const noexcept { return key.get(); }
   // What the dictionary's views yield; `k` is the strong Ref to the (live) key.
@@ -173,7 +185,8 @@ class WeakTable {
   using iterator = typename Set::iterator;
   using W = typename Entry::Weakly;
 
-  explicit WeakTable(Allocator& allocator) : set_(0, EntryHash{}, EntryEq<Entry>{}, StdAllocator<Entry>(allocator)) {}
+  explicit WeakTable(Allocator& allocator)
+      : set_(0, EntryHash{}, EntryEq<Entry>{}, StdAllocator<Entry>(allocator)) {}
   WeakTable(const WeakTable&) = delete;
   WeakTable& operator=(const WeakTable&) = delete;
   ~WeakTable() {
@@ -209,6 +222,25 @@ class WeakTable {
   void check_size_change() const {
     if (iterating_ != 0) throw std::logic_error("weak container changed size during iteration");
   }
+  /// Adds a new entry last in insertion order (Python's dicts iterate in insertion order).
+  void insert(Entry&& entry) {
+    auto [it, added] = set_.insert(std::move(entry));
+    if (!added) return;
+    const Entry& e = *it;
+    e.order.older = newest_;
+    e.order.newer = nullptr;
+    if (newest_ != nullptr)
+      newest_->order.newer = &e;
+    else
+      oldest_ = &e;
+    newest_ = &e;
+  }
+  /// The oldest entry, or nullptr; next() follows insertion order.
+  const Entry* oldest() const noexcept { return oldest_; }
+  static const Entry* next(const Entry& e) noexcept {
+    return static_cast<const Entry*>(e.order.newer);
+  }
+
   /// Puts `fresh` in place of an entry's weak reference (WeakValueDictionary's set).
   void replace_weak(const Entry& e, Ref<WeakRef> fresh) noexcept {
     Ref<WeakRef> old = std::exchange(e.value, std::move(fresh));
@@ -218,6 +250,7 @@ class WeakTable {
   /// since their destructors may run callbacks that reach this table.
   typename Set::node_type take(iterator it) noexcept {
     forget(*it->weak());
+    unlink(*it);
     return set_.extract(it);
   }
   void erase(iterator it) noexcept { auto node = take(it); }
@@ -225,6 +258,7 @@ class WeakTable {
     check_size_change();
     Set old(0, EntryHash{}, EntryEq<Entry>{}, set_.get_allocator());
     old.swap(set_);
+    oldest_ = newest_ = nullptr;
     for (const Entry& e : old) clear_callback(*e.weak());
     pending_ = 0;
   }  // `old` dies here, after the table is empty and consistent
@@ -267,6 +301,7 @@ class WeakTable {
         auto next = std::next(it);
         if (!alive(*it)) {
           forget(*it->weak());
+          unlink(*it);
           batch[n++] = set_.extract(it);
         }
         it = next;
@@ -275,7 +310,23 @@ class WeakTable {
     }
   }
 
+  void unlink(const Entry& e) noexcept {
+    auto* older = static_cast<const Entry*>(e.order.older);
+    auto* newer = static_cast<const Entry*>(e.order.newer);
+    if (older != nullptr)
+      older->order.newer = newer;
+    else
+      oldest_ = newer;
+    if (newer != nullptr)
+      newer->order.older = older;
+    else
+      newest_ = older;
+    e.order.older = e.order.newer = nullptr;
+  }
+
   Set set_;
+  const Entry* oldest_ = nullptr;  // insertion order (OrderLinks), for iteration
+  const Entry* newest_ = nullptr;
   unsigned iterating_ = 0;   // live iterators (each holds one guard)
   std::size_t pending_ = 0;  // dead entries whose callbacks ran during an iteration
 };
@@ -297,23 +348,23 @@ class WeakIterator {
   explicit WeakIterator(Table* table) noexcept : table_(table) {
     if (table_ == nullptr) return;
     table_->enter_iteration();
-    it_ = table_->set().begin();
+    at_ = table_->oldest();
     settle();
   }
-  WeakIterator(const WeakIterator& o) noexcept : table_(o.table_), it_(o.it_), held_(o.held_) {
+  WeakIterator(const WeakIterator& o) noexcept : table_(o.table_), at_(o.at_), held_(o.held_) {
     if (table_ != nullptr) table_->enter_iteration();
   }
   WeakIterator& operator=(WeakIterator o) noexcept {
     std::swap(table_, o.table_);
-    std::swap(it_, o.it_);
+    std::swap(at_, o.at_);
     std::swap(held_, o.held_);
     return *this;
   }
   ~WeakIterator() { release(); }
 
-  reference operator*() const { return Get::get(*it_, held_); }
+  reference operator*() const { return Get::get(*at_, held_); }
   WeakIterator& operator++() noexcept {
-    ++it_;
+    at_ = Table::next(*at_);
     settle();
     return *this;
   }
@@ -324,8 +375,8 @@ class WeakIterator {
 
  private:
   void settle() noexcept {
-    for (; it_ != table_->set().end(); ++it_) {
-      held_ = Table::lock(*it_);
+    for (; at_ != nullptr; at_ = Table::next(*at_)) {
+      held_ = Table::lock(*at_);
       if (held_) return;
     }
     held_ = nullptr;
@@ -335,8 +386,8 @@ class WeakIterator {
     if (Table* t = std::exchange(table_, nullptr)) t->leave_iteration();
   }
 
-  Table* table_ = nullptr;  // non-null while the guard is held (not at the end)
-  typename Table::iterator it_{};
+  Table* table_ = nullptr;     // non-null while the guard is held (not at the end)
+  const Entry* at_ = nullptr;  // the entry, in insertion order (entries never move)
   Held held_;
 };
 
@@ -494,7 +545,7 @@ class WeakValueDictionary : public detail::WeakDictionaryBase<detail::ValueEntry
       return;
     }
     t.check_size_change();
-    t.set().insert(Entry{key, hash, std::move(wr)});
+    t.insert(Entry{key, hash, std::move(wr)});
   }
   /// The live value for `key`; else stores `fallback` and returns it (d.setdefault).
   Ref<V> setdefault(const K& key, const Ref<V>& fallback) {
@@ -597,7 +648,7 @@ class WeakKeyDictionary : public detail::WeakDictionaryBase<detail::KeyEntry<K, 
       // looks again, and this assignment, the later one, wins.
       wr = detail::make_weakref(key.get(), t.callback(hash));
     }
-    t.set().insert(Entry{std::move(wr), hash, std::move(value)});
+    t.insert(Entry{std::move(wr), hash, std::move(value)});
   }
   /// The value for `key`; else stores `fallback` and returns the stored value.
   V& setdefault(const Ref<K>& key, V fallback) {
@@ -671,7 +722,7 @@ class WeakSet : public detail::WeakTableOwner<detail::KeyEntry<T, detail::NoValu
     t.check_size_change();
     const std::size_t hash = Traits::hash(*element);
     Ref<WeakRef> wr = detail::make_weakref(element.get(), t.callback(hash));  // may collect
-    t.set().insert(Entry{std::move(wr), hash, {}});
+    t.insert(Entry{std::move(wr), hash, {}});
   }
   /// s.discard(element): true if it was there.
   bool discard(const Ref<T>& element) {
@@ -686,7 +737,7 @@ class WeakSet : public detail::WeakTableOwner<detail::KeyEntry<T, detail::NoValu
     Table* t = this->table_if_any();
     if (t != nullptr) t->check_size_change();
     while (t != nullptr && !t->set().empty()) {
-      auto node = t->take(t->set().begin());
+      auto node = t->take(t->set().find(*t->oldest()));
       if (Ref<T> element = Table::lock(node.value())) return element;
     }
     throw KeyError("pop from empty WeakSet");
