@@ -46,7 +46,7 @@ stress-test: build
 
 check-test: deps
 	cmake --preset full-check $(CMAKE_FLAGS) -DOURO_BUILD_BENCH=OFF -DOURO_BUILD_TOOLS=OFF -DOURO_BUILD_EXAMPLES=OFF > /dev/null
-	cmake --build --preset full-check -j $(JOBS)
+	cmake --build --preset full-check -j $(JOBS) --target tests_alloc tests_core tests_weak
 	ctest --preset full-check -j $(JOBS) -L '^(alloc|core|weak)$$'
 
 bench: deps

@@ -641,7 +641,7 @@ std::string Argument::repr() const {
     case ArgType::kBytes:
       return detail::repr_bytes(bytes_value);
     case ArgType::kByteArray:
-      return "bytearray(" + detail::repr_bytes(bytes_value) + ")";
+      return detail::repr_bytearray(bytes_value);
   }
   return "None";
 }

@@ -16,12 +16,15 @@
 //     name, and the module name string its STACK_GLOBAL writes is shared by every class
 //     of that module (CPython's cls.__module__ is one interned str);
 //   - constants CPython's pickler itself passes around ('latin1' for old bytes) are keyed
-//     by name.
+//     by name;
+//   - names CPython interns are one object per text, and not the singleton: the str keys of
+//     a BUILD state dict (load_build interns attribute names), NEWOBJ_EX's keyword names
+//     and a Python class's qualname are keyed by text among interned names (save_state).
 // Temporaries built while pickling (reduce states of registered C++ types) stay alive in
 // keep_alive_ until dumps returns, as CPython's memo keeps them, so no address is reused.
 //
-// Sets: written in ouro's iteration order (insertion order); CPython writes its hash-table
-// order, so set pickles equal CPython's as values, not byte for byte.
+// Sets: written in their iteration order, CPython's table order (value/table.h), so a
+// loaded set pickles back as CPython pickles it.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -37,20 +40,13 @@
 
 #include "ouro/pickle/pickle.h"
 #include "pickle/opcodes.h"
+#include "pickle/policy.h"
 #include "value/float_format.h"
+#include "value/internal.h"
 #include "value/unicode.h"
 
 namespace ouro::pickle {
 namespace {
-
-// _compat_pickle's reverse tables (fix_imports below protocol 3).
-struct CompatName {
-  std::string_view module, name, module2, name2;
-};
-struct CompatModule {
-  std::string_view module, module2;
-};
-#include "pickle/compat_pickle.inc"
 
 constexpr std::size_t kBatchSize = 1000;         // _pickle.c BATCHSIZE
 constexpr std::size_t kFrameSizeTarget = 65536;  // frames close once this big (PEP 3154)
@@ -64,7 +60,7 @@ char op(Op code) { return static_cast<char>(code); }
 /// both entry types are standard-layout, so an entry's address is its key's). Deleted
 /// entries are in the range; an empty table gives an empty range.
 template <class Entry>
-std::pair<const Value*, const Value*> entry_values(const detail::TableStorage<Entry>& table) {
+std::pair<const Value*, const Value*> entry_values(const ouro::detail::TableStorage<Entry>& table) {
   static_assert(std::is_standard_layout_v<Entry> && offsetof(Entry, key) == 0);
   if (table.empty()) return {nullptr, nullptr};
   return {reinterpret_cast<const Value*>(table.begin().operator->()),
@@ -133,6 +129,7 @@ enum class Batching : std::uint8_t {
 enum class TaskKind : std::uint8_t {
   kSave,             // save(*at)
   kSavePid,          // save(*at) without asking persistent_id (it is a persistent id)
+  kSaveState,        // save(*at) as BUILD's state: dict keys are interned names
   kItems,            // the items of a container, with their batching
   kWrite,            // write `bytes` (1..8 bytes)
   kFinishTuple,      // TUPLEn/TUPLE or the recursive-tuple GET, then memoize
@@ -154,6 +151,7 @@ struct Task {
   const Value* end = nullptr;      // kItems: end of the entries (deleted ones are skipped)
   const Object* object = nullptr;  // finish tasks: the container / reduced object
   bool shared = false;             // finish tasks: enter_late_memo() counted the object
+  bool state = false;              // kItems: entries of a BUILD state (see save_state)
   std::uint64_t bytes = 0;         // kWrite
 };
 
@@ -223,12 +221,13 @@ class Pickler {
   // --- saving ---
   void run();
   void save(const Value& v, bool ask_pid = true);
+  bool saved_as_persistent_id(const Value& v);
   void push_save(const Value* v, TaskKind kind = TaskKind::kSave) {
     stack_.push_back(Task{.kind = kind, .at = v});
   }
   void push_write(std::string_view s);
   void push_items(const Value* begin, const Value* end, std::size_t count, std::uint8_t width,
-                  Batching batching, char single_op, char batch_op);
+                  Batching batching, char single_op, char batch_op, bool state = false);
   void run_items(std::size_t index);
   void save_pid(const Value& pid);
   void save_int(std::int64_t n);
@@ -243,10 +242,12 @@ class Pickler {
   void save_bytearray_data(std::span<const std::byte> data, std::uint64_t key);
   void save_old_bytes(std::span<const std::byte> data, std::uint64_t key, bool bytearray);
   void save_buffer(const Buffer& b, std::uint64_t key);
-  void save_tuple(const Tuple& t);
+  void save_state(const Value& v);
+  void save_interned_name(const Value& name);
+  void save_tuple(const Tuple& t, bool state = false);
   void finish_tuple(const Task& task);
   void save_list(const List& l);
-  void save_dict(const Dict& d);
+  void save_dict(const Dict& d, bool state = false);
   void save_set(const AnySet& s, bool frozen);
   void finish_frozenset(const Task& task);
   void save_global(std::string_view module, std::string_view qualname, std::uint64_t key);
@@ -296,20 +297,20 @@ Pickler::Pickler(const DumpOptions& options)
       proto_(options.protocol < 0 ? kHighestProtocol : options.protocol),
       bin_(proto_ >= 1),
       plain_ints_(!options.persistent_id),
-      int_id_(detail::value_type_id<Int>()),
-      float_id_(detail::value_type_id<Float>()),
-      str_id_(detail::value_type_id<Str>()),
-      bytes_id_(detail::value_type_id<Bytes>()),
-      bytearray_id_(detail::value_type_id<ByteArray>()),
-      tuple_id_(detail::value_type_id<Tuple>()),
-      list_id_(detail::value_type_id<List>()),
-      dict_id_(detail::value_type_id<Dict>()),
-      set_id_(detail::value_type_id<Set>()),
-      frozenset_id_(detail::value_type_id<FrozenSet>()),
-      global_id_(detail::value_type_id<Global>()),
-      instance_id_(detail::value_type_id<Instance>()),
-      reduce_id_(detail::value_type_id<Reduce>()),
-      buffer_id_(detail::type_id_of<Buffer>()) {
+      int_id_(ouro::detail::value_type_id<Int>()),
+      float_id_(ouro::detail::value_type_id<Float>()),
+      str_id_(ouro::detail::value_type_id<Str>()),
+      bytes_id_(ouro::detail::value_type_id<Bytes>()),
+      bytearray_id_(ouro::detail::value_type_id<ByteArray>()),
+      tuple_id_(ouro::detail::value_type_id<Tuple>()),
+      list_id_(ouro::detail::value_type_id<List>()),
+      dict_id_(ouro::detail::value_type_id<Dict>()),
+      set_id_(ouro::detail::value_type_id<Set>()),
+      frozenset_id_(ouro::detail::value_type_id<FrozenSet>()),
+      global_id_(ouro::detail::value_type_id<Global>()),
+      instance_id_(ouro::detail::value_type_id<Instance>()),
+      reduce_id_(ouro::detail::value_type_id<Reduce>()),
+      buffer_id_(ouro::detail::type_id_of<Buffer>()) {
   if (proto_ > kHighestProtocol) {
     throw PicklingError(fmt::format("pickle protocol must be <= {}", kHighestProtocol));
   }
@@ -451,8 +452,10 @@ void Pickler::push_write(std::string_view s) {
 }
 
 void Pickler::push_items(const Value* begin, const Value* end, std::size_t count,
-                         std::uint8_t width, Batching batching, char single_op, char batch_op) {
+                         std::uint8_t width, Batching batching, char single_op, char batch_op,
+                         bool state) {
   Task t{.kind = TaskKind::kItems, .batching = batching, .width = width};
+  t.state = state;
   t.single_op = single_op;
   t.batch_op = batch_op;
   t.total = static_cast<std::uint32_t>(count);
@@ -473,6 +476,12 @@ void Pickler::run() {
         const Task t = stack_[top];
         stack_.pop_back();
         save(*t.at, t.kind == TaskKind::kSave);
+        break;
+      }
+      case TaskKind::kSaveState: {
+        const Task t = stack_[top];
+        stack_.pop_back();
+        save_state(*t.at);
         break;
       }
       case TaskKind::kWrite: {
@@ -561,22 +570,32 @@ void Pickler::run_items(std::size_t index) {
       t.done += static_cast<std::uint32_t>(t.at - from);
       while (ValueAccess::is_empty(*t.at)) ++t.at;  // a set's deleted entry stopped the run
     }
-    const Value& v = t.at[t.phase++];
+    const std::size_t phase = t.phase++;
+    const Value& v = t.at[phase];
     const std::size_t depth = stack_.size();
-    save(v);
+    if (!t.state) {
+      save(v);
+    } else if (t.width == 2) {  // a state dict: its keys are names, its values plain
+      phase == 0 ? save_interned_name(v) : save(v);
+    } else {  // a (dict, slots) state tuple
+      save_state(v);
+    }
     if (stack_.size() != depth) return;  // v pushed work: resume after it
   }
 }
 
+// save()'s first step: persistent_id(v), written instead of v when it is not None.
+bool Pickler::saved_as_persistent_id(const Value& v) {
+  if (!options_.persistent_id) return false;
+  Value pid = options_.persistent_id(v);
+  if (pid.is_none()) return false;
+  save_pid(keep_alive_.emplace_back(std::move(pid)));
+  return true;
+}
+
 void Pickler::save(const Value& v, bool ask_pid) {
   frame_boundary();
-  if (ask_pid && options_.persistent_id) {
-    Value pid = options_.persistent_id(v);
-    if (!pid.is_none()) {
-      save_pid(keep_alive_.emplace_back(std::move(pid)));
-      return;
-    }
-  }
+  if (ask_pid && saved_as_persistent_id(v)) return;
   if (v.is_small_int()) return save_int(v.small_value());
   if (v.is_none()) return write(op(Op::kNone));
   if (v.is_bool()) {
@@ -901,7 +920,32 @@ void Pickler::save_buffer(const Buffer& b, std::uint64_t key) {
 
 // save_tuple: items first; the tuple is memoized after them, and if an item reached the
 // tuple itself (through a list), the items are popped and the memoized tuple fetched.
-void Pickler::save_tuple(const Tuple& t) {
+// String identity after CPython's BUILD (load_build): an instance's attribute names are
+// interned, so every equal name is one object, and that object is not the latin-1 singleton
+// a loaded one-character str is ('x' as a name and 'x' as a value are two memo entries).
+// The keys of a state dict, and of both dicts of a (dict, slots) state, are keyed by their
+// text among interned names; everything else in the state is saved as usual.
+void Pickler::save_state(const Value& v) {
+  const Dict* d = v.get_if<Dict>();
+  const Tuple* t = v.get_if<Tuple>();
+  if (d == nullptr && (t == nullptr || t->size() != 2)) return save(v);
+  frame_boundary();
+  if (saved_as_persistent_id(v)) return;
+  if (write_get(identity_key(*v.object()))) return;
+  if (d != nullptr) return save_dict(*d, true);
+  save_tuple(*t, true);
+}
+
+void Pickler::save_interned_name(const Value& name) {
+  const Str* s = name.get_if<Str>();
+  if (s == nullptr) return save(name);
+  frame_boundary();
+  if (saved_as_persistent_id(name)) return;
+  const std::uint64_t key = named_key("I", s->utf8());
+  if (!write_get(key)) save_str_text(s->utf8(), key);
+}
+
+void Pickler::save_tuple(const Tuple& t, bool state) {
   const std::size_t n = t.size();
   if (n == 0) return write(proto_ == 0 ? std::string_view("(t", 2) : std::string_view(")", 1));
   Task finish{.kind = TaskKind::kFinishTuple};
@@ -910,7 +954,7 @@ void Pickler::save_tuple(const Tuple& t) {
   finish.shared = enter_late_memo(t);
   stack_.push_back(finish);
   if (n > 3 || proto_ < 2) write(op(Op::kMark));
-  push_items(t.begin(), t.end(), n, 1, Batching::kNone, 0, 0);
+  push_items(t.begin(), t.end(), n, 1, Batching::kNone, 0, 0, state);
 }
 
 void Pickler::finish_tuple(const Task& task) {
@@ -942,13 +986,13 @@ void Pickler::save_list(const List& l) {
   push_items(l.begin(), l.end(), l.size(), 1, b, op(Op::kAppend), op(Op::kAppends));
 }
 
-void Pickler::save_dict(const Dict& d) {
+void Pickler::save_dict(const Dict& d, bool state) {
   write(proto_ == 0 ? std::string_view("(d", 2) : std::string_view("}", 1));
   memo_put(identity_key(d));
   if (d.empty()) return;
   const Batching b = proto_ == 0 || d.size() == 1 ? Batching::kEach : Batching::kDoWhile;
   const auto [begin, end] = entry_values(d);
-  push_items(begin, end, d.size(), 2, b, op(Op::kSetItem), op(Op::kSetItems));
+  push_items(begin, end, d.size(), 2, b, op(Op::kSetItem), op(Op::kSetItems), state);
 }
 
 // save_set / save_frozenset. Protocol 4+: EMPTY_SET + ADDITEMS batches, or MARK items
@@ -1040,10 +1084,16 @@ void Pickler::save_module_name(std::string_view module, std::string_view qualnam
 void Pickler::save_global(std::string_view module, std::string_view qualname, std::uint64_t key) {
   if (proto_ >= 4) {
     save_module_name(module, qualname);
-    // The class's own __qualname__ object: never shared, not even a 1-character name
-    // (the compiler's qualname string is not CPython's latin-1 singleton).
+    // The class's own __qualname__ object. A Python class's is an interned name (the very
+    // object an attribute of that name is, never the latin-1 singleton); a builtin's is
+    // made afresh for each look-up, so never shared.
     frame_boundary();
-    save_str_text(qualname, 0);
+    if (module == "builtins") {
+      save_str_text(qualname, 0);
+    } else {
+      const std::uint64_t name_key = named_key("I", qualname);
+      if (!write_get(name_key)) save_str_text(qualname, name_key);
+    }
     write(op(Op::kStackGlobal));
     return memo_put(key);
   }
@@ -1066,22 +1116,11 @@ void Pickler::save_global(std::string_view module, std::string_view qualname, st
     return memo_put(key);
   }
   std::string_view m = module, n = qualname;
+  std::pair<std::string, std::string> python2_name;  // owns m and n when they are mapped
   if (proto_ < 3 && options_.fix_imports) {
-    const CompatName probe{module, qualname, {}, {}};
-    const auto by_name = [](const CompatName& a, const CompatName& b) {
-      return a.module != b.module ? a.module < b.module : a.name < b.name;
-    };
-    const auto* it = std::lower_bound(std::begin(kReverseNameMapping),
-                                      std::end(kReverseNameMapping), probe, by_name);
-    if (it != std::end(kReverseNameMapping) && it->module == module && it->name == qualname) {
-      m = it->module2;
-      n = it->name2;
-    } else {
-      const auto* mt = std::lower_bound(
-          std::begin(kReverseImportMapping), std::end(kReverseImportMapping), module,
-          [](const CompatModule& a, std::string_view b) { return a.module < b; });
-      if (mt != std::end(kReverseImportMapping) && mt->module == module) m = mt->module2;
-    }
+    python2_name = detail::map_python3_name(module, qualname);
+    m = python2_name.first;
+    n = python2_name.second;
   }
   if (proto_ < 3) {
     const auto ascii = [](std::string_view s) {
@@ -1153,13 +1192,36 @@ void Pickler::save_registered(const Object& obj, const TypeRegistration& registr
   save_instance(obj, Value(), &state, &registration);
 }
 
-// save_reduce for an inert Reduce: callable, args, REDUCE, then its items and state.
+// save_reduce for an inert Reduce: callable, args, REDUCE, then its items and state. As
+// CPython's save_reduce, a callable named __newobj__ (copyreg's, what the unpickler makes
+// of NEWOBJ with arguments) is written from protocol 2 on as `cls args[1:] NEWOBJ`, and
+// one named __newobj_ex__ from protocol 4 on as `cls args kwargs NEWOBJ_EX`.
 void Pickler::save_reduce(const Reduce& r) {
   Task finish{.kind = TaskKind::kFinishReduce};
   finish.object = &r;
   finish.shared = enter_late_memo(r);
   finish.at = r.state.is_none() ? nullptr : &r.state;
   stack_.push_back(finish);
+  const Global* callable = r.callable.get_if<Global>();
+  const Tuple* args = r.args.get_if<Tuple>();
+  if (callable != nullptr && args != nullptr && proto_ >= 2) {
+    if (callable->name() == "__newobj__" && args->size() >= 1) {
+      // CPython saves args[1:], a fresh tuple (memoized, never shared): a temporary here.
+      const Value& rest = keep_alive_.emplace_back(Tuple::make(
+          value::detail::heap_of(r), std::span<const Value>(args->begin() + 1, args->end())));
+      push_write(std::string_view("\x81", 1));
+      push_save(&rest);
+      push_save(&(*args)[0]);
+      return;
+    }
+    if (callable->name() == "__newobj_ex__" && args->size() == 3 && proto_ >= 4) {
+      push_write(std::string_view("\x92", 1));
+      push_save(&(*args)[2], TaskKind::kSaveState);  // keyword names are interned too
+      push_save(&(*args)[1]);
+      push_save(&(*args)[0]);
+      return;
+    }
+  }
   push_write(std::string_view("R", 1));
   push_save(&r.args);
   push_save(&r.callable);
@@ -1175,7 +1237,7 @@ void Pickler::finish_reduce(const Task& task) {
   memo_put(key);
   if (task.at != nullptr) {
     push_write(std::string_view("b", 1));
-    push_save(task.at);
+    push_save(task.at, TaskKind::kSaveState);
   }
   if (task.object->type_id() != reduce_id_) return;
   const auto& r = static_cast<const Reduce&>(*task.object);

@@ -2,7 +2,11 @@
 // here imports or calls; a name is only looked up in fixed tables.
 #include "pickle/policy.h"
 
+#include <algorithm>
 #include <array>
+#include <iterator>
+
+#include "pickle/catalogue.h"
 
 namespace ouro::pickle::detail {
 namespace {
@@ -19,103 +23,41 @@ constexpr std::array kAllowList = {
     AllowedGlobal{"copyreg", "_reconstructor", GlobalKind::kReconstructor},
     AllowedGlobal{"copyreg", "__newobj__", GlobalKind::kNewObj},
     AllowedGlobal{"copyreg", "__newobj_ex__", GlobalKind::kNewObjEx},
-    // Values ouro has no type for, or type objects: kept as inert names and calls.
-    AllowedGlobal{"builtins", "complex", GlobalKind::kInert},
-    AllowedGlobal{"builtins", "range", GlobalKind::kInert},
-    AllowedGlobal{"builtins", "slice", GlobalKind::kInert},
-    AllowedGlobal{"builtins", "int", GlobalKind::kInert},
-    AllowedGlobal{"builtins", "float", GlobalKind::kInert},
-    AllowedGlobal{"builtins", "str", GlobalKind::kInert},
-    AllowedGlobal{"builtins", "bool", GlobalKind::kInert},
-    AllowedGlobal{"builtins", "object", GlobalKind::kInert},
-    AllowedGlobal{"builtins", "type", GlobalKind::kInert},
-    AllowedGlobal{"collections", "OrderedDict", GlobalKind::kInert},
+    // The catalogue's standard data types (pickle/catalogue.h) follow as inert names.
 };
 
-struct NameMapping {
+// The whole of CPython's _compat_pickle (tools/gen/gen_compat_pickle.py generates the rows).
+struct CompatName {
   std::string_view from_module, from_name, to_module, to_name;
 };
-
-// _compat_pickle.NAME_MAPPING (the entries standard data meets).
-constexpr std::array kNameMapping = {
-    NameMapping{"__builtin__", "xrange", "builtins", "range"},
-    NameMapping{"__builtin__", "reduce", "functools", "reduce"},
-    NameMapping{"__builtin__", "intern", "sys", "intern"},
-    NameMapping{"__builtin__", "unichr", "builtins", "chr"},
-    NameMapping{"__builtin__", "unicode", "builtins", "str"},
-    NameMapping{"__builtin__", "long", "builtins", "int"},
-    NameMapping{"itertools", "izip", "builtins", "zip"},
-    NameMapping{"itertools", "imap", "builtins", "map"},
-    NameMapping{"itertools", "ifilter", "builtins", "filter"},
-    NameMapping{"itertools", "ifilterfalse", "itertools", "filterfalse"},
-    NameMapping{"itertools", "izip_longest", "itertools", "zip_longest"},
-    NameMapping{"UserDict", "IterableUserDict", "collections", "UserDict"},
-    NameMapping{"UserList", "UserList", "collections", "UserList"},
-    NameMapping{"UserString", "UserString", "collections", "UserString"},
-    NameMapping{"whichdb", "whichdb", "dbm", "whichdb"},
-    NameMapping{"_socket", "fromfd", "socket", "fromfd"},
-    NameMapping{"_multiprocessing", "Connection", "multiprocessing.connection", "Connection"},
-    NameMapping{"multiprocessing.process", "Process", "multiprocessing.context", "Process"},
-    NameMapping{"multiprocessing.forking", "Popen", "multiprocessing.popen_fork", "Popen"},
-    NameMapping{"urllib", "ContentTooShortError", "urllib.error", "ContentTooShortError"},
-    NameMapping{"urllib", "getproxies", "urllib.request", "getproxies"},
-    NameMapping{"urllib", "pathname2url", "urllib.request", "pathname2url"},
-    NameMapping{"urllib", "quote_plus", "urllib.parse", "quote_plus"},
-    NameMapping{"urllib", "quote", "urllib.parse", "quote"},
-    NameMapping{"urllib", "unquote_plus", "urllib.parse", "unquote_plus"},
-    NameMapping{"urllib", "unquote", "urllib.parse", "unquote"},
-    NameMapping{"urllib", "url2pathname", "urllib.request", "url2pathname"},
-    NameMapping{"urllib", "urlcleanup", "urllib.request", "urlcleanup"},
-    NameMapping{"urllib", "urlencode", "urllib.parse", "urlencode"},
-    NameMapping{"urllib", "urlopen", "urllib.request", "urlopen"},
-    NameMapping{"urllib", "urlretrieve", "urllib.request", "urlretrieve"},
-    NameMapping{"urllib2", "HTTPError", "urllib.error", "HTTPError"},
-    NameMapping{"urllib2", "URLError", "urllib.error", "URLError"},
-    NameMapping{"exceptions", "StandardError", "builtins", "Exception"},
-    NameMapping{"UserDict", "UserDict", "collections", "UserDict"},
-    NameMapping{"socket", "_socketobject", "socket", "SocketType"},
+struct CompatModule {
+  std::string_view from_module, to_module;
 };
+#include "pickle/compat_pickle.inc"
 
-// _compat_pickle.IMPORT_MAPPING (module renames).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 37> kImportMapping = {{
-    {"__builtin__", "builtins"},
-    {"copy_reg", "copyreg"},
-    {"Queue", "queue"},
-    {"SocketServer", "socketserver"},
-    {"ConfigParser", "configparser"},
-    {"repr", "reprlib"},
-    {"tkFileDialog", "tkinter.filedialog"},
-    {"tkSimpleDialog", "tkinter.simpledialog"},
-    {"tkColorChooser", "tkinter.colorchooser"},
-    {"tkCommonDialog", "tkinter.commondialog"},
-    {"Dialog", "tkinter.dialog"},
-    {"Tkdnd", "tkinter.dnd"},
-    {"tkFont", "tkinter.font"},
-    {"tkMessageBox", "tkinter.messagebox"},
-    {"ScrolledText", "tkinter.scrolledtext"},
-    {"Tkconstants", "tkinter.constants"},
-    {"Tix", "tkinter.tix"},
-    {"ttk", "tkinter.ttk"},
-    {"Tkinter", "tkinter"},
-    {"markupbase", "_markupbase"},
-    {"_winreg", "winreg"},
-    {"thread", "_thread"},
-    {"dummy_thread", "_dummy_thread"},
-    {"dbhash", "dbm.bsd"},
-    {"dumbdbm", "dbm.dumb"},
-    {"dbm", "dbm.ndbm"},
-    {"gdbm", "dbm.gnu"},
-    {"xmlrpclib", "xmlrpc.client"},
-    {"SimpleXMLRPCServer", "xmlrpc.server"},
-    {"httplib", "http.client"},
-    {"htmlentitydefs", "html.entities"},
-    {"HTMLParser", "html.parser"},
-    {"Cookie", "http.cookies"},
-    {"cookielib", "http.cookiejar"},
-    {"BaseHTTPServer", "http.server"},
-    {"test.test_support", "test.support"},
-    {"commands", "subprocess"},
-}};
+/// _compat_pickle's rule, the same both ways: the (module, name) table first, then the
+/// module table for the module alone; names in neither are unchanged.
+template <std::size_t kNames, std::size_t kModules>
+std::pair<std::string, std::string> map_compat_name(const CompatName (&names)[kNames],
+                                                    const CompatModule (&modules)[kModules],
+                                                    std::string_view module,
+                                                    std::string_view name) {
+  const auto row = std::lower_bound(
+      std::begin(names), std::end(names), std::pair{module, name},
+      [](const CompatName& a, const std::pair<std::string_view, std::string_view>& b) {
+        return std::pair{a.from_module, a.from_name} < b;
+      });
+  if (row != std::end(names) && row->from_module == module && row->from_name == name) {
+    return {std::string(row->to_module), std::string(row->to_name)};
+  }
+  const auto renamed =
+      std::lower_bound(std::begin(modules), std::end(modules), module,
+                       [](const CompatModule& a, std::string_view b) { return a.from_module < b; });
+  if (renamed != std::end(modules) && renamed->from_module == module) {
+    return {std::string(renamed->to_module), std::string(name)};
+  }
+  return {std::string(module), std::string(name)};
+}
 
 }  // namespace
 
@@ -123,17 +65,12 @@ std::span<const AllowedGlobal> builtin_allow_list() noexcept { return kAllowList
 
 std::pair<std::string, std::string> map_python2_name(std::string_view module,
                                                      std::string_view name) {
-  for (const NameMapping& m : kNameMapping) {
-    if (m.from_module == module && m.from_name == name) {
-      return {std::string(m.to_module), std::string(m.to_name)};
-    }
-  }
-  // Python 2's exceptions module: every name lives in builtins now.
-  if (module == "exceptions") return {"builtins", std::string(name)};
-  for (const auto& [from, to] : kImportMapping) {
-    if (from == module) return {std::string(to), std::string(name)};
-  }
-  return {std::string(module), std::string(name)};
+  return map_compat_name(kNameMapping, kImportMapping, module, name);
+}
+
+std::pair<std::string, std::string> map_python3_name(std::string_view module,
+                                                     std::string_view name) {
+  return map_compat_name(kReverseNameMapping, kReverseImportMapping, module, name);
 }
 
 GlobalKind classify_global(std::string_view module, std::string_view name,
@@ -141,6 +78,7 @@ GlobalKind classify_global(std::string_view module, std::string_view name,
   for (const AllowedGlobal& row : kAllowList) {
     if (row.module == module && row.name == name) return row.kind;
   }
+  if (find_catalogued(module, name) != nullptr) return GlobalKind::kInert;
   if (find_registration(module, name) != nullptr) return GlobalKind::kRegistered;
   for (const std::string& allowed : options.allow) {
     if (allowed.size() == module.size() + 1 + name.size() && allowed.starts_with(module) &&

@@ -7,9 +7,10 @@
 //   evaluated  builtins.set, frozenset, list, tuple, dict, bytes, bytearray,
 //              _codecs.encode(str, 'latin1'), copyreg._reconstructor(cls, object, None),
 //              copyreg.__newobj__ / __newobj_ex__ — pure constructors of ouro values;
-//   inert      builtins.complex, range, slice, int, float, str, bool, object, type,
-//              collections.OrderedDict: allowed as names; a call of them stays an inert
-//              Reduce (nothing is run, the bytes dump back unchanged);
+//   inert      the catalogue (pickle/catalogue.h): builtins.complex, range, slice, type,
+//              the builtin types, Ellipsis, NotImplemented, collections.OrderedDict:
+//              allowed as names; a call of them stays an inert Reduce (nothing is run, the
+//              bytes dump back unchanged) that catalogue_repr() prints as CPython;
 //   registered C++ types (find_registration) and the caller's LoadOptions::allow names.
 // Everything else is unknown: refused under Policy::kStrict, an inert Global under kInspect.
 #pragma once
@@ -50,12 +51,17 @@ struct AllowedGlobal {
   GlobalKind kind;
 };
 
-/// The built-in allow-list (without registered types and caller additions).
+/// The built-in allow-list of evaluated globals (without the catalogue's inert names,
+/// registered types and caller additions).
 std::span<const AllowedGlobal> builtin_allow_list() noexcept;
 
 /// _compat_pickle's mapping of a Python 2 name to Python 3 (NAME_MAPPING first, then
 /// IMPORT_MAPPING for the module), as Unpickler.find_class applies it below protocol 3.
 std::pair<std::string, std::string> map_python2_name(std::string_view module,
+                                                     std::string_view name);
+/// The reverse: a Python 3 name to Python 2 (REVERSE_NAME_MAPPING, then
+/// REVERSE_IMPORT_MAPPING), as Pickler.save_global writes GLOBAL below protocol 3.
+std::pair<std::string, std::string> map_python3_name(std::string_view module,
                                                      std::string_view name);
 
 /// The decision for `module.name` (already mapped): built-in row, registration, caller's

@@ -41,6 +41,11 @@ std::string repr_bytes(std::string_view bytes) {
   return vd::bytes_repr(std::as_bytes(std::span<const char>(bytes.data(), bytes.size())));
 }
 
+std::string repr_bytearray(std::string_view bytes) {
+  return vd::bytes_repr(std::as_bytes(std::span<const char>(bytes.data(), bytes.size())),
+                        /*bytearray=*/true);
+}
+
 std::string repr_float(double value) { return vd::float_repr(value); }
 
 bool repr_int_le(std::string_view le_bytes, std::string& out) {

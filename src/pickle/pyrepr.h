@@ -32,6 +32,9 @@ std::size_t count_code_points(std::string_view utf8) noexcept;
 std::string repr_str(std::u32string_view text);
 /// repr(bytes), e.g. b'\x00abc'.
 std::string repr_bytes(std::string_view bytes);
+/// repr(bytearray), e.g. bytearray(b"\\'"): unlike bytes, CPython's bytearray repr escapes '
+/// even when it quotes with ".
+std::string repr_bytearray(std::string_view bytes);
 /// repr(float), e.g. 1e+16, 1e-05, 123.0, inf, nan, -0.0.
 std::string repr_float(double value);
 /// repr(int) of a little-endian two's-complement integer (pickle's LONG1/LONG4 payload).

@@ -24,8 +24,9 @@ class RecursionGuard {
   static std::size_t& depth() noexcept;
 };
 
-/// ouro's hash of a byte string (str and bytes): a 64-bit multiply-mix over 8-byte words
-/// (wyhash's idea). Never -1 (CPython reserves it), so -1 can mean "not cached".
+/// ouro's hash of a byte string (the names of a Global): a 64-bit multiply-mix over 8-byte
+/// words (wyhash's idea). str and bytes hash as CPython's instead (value/numeric_hash.h). Never -1
+/// (CPython reserves it), so -1 can mean "not cached".
 std::int64_t hash_bytes(std::span<const std::byte> data) noexcept;
 
 /// The heap that owns `object` (and so its arrays and tables).

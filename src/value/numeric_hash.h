@@ -4,14 +4,17 @@
 // CPython on 64-bit builds. Numeric hashes reduce the value modulo the Mersenne prime
 // 2^61 - 1, which makes the hash of m * 2^e cheap for any integer m and exponent e.
 //
-// Not matched on purpose: str and bytes hashes. CPython's are SipHash keyed by a random
-// per-process seed (PYTHONHASHSEED), so no fixed function could equal them; the value layer
-// picks its own, and a tuple containing a str hashes differently from CPython's as a result.
+// str and bytes hash as CPython's with PYTHONHASHSEED=0 (Python/pyhash.c): SipHash-1-3
+// with an all-zero key, over a str's code units in CPython's own storage width (1, 2 or 4
+// bytes per code point, PEP 393). That is the only seed whose hashes are known in advance,
+// and the one under which CPython's set order (and so its set pickles) is reproducible; a
+// randomized CPython orders sets differently from run to run anyway.
 // Internal to the value layer.
 #pragma once
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "value/bigint.h"
 
@@ -63,6 +66,34 @@ class TupleHasher {
 
   static constexpr std::uint64_t kPrime5 = 2870177450012600261ULL;
 };
+
+/// SipHash-1-3 with a 128-bit key, fed in pieces (CPython's siphash13 in Python/pyhash.c
+/// takes the whole buffer; the result is the same).
+///
+///     SipHash13 h(0, 0);  h.update(as_bytes("abc"));  h.finish();  // CPython's, before -1 fixup
+class SipHash13 {
+ public:
+  SipHash13(std::uint64_t k0, std::uint64_t k1) noexcept;
+  void update(std::span<const std::byte> data) noexcept;
+  std::uint64_t finish() noexcept;
+
+ private:
+  void compress(std::uint64_t word) noexcept;
+  std::uint64_t v0_, v1_, v2_, v3_;  // SipHash state
+  std::uint64_t tail_ = 0;           // bytes not yet compressed, little-endian
+  unsigned tail_size_ = 0;           // 0..7
+  std::uint64_t length_ = 0;         // bytes fed (its low byte goes into the last word)
+};
+
+/// hash(b) for bytes under PYTHONHASHSEED=0 (_Py_HashBytes): 0 for b'', never -1.
+HashValue hash_bytes_seed0(std::span<const std::byte> data) noexcept;
+
+/// hash(s) for a str given as UTF-8 (lone surrogates as 3-byte sequences) under
+/// PYTHONHASHSEED=0: the bytes hash of its PEP 393 code units (latin-1 bytes when every code
+/// point is below U+0100, else UTF-16 units when below U+10000, else UTF-32), little-endian.
+///
+///     hash_str_seed0("abc") == -4594863902769663758   // PYTHONHASHSEED=0 python3: hash('abc')
+HashValue hash_str_seed0(std::string_view utf8, bool ascii) noexcept;
 
 /// hash(tuple) from its items' hashes in order.
 ///

@@ -42,8 +42,9 @@ std::size_t utf8_boundary(std::string_view text, std::size_t limit) {
 
 class ReprWriter {
  public:
-  ReprWriter() = default;
-  ReprWriter(std::ostream& sink, std::size_t max_bytes) : sink_(&sink), max_bytes_(max_bytes) {}
+  explicit ReprWriter(const ReprExtension* extension = nullptr) : extension_(extension) {}
+  ReprWriter(std::ostream& sink, std::size_t max_bytes, const ReprExtension* extension)
+      : sink_(&sink), max_bytes_(max_bytes), extension_(extension) {}
 
   std::string out;  // pending text: all of it for repr(), at most about kSpillBytes when streaming
 
@@ -74,6 +75,26 @@ class ReprWriter {
   std::size_t written_ = 0;       // bytes already handed to the stream
   // The containers being printed, outermost first (CPython's Py_ReprEnter list).
   std::vector<const Object*> active_;
+  const ReprExtension* extension_;  // asked first for Global, Reduce and Instance values
+
+  bool write_extended(const Value& v) {
+    if (extension_ == nullptr || !(v.is<Global>() || v.is<Reduce>() || v.is<Instance>())) {
+      return false;
+    }
+    const Object* o = v.object();
+    if (std::find(active_.begin(), active_.end(), o) != active_.end()) return false;
+    vd::RecursionGuard guard(" while getting the repr of an object");
+    active_.push_back(o);
+    bool written;
+    try {
+      written = extension_->write(v, out, [this](const Value& item) { write(item); });
+    } catch (...) {
+      active_.pop_back();
+      throw;
+    }
+    active_.pop_back();
+    return written;
+  }
 
   // Writes the first `n` pending bytes to the stream; a failed write ends the repr.
   void flush(std::size_t n) {
@@ -122,6 +143,7 @@ class ReprWriter {
   }
 
   void write_object(const Value& v) {
+    if (write_extended(v)) return;
     if (const Float* f = v.get_if<Float>()) {
       std::array<char, vd::kFloatReprCapacity> buf;
       out.append(buf.data(), vd::write_float_repr(f->value(), buf));
@@ -270,8 +292,15 @@ std::string repr(const Value& v) {
   return std::move(writer.out);
 }
 
-void write_repr(std::ostream& out, const Value& v, std::size_t max_bytes) {
-  ReprWriter writer(out, max_bytes);
+std::string repr(const Value& v, const ReprExtension& extension) {
+  ReprWriter writer(&extension);
+  writer.write(v);
+  return std::move(writer.out);
+}
+
+void write_repr(std::ostream& out, const Value& v, std::size_t max_bytes,
+                const ReprExtension* extension) {
+  ReprWriter writer(out, max_bytes, extension);
   writer.write(v);
   writer.finish();
 }

@@ -1,6 +1,7 @@
-// ouro::Set and ouro::FrozenSet on the compact table of value/table.h with 8-byte entries
-// (the key only). Both iterate in insertion order: ouro's documented set order, which
-// pickle relies on to write reproducible ADDITEMS/FROZENSET sequences.
+// ouro::Set and ouro::FrozenSet on CPython 3.11's set table (TableOps<SetEntry> in
+// value/table.h). Both iterate in CPython's order wherever the hashes are CPython's, so
+// repr and pickle's ADDITEMS/FROZENSET sequences equal CPython's (with PYTHONHASHSEED=0
+// for str and bytes).
 //
 // Invariants kept here (DESIGN.md):
 //   I3  traverse() visits each element once; clear() drops them all.
@@ -38,8 +39,9 @@ void Set::remove(const Value& key) {
 }
 
 Ref<FrozenSet> FrozenSet::make(Heap& heap, std::span<const Value> items) {
+  // frozenset(iterable) adds the items one by one into the 8-slot table (no presizing,
+  // unlike a dict literal), growing as it goes.
   Ref<FrozenSet> s = make_in<FrozenSet>(heap, 0);
-  SetOps::presize(*s, heap, items.size());
   for (const Value& item : items) s->add_key(item);
   return s;
 }

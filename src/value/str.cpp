@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "value/internal.h"
+#include "value/numeric_hash.h"
 #include "value/unicode.h"
 
 namespace ouro {
@@ -40,8 +41,10 @@ Ref<Str> Str::make_valid(Heap& heap, std::string_view utf8, std::size_t code_poi
   return s;
 }
 
+// CPython's hash under PYTHONHASHSEED=0 (value/numeric_hash.h): sets then iterate in
+// CPython's order.
 std::int64_t Str::hash() const noexcept {
-  if (hash_ == -1) hash_ = vd::hash_bytes(as_bytes(utf8()));
+  if (hash_ == -1) hash_ = vd::hash_str_seed0(utf8(), is_ascii());
   return hash_;
 }
 
@@ -52,7 +55,7 @@ Ref<Bytes> Bytes::make(Heap& heap, std::span<const std::byte> data) {
 }
 
 std::int64_t Bytes::hash() const noexcept {
-  if (hash_ == -1) hash_ = vd::hash_bytes(data());
+  if (hash_ == -1) hash_ = vd::hash_bytes_seed0(data());
   return hash_;
 }
 

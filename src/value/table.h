@@ -1,7 +1,10 @@
-// The hash table shared by Dict, Set and FrozenSet: CPython's compact dict (an index array
-// of small integers into an insertion-ordered entries array), on a TableStorage declared in
-// ouro/value/containers.h. Probing is CPython's: i = (5*i + perturb + 1) mod slots with
-// perturb >>= 5, so every slot is reached; the load stays at most 2/3.
+// The hash tables on a TableStorage declared in ouro/value/containers.h:
+//  - Dict: CPython's compact dict (an index array of small integers into an
+//    insertion-ordered entries array). Probing is CPython's: i = (5*i + perturb + 1) mod
+//    slots with perturb >>= 5, so every slot is reached; the load stays at most 2/3.
+//  - Set and FrozenSet (TableOps<SetEntry> below): CPython 3.11's set table
+//    (Objects/setobject.c), so that a set iterates in CPython's order wherever the hashes
+//    are CPython's (numbers, tuples of them, and str/bytes as with PYTHONHASHSEED=0).
 //
 // Invariants kept here (DESIGN.md):
 //   I3  between any two calls the storage is consistent (entries [0, nentries) are live or
@@ -21,6 +24,26 @@
 #include "value/internal.h"
 
 namespace ouro::detail {
+
+/// Slot `slot` of the index part of a table block with 2^log2 slots (int8, int16 or int32
+/// wide by size).
+inline std::int64_t table_get_index(const void* table, unsigned log2, std::size_t slot) noexcept {
+  const char* base = static_cast<const char*>(table) + sizeof(TableHeader);
+  if (log2 <= 7) return reinterpret_cast<const std::int8_t*>(base)[slot];
+  if (log2 <= 15) return reinterpret_cast<const std::int16_t*>(base)[slot];
+  return reinterpret_cast<const std::int32_t*>(base)[slot];
+}
+inline void table_set_index(void* table, unsigned log2, std::size_t slot,
+                            std::int64_t ix) noexcept {
+  char* base = static_cast<char*>(table) + sizeof(TableHeader);
+  if (log2 <= 7) {
+    reinterpret_cast<std::int8_t*>(base)[slot] = static_cast<std::int8_t>(ix);
+  } else if (log2 <= 15) {
+    reinterpret_cast<std::int16_t*>(base)[slot] = static_cast<std::int16_t>(ix);
+  } else {
+    reinterpret_cast<std::int32_t*>(base)[slot] = static_cast<std::int32_t>(ix);
+  }
+}
 
 template <class Entry>
 struct TableOps {
@@ -45,20 +68,10 @@ struct TableOps {
   }
 
   static std::int64_t get_index(const void* table, unsigned log2, std::size_t slot) noexcept {
-    const char* base = static_cast<const char*>(table) + sizeof(TableHeader);
-    if (log2 <= 7) return reinterpret_cast<const std::int8_t*>(base)[slot];
-    if (log2 <= 15) return reinterpret_cast<const std::int16_t*>(base)[slot];
-    return reinterpret_cast<const std::int32_t*>(base)[slot];
+    return table_get_index(table, log2, slot);
   }
   static void set_index(void* table, unsigned log2, std::size_t slot, std::int64_t ix) noexcept {
-    char* base = static_cast<char*>(table) + sizeof(TableHeader);
-    if (log2 <= 7) {
-      reinterpret_cast<std::int8_t*>(base)[slot] = static_cast<std::int8_t>(ix);
-    } else if (log2 <= 15) {
-      reinterpret_cast<std::int16_t*>(base)[slot] = static_cast<std::int16_t>(ix);
-    } else {
-      reinterpret_cast<std::int32_t*>(base)[slot] = static_cast<std::int32_t>(ix);
-    }
+    table_set_index(table, log2, slot, ix);
   }
   static Entry* entries_of(void* table, unsigned log2) noexcept {
     return reinterpret_cast<Entry*>(static_cast<char*>(table) + sizeof(TableHeader) +
@@ -246,6 +259,238 @@ struct TableOps {
 
   static std::size_t owned_bytes(const Storage& s) noexcept {
     return s.table_ ? Heap::block_size_for(table_bytes(s.log2_, s.header()->capacity)) : 0;
+  }
+};
+
+/// CPython 3.11's set table, on the same block layout as a dict's, read differently:
+///
+///     +-------------------------+---------------------------+-----------------------------+
+///     | TableHeader             | slot states: 2^log2 of    | keys: one per slot, in slot |
+///     | nentries = 2^log2 slots | -1 unused, -2 dummy       | order (the empty marker in  |
+///     | capacity = fill         | (deleted), 0 active       | unused and dummy slots)     |
+///     +-------------------------+---------------------------+-----------------------------+
+///
+/// so that iterating the entries (TableStorage::begin/end, which skip empty keys) walks the
+/// slots in order, as CPython's set_next does. The rules reproduced (setobject.c):
+///  - a new set has 8 slots (PySet_MINSIZE);
+///  - a key's probe sequence starts at hash & mask and looks at that slot and, when they fit
+///    before the end of the table, the next LINEAR_PROBES = 9 slots; then perturb >>= 5 and
+///    i = (5*i + 1 + perturb) & mask, again with the linear run;
+///  - an add goes to the last dummy slot met on the way (3.11 overwrites its freeslot at
+///    each dummy), else to the unused slot that ends the search; taking an unused slot raises
+///    `fill` (active + dummy slots), and once fill * 5 >= mask * 3 the table is rebuilt for used *
+///    4 keys (used * 2 beyond 50,000): the smallest power of two above that, keys reinserted in old
+///    slot order with the same probing, dummies dropped;
+///  - a removal turns the slot into a dummy (fill unchanged), so later keys still find theirs.
+/// Entries keep no hash (CPython's keep one): a probe compares identity, then recomputes the
+/// stored key's hash (cached for str) before an equality test, which decides the same.
+template <>
+struct TableOps<SetEntry> {
+  using Storage = TableStorage<SetEntry>;
+  static constexpr std::int64_t kUnused = -1;
+  static constexpr std::int64_t kDummy = -2;
+  static constexpr std::int64_t kActive = 0;
+  static constexpr unsigned kMinLog2 = 3;          // PySet_MINSIZE 8
+  static constexpr std::size_t kLinearProbes = 9;  // LINEAR_PROBES
+  static constexpr unsigned kPerturbShift = 5;     // PERTURB_SHIFT
+  static constexpr std::size_t kMaxItems = std::size_t{1} << 30;
+
+  static std::size_t table_bytes(unsigned log2) noexcept {
+    return sizeof(TableHeader) + table_index_bytes(log2) +
+           (std::size_t{1} << log2) * sizeof(SetEntry);
+  }
+  static SetEntry* keys_of(void* table, unsigned log2) noexcept {
+    return reinterpret_cast<SetEntry*>(static_cast<char*>(table) + sizeof(TableHeader) +
+                                       table_index_bytes(log2));
+  }
+  static std::uint32_t& fill(const Storage& s) noexcept { return s.header()->capacity; }
+
+  /// A table of 2^log2 unused slots (keys are the empty marker). Throws MemoryError.
+  static void* allocate_table(Heap& heap, unsigned log2) {
+    const std::size_t slots = std::size_t{1} << log2;
+    void* table = heap.allocate(table_bytes(log2));
+    ::new (table) TableHeader{static_cast<std::uint32_t>(slots), 0};
+    std::memset(static_cast<TableHeader*>(table) + 1, 0xff, table_index_bytes(log2));  // -1
+    SetEntry* keys = keys_of(table, log2);
+    for (std::size_t i = 0; i < slots; ++i) ::new (static_cast<void*>(keys + i)) SetEntry{};
+    for (std::size_t i = 0; i < slots; ++i) keys[i].key = ValueAccess::empty();
+    return table;
+  }
+  static void deallocate_table(Heap& heap, void* table, unsigned log2) noexcept {
+    heap.deallocate(table, table_bytes(log2));
+  }
+
+  /// Whether `stored` is `key` (hash `hash`) as setobject.c decides: identity, then equal
+  /// hashes and equality.
+  static bool key_matches(const Value& stored, const Value& key, std::int64_t hash) {
+    return TableOps<DictEntry>::key_matches(stored, key, hash);
+  }
+
+  /// The slots a probe looks at from `start`: start, and the linear run after it when the
+  /// run fits in the table.
+  static std::size_t linear_run(std::size_t start, std::size_t mask) noexcept {
+    return start + kLinearProbes <= mask ? kLinearProbes : 0;
+  }
+
+  struct Probe {
+    std::size_t slot;  // the key's slot, or where an add puts it (last dummy, else unused)
+    bool found;        // the key is active at `slot`
+    bool unused;       // not found, and `slot` is an unused slot (an add raises fill)
+  };
+
+  /// set_add_entry's search (also set_lookkey's: a lookup ignores the free slot).
+  /// Precondition: the table exists.
+  static Probe probe(const Storage& s, const Value& key, std::int64_t hash) {
+    const std::size_t mask = (std::size_t{1} << s.log2_) - 1;
+    const SetEntry* keys = s.entries();
+    auto perturb = static_cast<std::uint64_t>(hash);
+    std::size_t i = static_cast<std::size_t>(hash) & mask;
+    std::size_t free_slot = SIZE_MAX;
+    for (;;) {
+      const std::size_t last = i + linear_run(i, mask);
+      for (std::size_t j = i; j <= last; ++j) {
+        const std::int64_t state = table_get_index(s.table_, s.log2_, j);
+        if (state == kUnused) {
+          return free_slot != SIZE_MAX ? Probe{free_slot, false, false} : Probe{j, false, true};
+        }
+        if (state == kDummy) {
+          free_slot = j;  // the last dummy met, as 3.11's set_add_entry keeps it
+        } else if (key_matches(keys[j].key, key, hash)) {
+          return {j, true, false};
+        }
+      }
+      perturb >>= kPerturbShift;
+      i = (i * 5 + 1 + perturb) & mask;
+    }
+  }
+
+  /// set_insert_clean: the slot a key known to be absent takes in a table without dummies.
+  static std::size_t clean_slot(const void* table, unsigned log2, std::uint64_t hash) noexcept {
+    const std::size_t mask = (std::size_t{1} << log2) - 1;
+    std::uint64_t perturb = hash;
+    std::size_t i = hash & mask;
+    for (;;) {
+      const std::size_t last = i + linear_run(i, mask);
+      for (std::size_t j = i; j <= last; ++j) {
+        if (table_get_index(table, log2, j) == kUnused) return j;
+      }
+      perturb >>= kPerturbShift;
+      i = (i * 5 + 1 + perturb) & mask;
+    }
+  }
+
+  static SetEntry* find(const Storage& s, const Value& key) {
+    if (s.table_ == nullptr) return nullptr;
+    const Probe p = probe(s, key, ouro::hash(key));
+    return p.found ? s.entries() + p.slot : nullptr;
+  }
+
+  /// set_table_resize(minused) with one key more: the key at `pending_slot` of the old
+  /// table (not yet stored there) is placed as if it were, so the result is CPython's
+  /// table after "insert, then resize". Strong guarantee: on any exception (allocation, a
+  /// key's hash) the storage is unchanged and `pending` still owns its reference.
+  static void rebuild(Storage& s, Heap& heap, std::size_t minused, SetEntry* pending,
+                      std::size_t pending_slot) {
+    unsigned log2 = kMinLog2;
+    while ((std::size_t{1} << log2) <= minused) ++log2;
+    void* fresh = allocate_table(heap, log2);
+    SetEntry* to = keys_of(fresh, log2);
+    const std::size_t old_slots = s.table_ ? (std::size_t{1} << s.log2_) : 0;
+    const SetEntry* from = s.entries();
+    std::uint32_t used = 0;
+    // First pass: where each key goes (hashes may throw; nothing is moved yet).
+    struct Move {
+      const SetEntry* source;
+      std::size_t slot;
+    };
+    Move* moves = nullptr;
+    std::size_t moves_bytes = (s.used_ + 1) * sizeof(Move);
+    try {
+      moves = static_cast<Move*>(heap.allocate(moves_bytes));
+      for (std::size_t i = 0; i < old_slots; ++i) {
+        const SetEntry* e = i == pending_slot && pending != nullptr ? pending : from + i;
+        if (e != pending && table_get_index(s.table_, s.log2_, i) != kActive) continue;
+        const auto hash = static_cast<std::uint64_t>(ouro::hash(e->key));
+        const std::size_t slot = clean_slot(fresh, log2, hash);
+        table_set_index(fresh, log2, slot, kActive);
+        moves[used++] = {e, slot};
+      }
+    } catch (...) {
+      if (moves != nullptr) heap.deallocate(moves, moves_bytes);
+      deallocate_table(heap, fresh, log2);
+      throw;
+    }
+    // Second pass: relocate (Values are one word without self-pointers: a byte copy).
+    for (std::uint32_t k = 0; k < used; ++k) {
+      std::memcpy(static_cast<void*>(to + moves[k].slot), moves[k].source, sizeof(SetEntry));
+    }
+    if (pending != nullptr) ValueAccess::release(pending->key);  // its reference moved
+    heap.deallocate(moves, moves_bytes);
+    void* old = std::exchange(s.table_, fresh);
+    const unsigned old_log2 = s.log2_;
+    s.log2_ = static_cast<std::uint8_t>(log2);
+    s.used_ = used;
+    fill(s) = used;
+    if (old != nullptr) deallocate_table(heap, old, old_log2);  // keys moved: no decref
+  }
+
+  /// set_add_entry: adds `entry.key` unless an equal key is there (returned). Strong
+  /// guarantee.
+  static SetEntry* insert(Storage& s, Heap& heap, SetEntry&& entry) {
+    if (s.used_ >= kMaxItems) throw OverflowError("too many items for a set");
+    const std::int64_t hash = ouro::hash(entry.key);
+    if (s.table_ == nullptr) {
+      s.table_ = allocate_table(heap, kMinLog2);
+      s.log2_ = kMinLog2;
+    }
+    const Probe p = probe(s, entry.key, hash);
+    if (p.found) return s.entries() + p.slot;
+    const std::size_t mask = (std::size_t{1} << s.log2_) - 1;
+    if (p.unused && (std::size_t{fill(s)} + 1) * 5 >= mask * 3) {
+      const std::size_t used = s.used_ + 1;
+      return rebuild(s, heap, used > 50000 ? used * 2 : used * 4, &entry, p.slot), nullptr;
+    }
+    s.entries()[p.slot].key = std::move(entry.key);
+    table_set_index(s.table_, s.log2_, p.slot, kActive);
+    if (p.unused) ++fill(s);
+    ++s.used_;
+    return nullptr;
+  }
+
+  /// set_discard_entry: the slot becomes a dummy; the removed entry is returned (its
+  /// reference dies with the caller's copy), or an empty-keyed entry when absent.
+  static SetEntry remove(Storage& s, const Value& key) {
+    SetEntry out{};
+    out.key = ValueAccess::empty();
+    if (s.table_ == nullptr) return out;
+    const Probe p = probe(s, key, ouro::hash(key));
+    if (!p.found) return out;
+    SetEntry& e = s.entries()[p.slot];
+    out.key = std::exchange(e.key, ValueAccess::empty());
+    table_set_index(s.table_, s.log2_, p.slot, kDummy);
+    --s.used_;
+    return out;
+  }
+
+  /// Empties the storage (the next add starts a fresh 8-slot table, as set_clear_internal
+  /// leaves one); the old keys die after the storage is consistent.
+  static void clear(Storage& s, Heap& heap) noexcept {
+    void* table = std::exchange(s.table_, nullptr);
+    if (table == nullptr) return;
+    const unsigned log2 = s.log2_;
+    s.used_ = 0;
+    s.log2_ = 0;
+    SetEntry* keys = keys_of(table, log2);
+    for (std::size_t i = 0; i < (std::size_t{1} << log2); ++i) keys[i].~SetEntry();
+    deallocate_table(heap, table, log2);
+  }
+
+  static void traverse(const Storage& s, Visitor& visit) {
+    for (const SetEntry& e : s) e.key.visit(visit);
+  }
+
+  static std::size_t owned_bytes(const Storage& s) noexcept {
+    return s.table_ ? Heap::block_size_for(table_bytes(s.log2_)) : 0;
   }
 };
 

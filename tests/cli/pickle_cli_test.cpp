@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/deep_size_oracle.h"
 #include "support/python_oracle.h"
 
 #ifndef OURO_CLI_PATH
@@ -271,23 +272,9 @@ TEST_F(PickleCliTest, StatsEstimatesCpythonsBytes) {
       "b'abc', {1, 2, 3, 4, 5, 6}, list(range(300, 1310))]";
   const std::string bytes = python_pickle(expr, 4);
   // The same rule in Python: every distinct object once, minus CPython's shared singletons.
-  const PythonResult truth = run_python(R"PY(
-import pickle, sys
-v = pickle.loads(sys.stdin.buffer.read())
-seen, total, todo = set(), 0, [v]
-while todo:
-    o = todo.pop()
-    if id(o) in seen: continue
-    seen.add(id(o))
-    if o is None or o is True or o is False or o == () or o == '' or o == b'': continue
-    if type(o) is int and -5 <= o <= 256: continue
-    if type(o) is str and len(o) == 1 and ord(o) < 256: continue
-    total += sys.getsizeof(o)
-    if isinstance(o, (list, tuple, set, frozenset)): todo.extend(o)
-    if isinstance(o, dict): todo.extend(o.keys()); todo.extend(o.values())
-print(total)
-)PY",
-                                        bytes);
+  const PythonResult truth = run_python(
+      std::string(kDeepSizePython) + "print(deep_size(pickle.loads(sys.stdin.buffer.read())))\n",
+      bytes);
   ASSERT_EQ(truth.status, 0) << truth.err;
   const CliResult stats = run_ouro("pickle stats -", bytes);
   ASSERT_EQ(stats.status, 0) << stats.err;

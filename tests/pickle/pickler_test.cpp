@@ -1,8 +1,10 @@
 // ouro::pickle::dumps against CPython 3.11's pickle.dumps: thousands of random values
 // built alike on both sides (tests/pickle/pickler_cases.py describes each value; the test
 // builds the equal ouro value), pickled with protocols 0-5, compared byte for byte — except
-// values holding sets, which python3 loads back and compares by value (set order is
-// CPython's hash order there, insertion order here). Plus the 1,000,000-deep list, buffers,
+// values holding sets, which python3 loads back and compares by value (both use CPython's set
+// table, but the test rebuilds a set by adding its elements in CPython's iteration order,
+// while CPython's own table may have seen other insertions; roundtrip_test.cpp checks
+// loaded sets byte for byte). Plus the 1,000,000-deep list, buffers,
 // persistent ids, Reduce values and the errors.
 #include <fmt/format.h>
 #include <gtest/gtest.h>

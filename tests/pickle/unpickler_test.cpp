@@ -854,53 +854,49 @@ def hashable(d):
         v = scalar()
         return v if not isinstance(v, bytearray) else bytes(v)
     return tuple(hashable(d - 1) for _ in range(rng.randrange(3)))
+def has_none(v):
+    return v is None or (isinstance(v, tuple) and any(has_none(x) for x in v))
+def set_item():
+    # hash(None) is its address in 3.11, so a set holding None has no fixed order.
+    v = hashable(1)
+    return 0 if has_none(v) else v
 def value(d):
     if d <= 0: return scalar()
     k = rng.randrange(7)
     if k == 0: return [value(d - 1) for _ in range(rng.randrange(5))]
     if k == 1: return tuple(value(d - 1) for _ in range(rng.randrange(5)))
     if k == 2: return {hashable(2): value(d - 1) for _ in range(rng.randrange(4))}
-    if k == 3: return {hashable(1) for _ in range(rng.randrange(4))}
-    if k == 4: return frozenset(hashable(1) for _ in range(rng.randrange(4)))
+    if k == 3: return {set_item() for _ in range(rng.randrange(4))}
+    if k == 4: return frozenset(set_item() for _ in range(rng.randrange(4)))
     if k == 5:
         s = value(d - 1); return [s, s, (s,)]
     if k == 6:
         l = [value(d - 1)]; l.append(l); return l
     return scalar()
-def has_set(v, seen):
-    if id(v) in seen: return False
-    seen.add(id(v))
-    if isinstance(v, (set, frozenset)): return True
-    if isinstance(v, (list, tuple)): return any(has_set(x, seen) for x in v)
-    if isinstance(v, dict): return any(has_set(x, seen) for kv in v.items() for x in kv)
-    return False
 for i in range(400):
     v = value(rng.randrange(4))
     for proto in range(6):
-        # repr(v), not of the reloaded copy: ouro keeps the pickle's (v's) set order.
+        # What CPython loads: its sets are rebuilt in its own table order, which ouro's
+        # set table reproduces (the oracle runs with PYTHONHASHSEED=0).
         data = pickle.dumps(v, proto)
-        put(data); put(repr(v))
-        # What ouro must write back: CPython's own dumps of what it loads. Sets are
-        # compared as values only (their order is CPython's hash table's), so none here.
-        put(b'' if has_set(v, set()) else pickle.dumps(pickle.loads(data), proto))
+        loaded = pickle.loads(data)
+        put(data); put(repr(loaded))
+        # What ouro must write back: CPython's own dumps of what it loads.
+        put(pickle.dumps(loaded, proto))
 )PY";
   const testing::PythonResult r = testing::run_python(script);
   ASSERT_EQ(r.status, 0) << r.err;
   testing::BlobReader out(r.out);
-  int count = 0, round_trips = 0;
+  int count = 0;
   while (!out.done()) {
     const std::string data(out.next()), expected(out.next()), rewritten(out.next());
     SCOPED_TRACE(::testing::PrintToString(data));
     EXPECT_EQ(load_repr(data), expected);
-    if (!rewritten.empty()) {
-      // The script writes protocols 0..5 in turn for each value.
-      EXPECT_EQ(dumps(loads(data), {.protocol = count % 6}), rewritten);
-      ++round_trips;
-    }
+    // The script writes protocols 0..5 in turn for each value.
+    EXPECT_EQ(dumps(loads(data), {.protocol = count % 6}), rewritten);
     ++count;
   }
   EXPECT_EQ(count, 2400);
-  EXPECT_GT(round_trips, 1200);  // most values hold no set
 }
 
 }  // namespace

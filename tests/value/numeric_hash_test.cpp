@@ -1,15 +1,18 @@
 // numeric_hash: hash() of ints, big ints, floats (NaN by identity) and tuples of numbers,
-// compared with python3's values on a 64-bit build.
+// and of str and bytes under PYTHONHASHSEED=0 (the oracle runs python3 with it), compared
+// with python3's values on a 64-bit build.
 #include "value/numeric_hash.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <limits>
 #include <utility>
 
+#include "value/unicode.h"
 #include "value_oracle.h"
 
 namespace ouro::value::detail {
@@ -205,6 +208,52 @@ TEST(NumericHash, TupleHashMatchesPython) {
   inputs.push_back("(1, 2.5)");
   ours.push_back(hash_tuple(items));
   expect_lines_match("import sys\nfor line in sys.stdin: print(hash(eval(line)))\n", inputs, ours);
+}
+
+std::string hex(std::string_view bytes) {
+  std::string out;
+  for (unsigned char c : bytes) out += fmt::format("{:02x}", c);
+  return out;
+}
+
+/// A random str as UTF-8 whose widest code point is in `band` (0: ASCII, 1: latin-1,
+/// 2: BMP with lone surrogates, 3: astral), so that every PEP 393 width is hashed.
+std::string random_text(int band, std::size_t length) {
+  static constexpr char32_t kTop[] = {0x7F, 0xFF, 0xFFFF, 0x10FFFF};
+  std::string out;
+  for (std::size_t i = 0; i < length; ++i) {
+    auto cp = static_cast<char32_t>(uniform(0, static_cast<int>(kTop[band])));
+    if (i == 0 && band > 0) cp = kTop[band];  // make the band's width certain
+    char buffer[4];
+    out.append(buffer, encode_code_point(cp, std::span<char, 4>(buffer)));
+  }
+  return out;
+}
+
+TEST(NumericHash, StrAndBytesMatchPythonWithHashSeedZero) {
+  OURO_REQUIRE_PYTHON();
+  std::vector<std::string> texts = {
+      "",          "a",        "abc",      "abcdefg",          "abcdefgh",
+      "abcdefghi", "\xc3\xa9", "\xc4\x95", "\xf0\x9f\x98\x80", "\xed\xa0\x80"};
+  for (int i = 0; i < 2000; ++i) {
+    texts.push_back(random_text(i % 4, static_cast<std::size_t>(uniform(0, 40))));
+  }
+  std::vector<std::string> inputs;
+  std::vector<HashValue> ours;
+  for (const std::string& t : texts) {
+    bool ascii = std::all_of(t.begin(), t.end(), [](char c) { return (c & 0x80) == 0; });
+    inputs.push_back("s " + hex(t));
+    ours.push_back(hash_str_seed0(t, ascii));
+    inputs.push_back("b " + hex(t));
+    ours.push_back(hash_bytes_seed0(std::as_bytes(std::span(t.data(), t.size()))));
+  }
+  expect_lines_match(
+      "import sys\n"
+      "for line in sys.stdin:\n"
+      "    kind, data = line.split(' ', 1)\n"
+      "    b = bytes.fromhex(data.strip())\n"
+      "    print(hash(b.decode('utf-8', 'surrogatepass') if kind == 's' else b))\n",
+      inputs, ours);
 }
 
 }  // namespace

@@ -2,11 +2,18 @@
 // checked against the interpreter (tests/cli and the tour's figures).
 #include "cpython_sizes.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <bit>
+#include <map>
+#include <span>
 #include <string>
 #include <unordered_set>
 #include <vector>
+
+#include "pickle/catalogue.h"
+#include "pickle/opcodes.h"
 
 namespace ouro::cli {
 namespace {
@@ -81,32 +88,75 @@ std::size_t instance_dict_size(const Dict& d) {
   return dict_size(d);
 }
 
-// PySetObject keeps 8 entries inline; filled past 3/5 it moves to a table of 4x its size.
+// PySetObject keeps 8 slots inline; added one by one (as every unpickled set is), the
+// table is rebuilt when fill * 5 >= mask * 3, for the smallest power of two above 4x the
+// keys (setobject.c, the rule src/value/table.h reproduces); a separate table adds 16
+// bytes a slot.
 std::size_t set_size(std::size_t n) {
-  if (n <= 4) return 200 + kGcHead;
-  const std::size_t table = std::bit_ceil(n * 4 + 1);
-  return 200 + kGcHead + 16 * table;
+  std::size_t slots = 8;
+  for (std::size_t fill = 1; fill <= n; ++fill) {
+    if (fill * 5 >= (slots - 1) * 3) {
+      slots = 8;
+      while (slots <= fill * 4) slots <<= 1;
+    }
+  }
+  return 200 + kGcHead + (slots == 8 ? 0 : 16 * slots);
 }
 
-// A list's item slots after unpickling (protocol >= 1): APPENDS in batches of 1000, a
-// last batch of one written as APPEND, each growing the array by list_resize's rule.
-std::size_t unpickled_list_capacity(std::size_t n) {
+// list_resize(newsize) from `allocated` slots holding `size` items (Objects/listobject.c).
+std::size_t list_resize(std::size_t size, std::size_t allocated, std::size_t newsize) {
+  if (allocated >= newsize && newsize >= allocated / 2) return allocated;
+  std::size_t grown = (newsize + (newsize >> 3) + 6) & ~std::size_t{3};
+  if (newsize - size > grown - newsize) grown = (newsize + 3) & ~std::size_t{3};
+  return grown;
+}
+
+// A list's item slots after unpickling: APPENDS in batches of 1000 (a last batch of one
+// written as APPEND), or one APPEND per item at protocol 0; each grows the array by
+// list_resize's rule.
+std::size_t unpickled_list_capacity(std::size_t n, bool single_appends) {
   std::size_t size = 0, allocated = 0;
+  const std::size_t batch = single_appends ? 1 : 1000;
   while (size < n) {
-    const std::size_t newsize = size + std::min<std::size_t>(1000, n - size);
-    if (allocated < newsize || newsize < allocated / 2) {
-      std::size_t grown = (newsize + (newsize >> 3) + 6) & ~std::size_t{3};
-      if (newsize - size > grown - newsize) grown = (newsize + 3) & ~std::size_t{3};
-      allocated = grown;
-    }
+    const std::size_t newsize = size + std::min<std::size_t>(batch, n - size);
+    allocated = list_resize(size, allocated, newsize);
     size = newsize;
   }
   return allocated;
 }
 
+/// The catalogue role of a Reduce's callable (complex, range, ...), or nullptr.
+const pickle::detail::CatalogueEntry* catalogued_call(const Reduce& r) {
+  const Global* g = r.callable.get_if<Global>();
+  return g == nullptr ? nullptr : pickle::detail::find_catalogued(g->module(), g->qualname());
+}
+
+/// The name of a callable or class for the caveat.
+std::string name_of(const Value& v) {
+  if (const Global* g = v.get_if<Global>()) return fmt::format("{}.{}", g->module(), g->qualname());
+  return std::string(v.type_name());
+}
+
+/// sys.getsizeof of the catalogue's fixed-size objects, or 0 (not one of them).
+std::size_t catalogued_size(const Reduce& r) {
+  using Role = pickle::detail::CatalogueRole;
+  const pickle::detail::CatalogueEntry* e = catalogued_call(r);
+  if (e == nullptr) return 0;
+  switch (e->role) {
+    case Role::kComplex:
+      return 32;  // PyComplexObject: header and two doubles
+    case Role::kRange:
+      return 48;  // start, stop, step, length
+    case Role::kSlice:
+      return 40 + kGcHead;  // start, stop, step; a GC container
+    default:
+      return 0;
+  }
+}
+
 }  // namespace
 
-std::size_t cpython_sizeof(const Value& v) {
+std::size_t cpython_sizeof(const Value& v, const CPythonBuild& build) {
   if (v.is_none() || v.is_bool()) return v.is_none() ? 16 : 28;
   if (v.is_int()) return int_size(v);
   if (v.is<Float>()) return 24;
@@ -115,16 +165,20 @@ std::size_t cpython_sizeof(const Value& v) {
   if (const ByteArray* b = v.get_if<ByteArray>()) return 56 + (b->size() == 0 ? 0 : b->size() + 1);
   if (const Tuple* t = v.get_if<Tuple>()) return 24 + kGcHead + 8 * t->size();
   if (const List* l = v.get_if<List>())
-    return 40 + kGcHead + 8 * unpickled_list_capacity(l->size());
+    return 40 + kGcHead + 8 * unpickled_list_capacity(l->size(), build.lists_by_single_appends);
   if (const Dict* d = v.get_if<Dict>()) return dict_size(*d);
   if (const Set* s = v.get_if<Set>()) return set_size(s->size());
   if (const FrozenSet* s = v.get_if<FrozenSet>()) return set_size(s->size());
   if (v.is<Instance>()) return 56;
-  return 0;  // Global, Reduce and other inert references: no data of their own
+  if (const Reduce* r = v.get_if<Reduce>()) return catalogued_size(*r);
+  return 0;  // Global and other inert references: no data of their own
 }
 
-std::size_t cpython_deep_sizeof(const Value& root) {
+std::size_t cpython_deep_sizeof(const Value& v) { return estimate_cpython_size(v).bytes; }
+
+CPythonEstimate estimate_cpython_size(const Value& root, const CPythonBuild& build) {
   std::unordered_set<const Object*> seen;
+  std::map<std::string, std::size_t> not_sized;
   std::vector<Value> todo{root};
   std::size_t total = 0;
   while (!todo.empty()) {
@@ -139,7 +193,19 @@ std::size_t cpython_deep_sizeof(const Value& root) {
     }
     if (const Bytes* b = v.get_if<Bytes>(); b != nullptr && b->size() == 0) continue;
     if (const Tuple* t = v.get_if<Tuple>(); t != nullptr && t->size() == 0) continue;
-    total += cpython_sizeof(v);
+    if (const Reduce* r = v.get_if<Reduce>()) {
+      // complex/range/slice hold their fields; other calls build objects of their own
+      // library's making (a numpy array from its state's bytes): only it knows their size.
+      if (catalogued_size(*r) == 0) ++not_sized[name_of(r->callable)];
+      total += catalogued_size(*r);
+      continue;
+    }
+    if (const Instance* i = v.get_if<Instance>();
+        i != nullptr && !i->state().is_none() && !i->state().is<Dict>()) {
+      ++not_sized[name_of(i->cls())];  // restored by its own __setstate__
+      continue;
+    }
+    total += cpython_sizeof(v, build);
     if (const Tuple* t = v.get_if<Tuple>()) todo.insert(todo.end(), t->begin(), t->end());
     if (const List* l = v.get_if<List>()) {
       for (std::size_t k = 0; k < l->size(); ++k) todo.push_back((*l)[k]);
@@ -158,9 +224,7 @@ std::size_t cpython_deep_sizeof(const Value& root) {
     }
     if (const Instance* i = v.get_if<Instance>()) {
       const Dict* d = i->state().get_if<Dict>();
-      if (d == nullptr) {
-        todo.push_back(i->state());
-      } else if (seen.insert(d).second) {
+      if (d != nullptr && seen.insert(d).second) {
         total += instance_dict_size(*d);
         for (const DictEntry& e : *d) {
           todo.push_back(e.key);
@@ -169,7 +233,38 @@ std::size_t cpython_deep_sizeof(const Value& root) {
       }
     }
   }
-  return total;
+  CPythonEstimate estimate{total, {}};
+  estimate.not_sized.assign(not_sized.begin(), not_sized.end());
+  return estimate;
+}
+
+CPythonBuild cpython_build_of(std::string_view pickle) {
+  bool append = false, appends = false;
+  try {
+    pickle::OpcodeReader reader(std::as_bytes(std::span(pickle.data(), pickle.size())));
+    pickle::RawInstruction ins;
+    while (reader.next_raw(ins)) {
+      append = append || ins.info->code == pickle::Op::kAppend;
+      appends = appends || ins.info->code == pickle::Op::kAppends;
+    }
+  } catch (const std::exception&) {
+    return {};  // the loader accepted it, so this is only a reader limit: keep the default
+  }
+  return {.lists_by_single_appends = append && !appends};
+}
+
+void print_cpython_estimate(const Value& value, std::string_view pickle) {
+  const CPythonEstimate estimate = estimate_cpython_size(value, cpython_build_of(pickle));
+  fmt::print("CPython 3.11 (estimated):    {:>12}\n", estimate.bytes);
+  if (estimate.not_sized.empty()) return;
+  std::string names;
+  for (const auto& [name, n] : estimate.not_sized) {
+    names +=
+        fmt::format("{}{}{}", names.empty() ? "" : ", ", name, n > 1 ? fmt::format(" x{}", n) : "");
+  }
+  fmt::print(
+      "  caveat: a lower bound; not counted, as only their own library knows their size: {}\n",
+      names);
 }
 
 }  // namespace ouro::cli

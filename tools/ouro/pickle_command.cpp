@@ -38,6 +38,7 @@
 #include "ouro/pickle/pickletools.h"
 #include "ouro/pickle/scan.h"
 #include "ouro/value/value.h"
+#include "pickle/catalogue.h"
 
 namespace ouro::cli {
 namespace {
@@ -324,7 +325,7 @@ void add_show(CLI::App& pickle) {
     const Value value = load_file_or_exit(*file, *flags);
     try {
       // Streamed: a value that shares one list a billion times has a repr of gigabytes.
-      write_repr(std::cout, value, limits->output_bytes());
+      pickle::write_catalogue_repr(std::cout, value, limits->output_bytes());
       std::cout << '\n';
     } catch (const OutputLimitError& e) {
       exit_output_limit(*file, e.limit(), "the repr");
@@ -520,7 +521,7 @@ void add_stats(CLI::App& pickle) {
     fmt::print("pickled bytes:               {:>12}\n", data.size());
     fmt::print("ouro heap after loading:     {:>12}\n", after.bytes_in_use - before);
     fmt::print("ouro heap peak while loading:{:>12}\n", after.peak_bytes_in_use - before);
-    fmt::print("CPython 3.11 (estimated):    {:>12}\n", cpython_deep_sizeof(value));
+    print_cpython_estimate(value, data);
     fmt::print("objects by type:\n");
     for (const TypeCount& row : live_objects_by_type(heap)) {
       fmt::print("  {:<24}{:>10}\n", row.type, row.count);

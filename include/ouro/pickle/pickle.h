@@ -132,12 +132,13 @@ struct LoadOptions {
 
 /// Pickles `value`: CPython 3.11's pickle.dumps bytes for an equal value (memo numbering,
 /// batches of 1000, 64 KiB frames, protocol 0-3 forms, fix_imports). Any nesting depth
-/// works (no recursion). Sets and frozensets are written in ouro's iteration order
-/// (insertion order), CPython in its hash order: equal as values, not byte for byte.
+/// works (no recursion). Sets and frozensets are written in their iteration order, which is
+/// CPython's table order (byte for byte with CPython for a loaded set; see docs/values.md).
 /// Identities follow CPython's: '' and one-character latin-1 strs, b'' and one-byte bytes
 /// count as one object per value (CPython's singletons), a class (Global, registered type)
-/// as one object per module.qualname. Throws PicklingError ("pickle protocol must be <= 5",
-/// "cannot pickle 'X' object" for an unregistered C++ type, ...), MemoryError.
+/// as one object per module.qualname, the str keys of an instance's state as interned names
+/// (one object per text, distinct from the singletons). Throws PicklingError ("pickle protocol must
+/// be <= 5", "cannot pickle 'X' object" for an unregistered C++ type, ...), MemoryError.
 ///
 ///     std::string bytes = ouro::pickle::dumps(ouro::list({1, "two", 3.0}), {.protocol = 5});
 std::string dumps(const Value& value, const DumpOptions& options = {});

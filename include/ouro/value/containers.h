@@ -9,7 +9,8 @@
 //       MemoryError (or a collection run by the allocation) sees a consistent object and
 //       the operation has no effect (strong guarantee).
 //
-// Dict, Set and FrozenSet share one table layout, CPython's compact dict:
+// Dict, Set and FrozenSet share one table block layout, CPython's compact dict's (a set reads
+// it as CPython's set table: one entry per slot, the indices as slot states; table.h):
 //
 //     +-------------+---------------------------+-----------------------------------+
 //     | TableHeader | indices: 2^log2 slots of  | entries: `capacity` of them, in   |
@@ -223,9 +224,9 @@ struct SetEntry {
   Value key;
 };
 
-/// What Set and FrozenSet share: a hash table of unique hashable Values that iterates in
-/// insertion order. (CPython's order is its hash table's; ouro's is deterministic, which
-/// also makes pickles of sets reproducible. repr lists elements in this order.)
+/// What Set and FrozenSet share: CPython 3.11's set table of unique hashable Values, which
+/// iterates in CPython's order wherever the hashes are CPython's (numbers, tuples of them,
+/// str and bytes as under PYTHONHASHSEED=0). repr and pickle list elements in this order.
 class AnySet : public Object, public detail::TableStorage<SetEntry> {
  public:
   bool contains(const Value& key) const;

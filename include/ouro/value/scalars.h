@@ -94,8 +94,8 @@ class Float final : public Object {
 ///     ouro::Ref<ouro::Str> s = ouro::Str::make(heap, "h\xc3\xa9llo");
 ///     s->size() == 5;  s->utf8().size() == 6;
 ///
-/// The hash is ouro's own (a 64-bit wyhash-style mix), not CPython's randomized SipHash:
-/// hash(str) differs from CPython's, equality and dict behaviour do not.
+/// The hash is CPython's under PYTHONHASHSEED=0 (SipHash-1-3 over the PEP 393 code units),
+/// so that sets of strs iterate in that CPython's order.
 class Str final : public Object {
  public:
   static constexpr std::string_view kTypeName = "str";

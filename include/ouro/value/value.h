@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <iosfwd>
 #include <stdexcept>
@@ -29,11 +30,25 @@ namespace ouro {
 
 /// Python's repr(v), identical to CPython 3.11's text for None, bool, int, float, str,
 /// bytes, bytearray, tuple, list, dict, set and frozenset (sets list their elements in
-/// ouro's insertion order). Throws RecursionError past recursion_limit() levels, and
-/// ValueError for an int of more than 4300 digits, as CPython 3.11 does.
+/// CPython's table order, docs/values.md "Set order"). Throws RecursionError past recursion_limit()
+/// levels, and ValueError for an int of more than 4300 digits, as CPython 3.11 does.
 ///
 ///     ouro::repr(ouro::list({1, 2.5, "a"})) == "[1, 2.5, 'a']"
 std::string repr(const Value& v);
+
+/// CPython's text for values the value layer only knows by name (a Global, a Reduce, an
+/// Instance): a layer above (pickle's catalogue of standard types) supplies it.
+/// write() is asked first for every such value met while printing; it appends the text
+/// and returns true, or returns false for repr's default text. `item` prints a nested
+/// value (with the same extension and the same recursion checks).
+class ReprExtension {
+ public:
+  virtual ~ReprExtension() = default;
+  virtual bool write(const Value& v, std::string& out,
+                     const std::function<void(const Value&)>& item) const = 0;
+};
+/// repr(v), with `extension` asked for Globals, Reduces and Instances.
+std::string repr(const Value& v, const ReprExtension& extension);
 
 /// Thrown when a streamed text (write_repr, pickle's dis) would pass the caller's cap on
 /// its size; the first limit() bytes were written.
@@ -53,10 +68,12 @@ class OutputLimitError : public std::length_error {
 /// times) costs no memory outside the heap. Same text as repr(). With `max_bytes` != 0 it
 /// stops after at most that many bytes (cut at a character boundary) and throws
 /// OutputLimitError; a failed write throws std::ios_base::failure. Also throws what repr
-/// throws (RecursionError, ValueError).
+/// throws (RecursionError, ValueError). `extension`, when given, is asked as by
+/// repr(v, extension).
 ///
 ///     ouro::write_repr(std::cout, value, 10 << 20);  // at most 10 MiB of text
-void write_repr(std::ostream& out, const Value& v, std::size_t max_bytes = 0);
+void write_repr(std::ostream& out, const Value& v, std::size_t max_bytes = 0,
+                const ReprExtension* extension = nullptr);
 
 /// Python's `a == b`: numbers across int/bool/float exactly, str, bytes == bytearray by
 /// content, sequences, dicts and sets by content, identity for instances. Inside

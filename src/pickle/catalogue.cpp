@@ -1,0 +1,189 @@
+// The catalogue of standard data-only globals (see catalogue.h): the table, and CPython's
+// repr() of each, checked against python3 in tests/pickle/catalogue_test.cpp. Printers take
+// only the exact shapes CPython's own reducers produce; any other call of a catalogued
+// global keeps ouro's generic <reduce ...> text.
+#include "pickle/catalogue.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cmath>
+
+#include "value/float_format.h"
+
+namespace ouro::pickle {
+namespace detail {
+namespace {
+
+using enum CatalogueRole;
+
+constexpr std::array kCatalogue = {
+    CatalogueEntry{"builtins", "complex", kComplex},
+    CatalogueEntry{"builtins", "range", kRange},
+    CatalogueEntry{"builtins", "slice", kSlice},
+    CatalogueEntry{"collections", "OrderedDict", kOrderedDict},
+    CatalogueEntry{"builtins", "type", kTypeOf},
+    CatalogueEntry{"builtins", "Ellipsis", kSingleton},
+    CatalogueEntry{"builtins", "NotImplemented", kSingleton},
+    // Builtin types CPython pickles by name (save_global), e.g. pickle.dumps(int).
+    CatalogueEntry{"builtins", "object", kType},
+    CatalogueEntry{"builtins", "int", kType},
+    CatalogueEntry{"builtins", "float", kType},
+    CatalogueEntry{"builtins", "bool", kType},
+    CatalogueEntry{"builtins", "str", kType},
+    CatalogueEntry{"builtins", "bytes", kType},
+    CatalogueEntry{"builtins", "bytearray", kType},
+    CatalogueEntry{"builtins", "list", kType},
+    CatalogueEntry{"builtins", "tuple", kType},
+    CatalogueEntry{"builtins", "dict", kType},
+    CatalogueEntry{"builtins", "set", kType},
+    CatalogueEntry{"builtins", "frozenset", kType},
+    CatalogueEntry{"builtins", "memoryview", kType},
+};
+
+}  // namespace
+
+const CatalogueEntry* find_catalogued(std::string_view module, std::string_view name) noexcept {
+  for (const CatalogueEntry& e : kCatalogue) {
+    if (e.module == module && e.name == name) return &e;
+  }
+  return nullptr;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::CatalogueRole;
+
+/// PyOS_double_to_string(x, 'r', 0, flags): repr(float) without the ".0" repr adds, with a
+/// leading '+' when `sign` (Py_DTSF_SIGN), as complex_repr formats its parts.
+std::string complex_part(double x, bool sign) {
+  std::string text = value::detail::float_repr(x);
+  if (text.ends_with(".0")) text.resize(text.size() - 2);
+  if (sign && text[0] != '-') text.insert(text.begin(), '+');
+  return text;
+}
+
+/// The catalogued role of a Global value, or nullopt.
+const detail::CatalogueEntry* entry_of(const Value& v) {
+  const Global* g = v.get_if<Global>();
+  return g == nullptr ? nullptr : detail::find_catalogued(g->module(), g->qualname());
+}
+
+class CatalogueReprExtension final : public ReprExtension {
+ public:
+  bool write(const Value& v, std::string& out,
+             const std::function<void(const Value&)>& item) const override {
+    if (const detail::CatalogueEntry* e = entry_of(v)) {
+      if (e->role == CatalogueRole::kSingleton) {
+        out += e->name;
+      } else {
+        out += fmt::format("<class '{}'>", e->name);  // builtins' types print without module
+      }
+      return true;
+    }
+    const Reduce* r = v.get_if<Reduce>();
+    if (r == nullptr) return false;
+    const detail::CatalogueEntry* e = entry_of(r->callable);
+    const Tuple* args = r->args.get_if<Tuple>();
+    if (e == nullptr || args == nullptr) return false;
+    switch (e->role) {
+      case CatalogueRole::kComplex:
+        return write_complex(*args, out);
+      case CatalogueRole::kRange:
+      case CatalogueRole::kSlice:
+        return write_call(e->name, *args, e->role == CatalogueRole::kRange, out, item);
+      case CatalogueRole::kOrderedDict:
+        return write_ordered_dict(*r, *args, out, item);
+      case CatalogueRole::kTypeOf:
+        return write_type_of(*args, out);
+      default:
+        return false;
+    }
+  }
+
+ private:
+  // complex_repr: "(re+imj)", or "imj" alone when the real part is +0.0.
+  static bool write_complex(const Tuple& args, std::string& out) {
+    if (args.size() != 2 || !args[0].is<Float>() || !args[1].is<Float>()) return false;
+    const double re = args[0].as<double>(), im = args[1].as<double>();
+    if (re == 0.0 && !std::signbit(re)) {
+      out += complex_part(im, false) + "j";
+    } else {
+      out += "(" + complex_part(re, false) + complex_part(im, true) + "j)";
+    }
+    return true;
+  }
+
+  // range_repr drops a step of 1; slice_repr always prints three.
+  static bool write_call(std::string_view name, const Tuple& args, bool is_range, std::string& out,
+                         const std::function<void(const Value&)>& item) {
+    if (args.size() != 3) return false;
+    if (is_range) {
+      for (const Value& a : args) {
+        if (!a.is_int()) return false;
+      }
+    }
+    const bool unit_step = is_range && args[2].is_small_int() && args[2].small_value() == 1;
+    out += name;
+    out += '(';
+    for (std::size_t i = 0; i < (unit_step ? 2 : 3); ++i) {
+      if (i != 0) out += ", ";
+      item(args[i]);
+    }
+    out += ')';
+    return true;
+  }
+
+  // OrderedDict.__repr__ (3.11): OrderedDict() or OrderedDict([(k, v), ...]).
+  static bool write_ordered_dict(const Reduce& r, const Tuple& args, std::string& out,
+                                 const std::function<void(const Value&)>& item) {
+    if (args.size() != 0 || !r.listitems.is_none()) return false;
+    const Dict* items = r.dictitems.get_if<Dict>();
+    if (items == nullptr && !r.dictitems.is_none()) return false;
+    out += "OrderedDict(";
+    if (items != nullptr && !items->empty()) {
+      out += '[';
+      bool first = true;
+      for (const DictEntry& e : *items) {
+        out += first ? "(" : ", (";
+        first = false;
+        item(e.key);
+        out += ", ";
+        item(e.value);
+        out += ')';
+      }
+      out += ']';
+    }
+    out += ')';
+    return true;
+  }
+
+  // type(x) of the builtin singletons CPython pickles this way (save_type).
+  static bool write_type_of(const Tuple& args, std::string& out) {
+    if (args.size() != 1) return false;
+    std::string_view name;
+    if (args[0].is_none()) {
+      name = "NoneType";
+    } else if (const detail::CatalogueEntry* e = entry_of(args[0]); e != nullptr) {
+      if (e->name == "Ellipsis") name = "ellipsis";
+      if (e->name == "NotImplemented") name = "NotImplementedType";
+    }
+    if (name.empty()) return false;
+    out += fmt::format("<class '{}'>", name);
+    return true;
+  }
+};
+
+const CatalogueReprExtension kReprExtension;
+
+}  // namespace
+
+std::string catalogue_repr(const Value& v) { return repr(v, kReprExtension); }
+
+void write_catalogue_repr(std::ostream& out, const Value& v, std::size_t max_bytes) {
+  write_repr(out, v, max_bytes, &kReprExtension);
+}
+
+}  // namespace ouro::pickle
