@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "ouro/weak/finalize.h"
 #include "ouro/core/gc.h"
 #include "ouro/weak/containers.h"
+#include "ouro/weak/finalize.h"
 
 // 100,000 ints stored in the object's own heap block, so they count against the limit.
 class LargeObject : public ouro::Object {

@@ -105,6 +105,10 @@ void Object::traverse(Visitor&) {}
 
 std::string_view Object::type_name() const noexcept { return detail::type_name_of(type_id()); }
 
+std::string Object::py_repr() const {
+  return fmt::format("<{} object at {}>", type_name(), static_cast<const void*>(this));
+}
+
 Heap& Object::heap() const noexcept {
   if (OURO_UNLIKELY(flags_ & kConstructing)) return *detail::t_constructing_heap;
   auto* self = const_cast<Object*>(this);

@@ -9,6 +9,7 @@
 #include <array>
 #include <cmath>
 
+#include "ouro/pickle/numpy.h"
 #include "value/float_format.h"
 
 namespace ouro::pickle {
@@ -39,6 +40,15 @@ constexpr std::array kCatalogue = {
     CatalogueEntry{"builtins", "set", kType},
     CatalogueEntry{"builtins", "frozenset", kType},
     CatalogueEntry{"builtins", "memoryview", kType},
+    // numpy arrays, dtypes and scalars (numpy.h decodes them; numpy._core is numpy 2's).
+    CatalogueEntry{"numpy", "ndarray", kNumpy},
+    CatalogueEntry{"numpy", "dtype", kNumpy},
+    CatalogueEntry{"numpy.core.multiarray", "_reconstruct", kNumpy},
+    CatalogueEntry{"numpy.core.multiarray", "scalar", kNumpy},
+    CatalogueEntry{"numpy.core.numeric", "_frombuffer", kNumpy},
+    CatalogueEntry{"numpy._core.multiarray", "_reconstruct", kNumpy},
+    CatalogueEntry{"numpy._core.multiarray", "scalar", kNumpy},
+    CatalogueEntry{"numpy._core.numeric", "_frombuffer", kNumpy},
 };
 
 }  // namespace
@@ -75,7 +85,8 @@ class CatalogueReprExtension final : public ReprExtension {
  public:
   bool write(const Value& v, std::string& out,
              const std::function<void(const Value&)>& item) const override {
-    if (const detail::CatalogueEntry* e = entry_of(v)) {
+    if (const detail::CatalogueEntry* e = entry_of(v);
+        e != nullptr && e->role != CatalogueRole::kNumpy) {
       if (e->role == CatalogueRole::kSingleton) {
         out += e->name;
       } else {
@@ -98,6 +109,8 @@ class CatalogueReprExtension final : public ReprExtension {
         return write_ordered_dict(*r, *args, out, item);
       case CatalogueRole::kTypeOf:
         return write_type_of(*args, out);
+      case CatalogueRole::kNumpy:
+        return write_numpy(v, out);
       default:
         return false;
     }
@@ -158,6 +171,26 @@ class CatalogueReprExtension final : public ReprExtension {
     }
     out += ')';
     return true;
+  }
+
+  // numpy's repr of an array, scalar or dtype; the generic text for what has no typed view
+  // (object and structured arrays: their items are printed there).
+  static bool write_numpy(const Value& v, std::string& out) {
+    try {
+      if (const auto a = numpy::as_array(v)) {
+        out += numpy::repr(*a);
+      } else if (const auto s = numpy::as_scalar(v)) {
+        out += numpy::repr(*s);
+      } else if (const auto d = numpy::as_dtype(v)) {
+        // dtype.__repr__: the name for native order, the str ('>i4') otherwise.
+        out += fmt::format("dtype('{}')", d->str.starts_with('>') ? d->str : d->name);
+      } else {
+        return false;
+      }
+      return true;
+    } catch (const numpy::NumpyError&) {
+      return false;
+    }
   }
 
   // type(x) of the builtin singletons CPython pickles this way (save_type).

@@ -49,6 +49,7 @@ enum class CatalogueRole : std::uint8_t {
   kSlice,        // slice(start, stop, step)
   kOrderedDict,  // OrderedDict() with dict items
   kTypeOf,       // type(x) for a builtin singleton x
+  kNumpy,        // numpy's array/dtype/scalar reducers: numpy's repr (ouro/pickle/numpy.h)
 };
 
 /// One row of the catalogue.

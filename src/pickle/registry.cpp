@@ -51,6 +51,12 @@ void register_type(TypeRegistration registration) {
   r.all.push_back(std::move(owned));
 }
 
+namespace field_detail {
+void throw_field_error(std::string_view module, std::string_view qualname, std::string_view what) {
+  throw TypeError(fmt::format("{}.{}: {}", module, qualname, what));
+}
+}  // namespace field_detail
+
 const TypeRegistration* find_registration(std::uint16_t type_id) noexcept {
   Registry& r = registry();
   std::lock_guard lock(r.mutex);

@@ -18,6 +18,7 @@
 #include <ostream>
 #include <vector>
 
+#include "ouro/value/format.h"
 #include "value/float_format.h"
 #include "value/internal.h"
 #include "value/unicode.h"
@@ -39,6 +40,11 @@ std::size_t utf8_boundary(std::string_view text, std::size_t limit) {
   while (limit > 0 && (static_cast<unsigned char>(text[limit]) & 0xC0) == 0x80) --limit;
   return limit;
 }
+
+// The containers being printed on this thread, outermost first: CPython's Py_ReprEnter
+// list. Per thread rather than per call, so that a user type's py_repr() that prints a
+// container holding itself again sees the recursion and prints [...], as in Python.
+thread_local std::vector<const Object*> active_reprs;
 
 class ReprWriter {
  public:
@@ -70,29 +76,39 @@ class ReprWriter {
   }
 
  private:
-  std::ostream* sink_ = nullptr;  // write_repr's stream; null for repr()
-  std::size_t max_bytes_ = 0;     // cap on the text written (0: none)
-  std::size_t written_ = 0;       // bytes already handed to the stream
-  // The containers being printed, outermost first (CPython's Py_ReprEnter list).
-  std::vector<const Object*> active_;
+  std::ostream* sink_ = nullptr;    // write_repr's stream; null for repr()
+  std::size_t max_bytes_ = 0;       // cap on the text written (0: none)
+  std::size_t written_ = 0;         // bytes already handed to the stream
   const ReprExtension* extension_;  // asked first for Global, Reduce and Instance values
+
+  static bool is_active(const Object* o) {
+    return std::find(active_reprs.begin(), active_reprs.end(), o) != active_reprs.end();
+  }
+
+  // Runs `fn` with `o` on the list of objects being printed (and one recursion level).
+  template <class Fn>
+  static void while_active(const Object* o, Fn&& fn) {
+    vd::RecursionGuard guard(" while getting the repr of an object");
+    active_reprs.push_back(o);
+    try {
+      fn();
+    } catch (...) {
+      active_reprs.pop_back();
+      throw;
+    }
+    active_reprs.pop_back();
+  }
 
   bool write_extended(const Value& v) {
     if (extension_ == nullptr || !(v.is<Global>() || v.is<Reduce>() || v.is<Instance>())) {
       return false;
     }
     const Object* o = v.object();
-    if (std::find(active_.begin(), active_.end(), o) != active_.end()) return false;
-    vd::RecursionGuard guard(" while getting the repr of an object");
-    active_.push_back(o);
-    bool written;
-    try {
+    if (is_active(o)) return false;
+    bool written = false;
+    while_active(o, [&] {
       written = extension_->write(v, out, [this](const Value& item) { write(item); });
-    } catch (...) {
-      active_.pop_back();
-      throw;
-    }
-    active_.pop_back();
+    });
     return written;
   }
 
@@ -166,34 +182,25 @@ class ReprWriter {
     }
   }
 
-  void write_default(const Object& o) {
-    out += fmt::format("<{} object at {}>", o.type_name(), static_cast<const void*>(&o));
-  }
+  // A type of another layer or of the user: its own hook (Object::py_repr).
+  void write_default(const Object& o) { out += o.py_repr(); }
 
   void write_instance(const Instance& i) {
     if (const Global* g = i.cls().get_if<Global>()) {
       out += fmt::format("<{}.{} object at {}>", g->module(), g->qualname(),
                          static_cast<const void*>(&i));
     } else {
-      write_default(i);
+      out += fmt::format("<{} object at {}>", i.type_name(), static_cast<const void*>(&i));
     }
   }
 
   void write_container(const Value& v) {
     const Object* o = v.object();
-    if (std::find(active_.begin(), active_.end(), o) != active_.end()) {
+    if (is_active(o)) {
       write_recursive_marker(v);
       return;
     }
-    vd::RecursionGuard guard(" while getting the repr of an object");
-    active_.push_back(o);
-    try {
-      write_contents(v);
-    } catch (...) {
-      active_.pop_back();
-      throw;
-    }
-    active_.pop_back();
+    while_active(o, [&] { write_contents(v); });
   }
 
   void write_recursive_marker(const Value& v) {
@@ -291,6 +298,30 @@ std::string repr(const Value& v) {
   writer.write(v);
   return std::move(writer.out);
 }
+
+std::string str(const Value& v) {
+  if (const Str* s = v.get_if<Str>()) return std::string(s->utf8());
+  return repr(v);
+}
+
+// The value types' py_repr() is ouro::repr, so that printing a Ref<List> or a list inside
+// a user type's own repr gives Python's text.
+namespace {
+std::string repr_of(const Object& o) { return repr(Value::borrow(const_cast<Object*>(&o))); }
+}  // namespace
+
+std::string Int::py_repr() const { return repr_of(*this); }
+std::string Float::py_repr() const { return repr_of(*this); }
+std::string Str::py_repr() const { return repr_of(*this); }
+std::string Bytes::py_repr() const { return repr_of(*this); }
+std::string ByteArray::py_repr() const { return repr_of(*this); }
+std::string Tuple::py_repr() const { return repr_of(*this); }
+std::string List::py_repr() const { return repr_of(*this); }
+std::string Dict::py_repr() const { return repr_of(*this); }
+std::string AnySet::py_repr() const { return repr_of(*this); }
+std::string Global::py_repr() const { return repr_of(*this); }
+std::string Instance::py_repr() const { return repr_of(*this); }
+std::string Reduce::py_repr() const { return repr_of(*this); }
 
 std::string repr(const Value& v, const ReprExtension& extension) {
   ReprWriter writer(&extension);

@@ -34,8 +34,12 @@ Ref<Str> Str::make(Heap& heap, std::string_view utf8) {
   return make_valid(heap, utf8, scan.code_points);
 }
 
+void Str::check_size(std::size_t bytes) {
+  if (bytes > kMaxStrBytes) throw OverflowError("string longer than 4 GiB");
+}
+
 Ref<Str> Str::make_valid(Heap& heap, std::string_view utf8, std::size_t code_points) {
-  if (utf8.size() > kMaxStrBytes) throw OverflowError("string longer than 4 GiB");
+  check_size(utf8.size());
   Ref<Str> s = make_in<Str>(heap, utf8.size(), utf8.size(), code_points);
   if (!utf8.empty()) std::memcpy(s->chars(), utf8.data(), utf8.size());
   return s;
@@ -82,6 +86,48 @@ void ByteArray::extend(std::span<const std::byte> more) {
     std::memmove(data_ + size_, more.data(), more.size());
   }
   size_ = needed;
+}
+
+void ByteArray::extend(const Value& more) {
+  if (more.is<Bytes>() || more.is<ByteArray>()) {
+    const auto data = more.is<Bytes>() ? more.as<Bytes>().data() : more.as<ByteArray>().data();
+    extend(data);  // extend(self) works: the span is copied before the old buffer goes
+    return;
+  }
+  std::span<const Value> items;
+  if (const List* l = more.get_if<List>()) {
+    items = l->items_span();
+  } else if (const Tuple* t = more.get_if<Tuple>()) {
+    items = t->items_span();
+  } else {
+    throw TypeError(fmt::format("can't extend bytearray with {}", more.type_name()));
+  }
+  // Every item is checked before anything changes, so an error leaves the bytearray as it was.
+  for (const Value& item : items) {
+    if (!item.is_int() && !item.is_bool()) {
+      throw TypeError(
+          fmt::format("'{}' object cannot be interpreted as an integer", item.type_name()));
+    }
+    if (!item.is_small_int() || item.small_value() < 0 || item.small_value() > 255) {
+      if (item.is_bool()) continue;
+      throw ValueError("byte must be in range(0, 256)");
+    }
+  }
+  reserve(size_ + items.size());
+  for (const Value& item : items) {
+    data_[size_++] =
+        static_cast<std::byte>(item.is_bool() ? (item.as<bool>() ? 1 : 0) : item.small_value());
+  }
+}
+
+void ByteArray::reserve(std::size_t capacity) {
+  if (capacity <= capacity_) return;
+  Heap& heap = vd::heap_of(*this);
+  auto* fresh = static_cast<std::byte*>(heap.allocate(capacity));
+  if (size_ != 0) std::memcpy(fresh, data_, size_);
+  if (data_ != nullptr) heap.deallocate(data_, capacity_);
+  data_ = fresh;
+  capacity_ = capacity;
 }
 
 std::size_t ByteArray::owned_bytes() const noexcept {

@@ -110,6 +110,16 @@ Object* make_str_object(std::string_view utf8) {
   return Str::make(vd::current_heap(), utf8).release();
 }
 
+Heap& current_heap_for(std::string_view call) {
+  Heap* heap = Heap::current();
+  if (heap == nullptr) {
+    throw std::logic_error(std::string(call) +
+                           ": no current heap on this thread; create an ouro::HeapScope "
+                           "(or pass the Heap& explicitly)");
+  }
+  return *heap;
+}
+
 void throw_wrong_type(std::string_view wanted, const Value& v) {
   throw TypeError("expected " + std::string(wanted) + ", got " + std::string(v.type_name()));
 }

@@ -14,6 +14,7 @@
 // and the bytes convert writes (pickle::dumps builds them).
 #include <fmt/format.h>
 
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <csignal>
@@ -37,7 +38,9 @@
 #include "ouro/pickle/pickle.h"
 #include "ouro/pickle/pickletools.h"
 #include "ouro/pickle/scan.h"
+#include "ouro/pickle/torch.h"
 #include "ouro/value/value.h"
+#include "pickle/archive.h"
 #include "pickle/catalogue.h"
 
 namespace ouro::cli {
@@ -190,23 +193,40 @@ std::string read_input(const std::string& path, std::string& out) {
   if (path == "-") {
     std::ios::sync_with_stdio(false);
     out.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    return std::cin.bad() ? "read error" : "";
+    if (std::cin.bad()) return "read error";
+  } else {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    if (!in) return std::strerror(errno);
+    // Sized up front: appending would double the string's capacity, up to twice the file.
+    const std::streamoff size = in.tellg();
+    if (size > 0) {
+      out.resize(static_cast<std::size_t>(size));
+      in.seekg(0);
+      in.read(out.data(), size);
+      out.resize(static_cast<std::size_t>(in.gcount()));
+    }
+    if (in.bad()) return "read error";
+    // A file that is not seekable (a named pipe) or that grew: read the rest.
+    in.clear();
+    out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (in.bad()) return "read error";
   }
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return std::strerror(errno);
-  // Sized up front: appending would double the string's capacity, up to twice the file.
-  const std::streamoff size = in.tellg();
-  if (size > 0) {
-    out.resize(static_cast<std::size_t>(size));
-    in.seekg(0);
-    in.read(out.data(), size);
-    out.resize(static_cast<std::size_t>(in.gcount()));
+  // A torch.save checkpoint (a zip) stands for its one pickle, data.pkl; say which member.
+  // A legacy torch file is a row of pickles: only the first (its magic number) is read.
+  if (const std::string legacy = pickle::torch::describe_legacy_format(as_bytes(out));
+      !legacy.empty()) {
+    fmt::print(stderr, "ouro: {}: note: {}; only its first pickle is read here\n", path, legacy);
   }
-  if (in.bad()) return "read error";
-  // A file that is not seekable (a named pipe) or that grew: read the rest.
-  in.clear();
-  out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return in.bad() ? "read error" : "";
+  try {
+    if (const auto pkl = pickle::torch::find_data_pickle(as_bytes(out), "damaged zip archive")) {
+      fmt::print(stderr, "ouro: {}: a torch.save checkpoint: reading its member '{}'\n", path,
+                 pkl->member);
+      out = std::string(reinterpret_cast<const char*>(pkl->data.data()), pkl->data.size());
+    }
+  } catch (const pickle::CheckpointError& e) {
+    return e.what();
+  }
+  return "";
 }
 
 std::string read_or_exit(const std::string& path) {
@@ -235,6 +255,8 @@ struct LoadFlags {
     pickle::LoadOptions o;
     o.policy = inspect ? pickle::Policy::kInspect : pickle::Policy::kStrict;
     o.allow = allow;
+    // Inspect mode keeps persistent ids (a checkpoint's storages) as inert values: the id.
+    if (inspect) o.persistent_load = [](const Value& pid) { return pid; };
     return o;
   }
 };
@@ -256,16 +278,30 @@ Value load_or_exit(const std::string& path, LoadFunction load) {
   exit_with(1);
 }
 
-/// Loads the pickle at the start of FILE (or stdin) in the current heap, reading the file
-/// incrementally (pickle::load): only the heap holds what the pickle becomes.
+/// Loads the pickle at the start of FILE (or stdin) in the current heap. A plain pickle file
+/// is read as it is loaded (pickle::load), so only the heap holds what it becomes; stdin and
+/// torch.save checkpoints (a zip whose data.pkl is the pickle), which must be seen whole,
+/// go through read_or_exit, as do legacy torch files (for read_input's note about them).
 Value load_file_or_exit(const std::string& path, const LoadFlags& flags) {
-  if (path == "-")
-    return load_or_exit(path, [&] { return pickle::load(std::cin, flags.options()); });
+  const auto load_whole = [&] {
+    const std::string data = read_or_exit(path);
+    return load_or_exit(path, [&] { return pickle::loads(data, flags.options()); });
+  };
+  if (path == "-") return load_whole();
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     error(fmt::format("{}: {}", path, std::strerror(errno)));
     exit_with(1);
   }
+  std::array<char, 1024> start{};  // enough for describe_legacy_format's magic numbers
+  in.read(start.data(), start.size());
+  const auto head = std::as_bytes(std::span(start.data(), static_cast<std::size_t>(in.gcount())));
+  if (pickle::detail::looks_like_zip(head) ||
+      !pickle::torch::describe_legacy_format(head).empty()) {
+    return load_whole();
+  }
+  in.clear();
+  in.seekg(0);
   return load_or_exit(path, [&] { return pickle::load(in, flags.options()); });
 }
 

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <type_traits>
 
@@ -100,6 +101,14 @@ class Object {
   virtual void finalize() {}
   /// The type's name as shown by gc and leak reports (the registered name by default).
   virtual std::string_view type_name() const noexcept;
+  /// The object's Python repr() text, used when it is printed (ouro::repr of a container
+  /// holding it, the {fmt} formatters, operator<<). Default: `<TypeName object at 0x...>`,
+  /// as CPython's object.__repr__. Override it to show fields; to print a field that is a
+  /// Value, call ouro::repr(field) (value layer). A cycle through overrides ends in
+  /// RecursionError, as in Python.
+  ///
+  ///     std::string py_repr() const override { return fmt::format("Point({}, {})", x, y); }
+  virtual std::string py_repr() const;
   /// Heap bytes this object owns outside its own block (e.g. a list's item array), for
   /// getsizeof(). Referenced objects are not included.
   virtual std::size_t owned_bytes() const noexcept { return 0; }

@@ -14,11 +14,14 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <memory>
+#include <new>
 #include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "ouro/value/value.h"
@@ -160,12 +163,17 @@ Value load(std::istream& in, const LoadOptions& options = {});
 
 /// C++ types that pickle as a Python class `module.Name` (reduce to state, restore from
 /// state), so that CPython loads them as instances of a matching Python class and ouro loads
-/// them back into the C++ type. Registration is process-wide.
+/// them back into the C++ type. Registration is process-wide; registering a type or a name
+/// again replaces the earlier registration. For plain classes, register_fields (below)
+/// writes both functions from a list of fields. docs/pickle.md has a complete example.
 ///
-///     ouro::pickle::register_type<ComplexDataObject>(
-///         "__main__", "ComplexDataObject",
-///         [](const ComplexDataObject& o) { return ouro::dict({{"number", o.number}}); },
-///         [](const ouro::Value& state) { ...; return ouro::make<ComplexDataObject>(...); });
+///     ouro::pickle::register_type<Point>(
+///         "__main__", "Point",
+///         [](const Point& p) { return ouro::dict({{"x", p.x}, {"y", p.y}}); },
+///         [](const ouro::Value& state) {
+///           const auto& d = state.as<ouro::Dict>();
+///           return ouro::make<Point>(d.at("x").as<int>(), d.at("y").as<int>());
+///         });
 struct TypeRegistration {
   std::string module;
   std::string qualname;
@@ -182,6 +190,97 @@ void register_type(std::string module, std::string qualname, std::function<Value
       [reduce = std::move(reduce)](const Object& o) { return reduce(static_cast<const T&>(o)); },
       [restore = std::move(restore)](const Value& state) { return Value(restore(state)); }});
 }
+
+namespace field_detail {
+template <class M>
+inline constexpr bool is_ref_v = false;
+template <class U>
+inline constexpr bool is_ref_v<Ref<U>> = true;
+
+/// A member's value from a pickle state entry: Value as is, Ref<U> from a U or None,
+/// anything else through Value::as<M>() (TypeError when the type does not fit).
+template <class M>
+M field_from_value(const Value& v) {
+  if constexpr (std::same_as<M, Value>) {
+    return v;
+  } else if constexpr (is_ref_v<M>) {
+    return v.is_none() ? M() : v.template ref<typename M::element_type>();
+  } else {
+    return v.template as<M>();
+  }
+}
+
+/// Throws TypeError "module.qualname: <what>" (register_fields' restore errors).
+[[noreturn]] void throw_field_error(std::string_view module, std::string_view qualname,
+                                    std::string_view what);
+}  // namespace field_detail
+
+/// One member of a plain class and the Python attribute it pickles as, for register_fields:
+/// `{"x", &Point::x}`. The member may be bool, an integer, double, std::string, Value, or a
+/// Ref<U> to another managed (usually registered) type; an empty Ref pickles as None.
+template <class T>
+struct Field {
+  template <class M>
+  Field(std::string attribute, M T::*member)  // NOLINT(google-explicit-constructor): {"x", &T::x}
+      : name(std::move(attribute)),
+        get([member](const T& object) { return Value(object.*member); }),
+        set([member](T& object, const Value& v) {
+          object.*member = field_detail::field_from_value<M>(v);
+        }) {}
+  std::string name;                           ///< the Python attribute
+  std::function<Value(const T&)> get;         ///< member -> Value
+  std::function<void(T&, const Value&)> set;  ///< Value -> member (TypeError if it does not fit)
+};
+
+/// Registers a plain class whose pickled state is its fields, as a Python object's __dict__:
+/// dumping writes {name: value, ...} in the order given; loading makes a T with make<T>()
+/// (so T needs a default constructor) and sets each field present in the state. A field
+/// missing from the state keeps its default; a state entry with no field, or of the wrong
+/// type, is a TypeError naming the class and the attribute ("__main__.Point.x: expected
+/// int, got str"). A class holding Ref or Value fields still needs its own traverse().
+///
+///     ouro::pickle::register_fields<Point>("__main__", "Point",
+///                                          {{"x", &Point::x}, {"y", &Point::y}});
+template <class T>
+void register_fields(std::string module, std::string qualname, std::vector<Field<T>> fields) {
+  static_assert(
+      requires { ::new (static_cast<void*>(nullptr)) T(); },
+      "ouro::pickle::register_fields<T>: T needs a default constructor (loading "
+      "makes a T, then sets its fields)");
+  auto shared = std::make_shared<const std::vector<Field<T>>>(std::move(fields));
+  auto reduce = [shared](const T& object) {
+    Ref<Dict> state = Dict::make(shared->size());
+    for (const Field<T>& f : *shared) state->set(f.name, f.get(object));
+    return Value(std::move(state));
+  };
+  auto restore = [shared, module, qualname](const Value& state) {
+    const Dict* d = state.get_if<Dict>();
+    if (d == nullptr) {
+      field_detail::throw_field_error(
+          module, qualname, "expected a dict state, got " + std::string(state.type_name()));
+    }
+    Ref<T> object = make<T>();
+    for (const DictEntry& e : *d) {
+      const std::string_view key = e.key.is<Str>() ? e.key.as<std::string_view>() : "";
+      const Field<T>* field = nullptr;
+      for (const Field<T>& f : *shared) {
+        if (f.name == key) field = &f;
+      }
+      if (field == nullptr) {
+        field_detail::throw_field_error(module, qualname,
+                                        "no registered field for attribute " + repr(e.key));
+      }
+      try {
+        field->set(*object, e.value);
+      } catch (const TypeError& error) {
+        field_detail::throw_field_error(module, qualname, field->name + ": " + error.what());
+      }
+    }
+    return object;
+  };
+  register_type<T>(std::move(module), std::move(qualname), std::move(reduce), std::move(restore));
+}
+
 /// The registration for a C++ type id, or for a module/qualname; nullptr if none.
 const TypeRegistration* find_registration(std::uint16_t type_id) noexcept;
 const TypeRegistration* find_registration(std::string_view module,

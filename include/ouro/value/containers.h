@@ -98,14 +98,23 @@ class TableStorage {
 
 /// A Python tuple: a fixed number of Values stored inline. Immutable once made.
 ///
-///     auto t = ouro::Tuple::make(heap, {ouro::Value(1), ouro::Value("a")});
+///     auto t = ouro::Tuple::make({1, "a"});      // in the current heap (HeapScope)
 ///     t->size() == 2;  (*t)[1].as<std::string_view>() == "a";
+///
+/// Every container's make() has an overload without `Heap&` that uses the current heap
+/// and throws std::logic_error naming the call when there is none.
 class Tuple final : public Object {
  public:
   static constexpr std::string_view kTypeName = "tuple";
   [[nodiscard]] static Ref<Tuple> make(Heap& heap, std::span<const Value> items);
   [[nodiscard]] static Ref<Tuple> make(Heap& heap, std::initializer_list<Value> items) {
     return make(heap, std::span<const Value>(items.begin(), items.size()));
+  }
+  [[nodiscard]] static Ref<Tuple> make(std::span<const Value> items) {
+    return make(detail::current_heap_for("ouro::Tuple::make"), items);
+  }
+  [[nodiscard]] static Ref<Tuple> make(std::initializer_list<Value> items) {
+    return make(std::span<const Value>(items.begin(), items.size()));
   }
 
   std::size_t size() const noexcept { return size_; }
@@ -118,6 +127,7 @@ class Tuple final : public Object {
 
   void traverse(Visitor& visit) override;
   void clear() override;
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
   explicit Tuple(std::span<const Value> items) noexcept;
 
@@ -131,7 +141,7 @@ class Tuple final : public Object {
 /// A Python list: Values in a separately allocated array that grows as CPython's does
 /// (about 1/8 over-allocation). Mutating a list invalidates its iterators.
 ///
-///     auto l = ouro::List::make(heap);
+///     auto l = ouro::List::make();          // in the current heap; or List::make(heap)
 ///     l->append(1);  l->append(l);          // a list that contains itself: [1, [...]]
 class List final : public Object {
  public:
@@ -139,6 +149,18 @@ class List final : public Object {
   /// An empty list with room for `reserve` items. Throws MemoryError.
   [[nodiscard]] static Ref<List> make(Heap& heap, std::size_t reserve = 0);
   [[nodiscard]] static Ref<List> make(Heap& heap, std::span<const Value> items);
+  [[nodiscard]] static Ref<List> make(Heap& heap, std::initializer_list<Value> items) {
+    return make(heap, std::span<const Value>(items.begin(), items.size()));
+  }
+  [[nodiscard]] static Ref<List> make(std::size_t reserve = 0) {
+    return make(detail::current_heap_for("ouro::List::make"), reserve);
+  }
+  [[nodiscard]] static Ref<List> make(std::span<const Value> items) {
+    return make(detail::current_heap_for("ouro::List::make"), items);
+  }
+  [[nodiscard]] static Ref<List> make(std::initializer_list<Value> items) {
+    return make(std::span<const Value>(items.begin(), items.size()));
+  }
 
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
@@ -162,6 +184,7 @@ class List final : public Object {
 
   void traverse(Visitor& visit) override;
   std::size_t owned_bytes() const noexcept override;
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
   List() noexcept = default;
 
@@ -184,7 +207,7 @@ struct DictEntry {
 /// A Python dict: insertion-ordered, compact (see the table layout above). Keys must be
 /// hashable (TypeError "unhashable type: 'list'"); 1, 1.0 and True are the same key.
 ///
-///     auto d = ouro::Dict::make(heap);
+///     auto d = ouro::Dict::make();           // in the current heap; or Dict::make(heap)
 ///     d->set("id", 7);
 ///     for (const ouro::DictEntry& e : *d) std::cout << ouro::repr(e.key);
 ///     const ouro::Value* v = d->find("id");   // nullptr when missing
@@ -194,6 +217,9 @@ class Dict final : public Object, public detail::TableStorage<DictEntry> {
   /// An empty dict; with `reserve` > 0 the table is sized for exactly that many items
   /// (a dict literal's size), so small records waste no entries.
   [[nodiscard]] static Ref<Dict> make(Heap& heap, std::size_t reserve = 0);
+  [[nodiscard]] static Ref<Dict> make(std::size_t reserve = 0) {
+    return make(detail::current_heap_for("ouro::Dict::make"), reserve);
+  }
 
   /// d[key] = value. Throws TypeError (unhashable key), MemoryError (dict unchanged).
   void set(Value key, Value value);
@@ -211,6 +237,7 @@ class Dict final : public Object, public detail::TableStorage<DictEntry> {
 
   void traverse(Visitor& visit) override;
   std::size_t owned_bytes() const noexcept override;
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
   Dict() noexcept = default;
 
@@ -232,6 +259,7 @@ class AnySet : public Object, public detail::TableStorage<SetEntry> {
   bool contains(const Value& key) const;
   void traverse(Visitor& visit) override;
   std::size_t owned_bytes() const noexcept override;
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
  protected:
   AnySet() noexcept = default;
@@ -244,11 +272,12 @@ class AnySet : public Object, public detail::TableStorage<SetEntry> {
 
 /// A Python set (mutable, unhashable).
 ///
-///     auto s = ouro::Set::make(heap);  s->add(1);  s->add(1.0);  s->size() == 1;
+///     auto s = ouro::Set::make();  s->add(1);  s->add(1.0);  s->size() == 1;
 class Set final : public AnySet {
  public:
   static constexpr std::string_view kTypeName = "set";
   [[nodiscard]] static Ref<Set> make(Heap& heap);
+  [[nodiscard]] static Ref<Set> make() { return make(detail::current_heap_for("ouro::Set::make")); }
   /// s.add(v); strong guarantee.
   void add(Value key) { add_key(std::move(key)); }
   /// s.discard(v); true if it was there.
@@ -272,6 +301,12 @@ class FrozenSet final : public AnySet {
   [[nodiscard]] static Ref<FrozenSet> make(Heap& heap, std::span<const Value> items);
   [[nodiscard]] static Ref<FrozenSet> make(Heap& heap, std::initializer_list<Value> items) {
     return make(heap, std::span<const Value>(items.begin(), items.size()));
+  }
+  [[nodiscard]] static Ref<FrozenSet> make(std::span<const Value> items) {
+    return make(detail::current_heap_for("ouro::FrozenSet::make"), items);
+  }
+  [[nodiscard]] static Ref<FrozenSet> make(std::initializer_list<Value> items) {
+    return make(std::span<const Value>(items.begin(), items.size()));
   }
   void clear() override { clear_all(); }
 

@@ -34,9 +34,9 @@
 #include <type_traits>
 #include <utility>
 
-#include "ouro/errors.h"
 #include "ouro/core/object.h"
 #include "ouro/core/ref.h"
+#include "ouro/errors.h"
 
 namespace ouro {
 
@@ -80,6 +80,19 @@ template <class T>
 std::uint16_t value_type_id() noexcept {
   return type_id_of<T>();
 }
+/// The name a TypeError shows for T: its kTypeName, or the demangled C++ name for user types
+/// that declare none.
+template <class T>
+std::string_view type_name_for_errors() noexcept {
+  if constexpr (requires { T::kTypeName; }) {
+    return T::kTypeName;
+  } else {
+    return type_name_of(type_id_of<T>());
+  }
+}
+/// The current heap (HeapScope) for the value layer's overloads that take no Heap&.
+/// Throws std::logic_error naming `call` when this thread has no current heap.
+Heap& current_heap_for(std::string_view call);
 }  // namespace detail
 
 /// A Python value in one word: None, bool, int, or a reference to a managed object.
@@ -89,7 +102,8 @@ std::uint16_t value_type_id() noexcept {
 ///     ouro::HeapScope scope(heap);
 ///     ouro::Value n = 42, t = true, s = "text", f = 2.5, none;   // none is None
 ///     int64_t x = n.as<int64_t>();          // TypeError if not an int
-///     ouro::List& l = ouro::list({1, "a"}).as<ouro::List>();
+///     ouro::Value l = ouro::list({1, "a"});
+///     std::size_t n = l.as<ouro::List>().size();   // a reference into l: keep l alive
 ///     std::cout << ouro::repr(s);           // 'text'
 ///
 /// Warning: a Value holding an object must not outlive its heap.
@@ -125,12 +139,13 @@ class Value {
   Value(std::string_view utf8) : bits_(to_bits(detail::make_str_object(utf8))) {}
   Value(const std::string& utf8) : Value(std::string_view(utf8)) {}
   /// Any managed object (a reference is added; a moved Ref's reference is taken over).
+  /// An empty Ref is None.
   template <class T>
   requires std::derived_from<T, Object> Value(const Ref<T>& ref)
-  noexcept : bits_(to_bits(ref.get())) { incref(); }
+  noexcept : bits_(ref ? to_bits(ref.get()) : kNoneBits) { incref(); }
   template <class T>
   requires std::derived_from<T, Object> Value(Ref<T>&& ref)
-  noexcept : bits_(to_bits(ref.release())) {}
+  noexcept : bits_(ref ? to_bits(ref.release()) : kNoneBits) {}
 
   Value(const Value& other) noexcept : bits_(other.bits_) { incref(); }
   Value(Value&& other) noexcept : bits_(std::exchange(other.bits_, kNoneBits)) {}
@@ -221,7 +236,7 @@ class Value {
                     "Value::as<T>: T must be bool, an integer or floating type, "
                     "std::string_view, std::string, or a managed type such as ouro::List");
       T* p = get_if<T>();
-      if (p == nullptr) detail::throw_wrong_type(T::kTypeName, *this);
+      if (p == nullptr) detail::throw_wrong_type(detail::type_name_for_errors<T>(), *this);
       return static_cast<T&>(*p);
     }
   }

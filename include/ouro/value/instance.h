@@ -28,10 +28,14 @@ class Global final : public Object {
   /// Throws UnicodeDecodeError if a name is not UTF-8, MemoryError.
   [[nodiscard]] static Ref<Global> make(Heap& heap, std::string_view module,
                                         std::string_view qualname);
+  [[nodiscard]] static Ref<Global> make(std::string_view module, std::string_view qualname) {
+    return make(detail::current_heap_for("ouro::Global::make"), module, qualname);
+  }
   std::string_view module() const noexcept { return {chars(), module_size_}; }
   std::string_view qualname() const noexcept { return {chars() + module_size_, qualname_size_}; }
   /// The last component of the qualified name (a class's __name__).
   std::string_view name() const noexcept;
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
   Global(std::size_t module_size, std::size_t qualname_size) noexcept
       : module_size_(static_cast<std::uint32_t>(module_size)),
@@ -58,6 +62,9 @@ class Instance final : public Object {
  public:
   static constexpr std::string_view kTypeName = "instance";
   [[nodiscard]] static Ref<Instance> make(Heap& heap, Value cls, Value state = {});
+  [[nodiscard]] static Ref<Instance> make(Value cls, Value state = {}) {
+    return make(detail::current_heap_for("ouro::Instance::make"), std::move(cls), std::move(state));
+  }
 
   const Value& cls() const noexcept { return cls_; }
   /// The state as stored (None until set).
@@ -77,6 +84,7 @@ class Instance final : public Object {
   std::string_view type_name() const noexcept override;
   void traverse(Visitor& visit) override;
   void clear() override;
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
   Instance(Value cls, Value state) noexcept : cls_(std::move(cls)), state_(std::move(state)) {}
 
@@ -97,6 +105,10 @@ class Reduce final : public Object {
  public:
   static constexpr std::string_view kTypeName = "reduce";
   [[nodiscard]] static Ref<Reduce> make(Heap& heap, Value callable, Value args);
+  [[nodiscard]] static Ref<Reduce> make(Value callable, Value args) {
+    return make(detail::current_heap_for("ouro::Reduce::make"), std::move(callable),
+                std::move(args));
+  }
 
   Value callable;   ///< what would be called (normally a Global)
   Value args;       ///< its arguments (normally a Tuple)
@@ -106,6 +118,7 @@ class Reduce final : public Object {
 
   void traverse(Visitor& visit) override;
   void clear() override;
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
   Reduce(Value c, Value a) noexcept : callable(std::move(c)), args(std::move(a)) {}
 

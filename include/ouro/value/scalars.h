@@ -57,6 +57,7 @@ class Int final : public Object {
 
   std::span<const Limb> limbs() const noexcept { return {data(), size_}; }  ///< magnitude
   bool negative() const noexcept { return negative_; }
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
   Int(std::size_t size, bool negative) noexcept
       : size_(static_cast<std::uint32_t>(size)), negative_(negative) {}
@@ -79,8 +80,12 @@ class Float final : public Object {
  public:
   static constexpr std::string_view kTypeName = "float";
   [[nodiscard]] static Ref<Float> make(Heap& heap, double x) { return make_in<Float>(heap, 0, x); }
+  [[nodiscard]] static Ref<Float> make(double x) {
+    return make(detail::current_heap_for("ouro::Float::make"), x);
+  }
   explicit Float(double x) noexcept : value_(x) {}
   double value() const noexcept { return value_; }
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
  private:
   ~Float() override = default;
@@ -101,14 +106,32 @@ class Str final : public Object {
   static constexpr std::string_view kTypeName = "str";
   /// Throws UnicodeDecodeError for invalid UTF-8, OverflowError beyond 4 GiB, MemoryError.
   [[nodiscard]] static Ref<Str> make(Heap& heap, std::string_view utf8);
+  [[nodiscard]] static Ref<Str> make(std::string_view utf8) {
+    return make(detail::current_heap_for("ouro::Str::make"), utf8);
+  }
   /// From a string already known to be valid (scan done by the caller): no validation.
   [[nodiscard]] static Ref<Str> make_valid(Heap& heap, std::string_view utf8,
                                            std::size_t code_points);
+  /// A str of `bytes` UTF-8 bytes that `fill(char* out)` writes in place (the value layer's
+  /// operations build results this way, without a staging copy). `fill` must write exactly
+  /// `bytes` bytes of valid text with `code_points` code points, and must not throw.
+  template <class Fill>
+  [[nodiscard]] static Ref<Str> make_filled(Heap& heap, std::size_t bytes, std::size_t code_points,
+                                            Fill&& fill) {
+    check_size(bytes);
+    Ref<Str> s = make_in<Str>(heap, bytes, bytes, code_points);
+    fill(s->chars());
+    return s;
+  }
 
   std::string_view utf8() const noexcept { return {chars(), byte_size_}; }  ///< the bytes
   std::size_t size() const noexcept { return length_; }                     ///< len(s): code points
   bool is_ascii() const noexcept { return length_ == byte_size_; }
-  std::int64_t hash() const noexcept;  ///< cached after the first call
+  std::int64_t hash() const noexcept;    ///< cached after the first call
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
+
+  /// Throws OverflowError for more than 4 GiB of text (the size is 32 bits).
+  static void check_size(std::size_t bytes);
 
   Str(std::size_t bytes, std::size_t code_points) noexcept
       : byte_size_(static_cast<std::uint32_t>(bytes)),
@@ -131,11 +154,23 @@ class Bytes final : public Object {
  public:
   static constexpr std::string_view kTypeName = "bytes";
   [[nodiscard]] static Ref<Bytes> make(Heap& heap, std::span<const std::byte> data);
+  [[nodiscard]] static Ref<Bytes> make(std::span<const std::byte> data) {
+    return make(detail::current_heap_for("ouro::Bytes::make"), data);
+  }
+  /// A bytes of `size` bytes that `fill(std::byte* out)` writes in place; it must write
+  /// all of them and must not throw.
+  template <class Fill>
+  [[nodiscard]] static Ref<Bytes> make_filled(Heap& heap, std::size_t size, Fill&& fill) {
+    Ref<Bytes> b = make_in<Bytes>(heap, size, size);
+    fill(reinterpret_cast<std::byte*>(b.get() + 1));
+    return b;
+  }
   std::span<const std::byte> data() const noexcept {
     return {reinterpret_cast<const std::byte*>(this + 1), size_};
   }
   std::size_t size() const noexcept { return size_; }
   std::int64_t hash() const noexcept;
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
 
   explicit Bytes(std::size_t size) noexcept : size_(size) {}
 
@@ -152,13 +187,25 @@ class Bytes final : public Object {
 class ByteArray final : public Object {
  public:
   static constexpr std::string_view kTypeName = "bytearray";
-  [[nodiscard]] static Ref<ByteArray> make(Heap& heap, std::span<const std::byte> data);
+  [[nodiscard]] static Ref<ByteArray> make(Heap& heap, std::span<const std::byte> data = {});
+  [[nodiscard]] static Ref<ByteArray> make(std::span<const std::byte> data = {}) {
+    return make(detail::current_heap_for("ouro::ByteArray::make"), data);
+  }
   std::span<const std::byte> data() const noexcept { return {data_, size_}; }
   std::span<std::byte> data() noexcept { return {data_, size_}; }
   std::size_t size() const noexcept { return size_; }
   /// Appends bytes; strong guarantee (MemoryError leaves the contents unchanged).
   void extend(std::span<const std::byte> more);
-  void append(std::byte b) { extend({&b, 1}); }
+  /// b.extend(x) for a bytes, a bytearray, or a list or tuple of ints in 0..255. Throws
+  /// TypeError ("can't extend bytearray with int"), ValueError ("byte must be in range(0,
+  /// 256)"); either way the bytearray is unchanged.
+  void extend(const Value& more);
+  void append(std::byte b) { extend(std::span<const std::byte>(&b, 1)); }
+  /// Makes room for `capacity` bytes in all, so that appending up to it allocates nothing
+  /// (Python has no such call; C++ callers filling a buffer in chunks want one).
+  void reserve(std::size_t capacity);
+  std::size_t capacity() const noexcept { return capacity_; }
+  std::string py_repr() const override;  ///< Python's repr(), as ouro::repr gives it
   std::size_t owned_bytes() const noexcept override;
 
   ByteArray() noexcept = default;

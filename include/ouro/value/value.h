@@ -11,20 +11,26 @@
 // CPython's message; recursive structures print as [...], {...}, (...), set(...).
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <iosfwd>
+#include <ranges>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
+#include "ouro/value/codecs.h"
 #include "ouro/value/containers.h"
 #include "ouro/value/core.h"
 #include "ouro/value/instance.h"
 #include "ouro/value/scalars.h"
+#include "ouro/value/sequence.h"
 
 namespace ouro {
 
@@ -132,6 +138,64 @@ Value dict(std::initializer_list<std::pair<Value, Value>> items = {});
 Value set(std::initializer_list<Value> items = {});
 /// frozenset({a, b, ...})
 Value frozenset(std::initializer_list<Value> items = {});
+// --- builders from C++ ranges (std::vector, std::map, std::array, views, ...) ---------------
+
+namespace detail {
+/// A range whose elements each make a Value (ints, doubles, strings, Refs, Values).
+/// Strings are excluded on purpose: list("abc") would be a list of ints here, not of
+/// one-character strs as in Python.
+template <class R>
+concept ValueRange = std::ranges::input_range<R> && !std::convertible_to<R, std::string_view> &&
+                     std::constructible_from<Value, std::ranges::range_reference_t<R>>;
+/// A range of pairs (std::map, std::vector<std::pair<K, V>>) whose two parts make Values.
+template <class R>
+concept ValuePairRange = std::ranges::input_range<R> &&
+    requires(std::ranges::range_reference_t<R> item) {
+  Value(std::get<0>(item));
+  Value(std::get<1>(item));
+};
+}  // namespace detail
+
+/// list(range): `ouro::list(std::vector<int>{1, 2, 3})` == [1, 2, 3].
+template <detail::ValueRange R>
+Value list(R&& items) {
+  Ref<List> l = List::make();
+  if constexpr (std::ranges::sized_range<R>) l->reserve(std::ranges::size(items));
+  for (auto&& item : items) l->append(Value(item));
+  return l;
+}
+/// tuple(range).
+template <detail::ValueRange R>
+Value tuple(R&& items) {
+  if constexpr (std::ranges::contiguous_range<R> &&
+                std::same_as<std::ranges::range_value_t<R>, Value>) {
+    return Tuple::make(std::span<const Value>(std::ranges::data(items), std::ranges::size(items)));
+  } else {
+    const Value staged = list(std::forward<R>(items));
+    return Tuple::make(staged.as<List>().items_span());
+  }
+}
+/// dict(range of pairs), in the range's order: `ouro::dict(std::map<std::string, int>{...})`.
+template <detail::ValuePairRange R>
+Value dict(R&& items) {
+  Ref<Dict> d = Dict::make();
+  for (auto&& item : items) d->set(Value(std::get<0>(item)), Value(std::get<1>(item)));
+  return d;
+}
+/// set(range).
+template <detail::ValueRange R>
+Value set(R&& items) {
+  Ref<Set> s = Set::make();
+  for (auto&& item : items) s->add(Value(item));
+  return s;
+}
+/// frozenset(range).
+template <detail::ValueRange R>
+Value frozenset(R&& items) {
+  const Value staged = list(std::forward<R>(items));
+  return FrozenSet::make(staged.as<List>().items_span());
+}
+
 /// b'...' from raw bytes in a string.
 Value bytes(std::string_view data);
 /// bytearray(b'...')
