@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs each libFuzzer target of BUILD_DIR (built with -DOURO_BUILD_FUZZ=ON) for SECONDS,
+# Runs each libFuzzer target of BUILD_DIR (built with -DOURO_BUILD_FUZZ=ON) for SECONDS
+# (the unpickler's in two halves, the second with -len_control=0: see below),
 # starting from a seed corpus made here: pickles of every protocol written by python3 when
 # it is installed, plus a few hand-made ones. Corpora grow in BUILD_DIR/fuzz/corpus/<name>
 # and are kept between runs; a crash leaves crash-* files in BUILD_DIR/fuzz/artifacts and
@@ -51,11 +52,23 @@ PY
 fi
 
 status=0
-for name in unpickler dis; do
+# Each run: target, seconds, extra flags. The unpickler's time is split in two: the usual
+# run, whose inputs grow slowly from the seeds, and one with -len_control=0 and long inputs
+# from the start, which reaches the resource paths (huge stacks and memos, long arguments,
+# the heap limit) that short inputs never do. Total time stays 2 x SECONDS.
+half=$(( (seconds + 1) / 2 ))
+runs=(
+  "unpickler $half -max_len=65536"
+  "unpickler $(( seconds - half > 0 ? seconds - half : 1 )) -len_control=0 -max_len=1048576"
+  "dis $seconds -max_len=65536"
+)
+for run in "${runs[@]}"; do
+  read -r name time flags <<< "$run"
   corpus="$work/corpus/$name"
   mkdir -p "$corpus"
-  echo "== ${name}_fuzzer for ${seconds}s"
-  if ! "$build_dir/fuzz/${name}_fuzzer" -max_total_time="$seconds" -max_len=65536 -timeout=25 \
+  echo "== ${name}_fuzzer for ${time}s ($flags)"
+  # shellcheck disable=SC2086  # $flags holds several options
+  if ! "$build_dir/fuzz/${name}_fuzzer" -max_total_time="$time" $flags -timeout=25 \
        -rss_limit_mb=2048 -artifact_prefix="$artifacts/${name}-" -print_final_stats=1 \
        "$corpus" "$seeds"; then
     echo "${name}_fuzzer found a problem: see $artifacts" >&2

@@ -209,11 +209,14 @@ class CatalogueReprExtension final : public ReprExtension {
   }
 };
 
+const CatalogueReprExtension kReprExtension;
+
 }  // namespace
 
-std::string catalogue_repr(const Value& v) {
-  static const CatalogueReprExtension extension;
-  return repr(v, extension);
+std::string catalogue_repr(const Value& v) { return repr(v, kReprExtension); }
+
+void write_catalogue_repr(std::ostream& out, const Value& v, std::size_t max_bytes) {
+  write_repr(out, v, max_bytes, &kReprExtension);
 }
 
 }  // namespace ouro::pickle

@@ -19,7 +19,9 @@
 // printer each.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 
@@ -33,6 +35,8 @@ namespace ouro::pickle {
 ///
 ///     catalogue_repr(loads(python_pickle_of_complex_1_2)) == "(1+2j)"
 std::string catalogue_repr(const Value& v);
+/// catalogue_repr streamed (ouro::write_repr): `ouro pickle show` under --max-output.
+void write_catalogue_repr(std::ostream& out, const Value& v, std::size_t max_bytes);
 
 namespace detail {
 

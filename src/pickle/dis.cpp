@@ -2,16 +2,30 @@
 // unpickler's stack and memo just far enough to indent MARK blocks and to make the same
 // sanity checks, raising at the same points with the same messages. The order of steps in
 // Disassembler::step mirrors pickletools so that partial output before an error matches.
+//
+// Output streams as pickletools' does: each line goes to the stream as soon as it is made
+// (nothing collects the disassembly), every write is checked (a full disk or a closed pipe
+// ends dis with std::ios_base::failure instead of a silently short listing), and
+// DisOptions::max_output caps the text, which can be quadratic in the input: each open MARK
+// indents every later line, so 100 KB of nested MARKs disassemble to about 20 GB.
+//
+// The emulation's own memory (stack, mark stack, memo) comes from an allocator limited by
+// DisOptions::limit_bytes, so a hostile file (ten million MEMOIZEs, a MARK per byte) ends
+// in MemoryError instead of growing the process; the memo takes one byte per MEMOIZE.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <istream>
 #include <iterator>
+#include <optional>
 #include <ostream>
-#include <unordered_map>
-#include <vector>
+#include <string_view>
 
+#include "ouro/alloc/allocator.h"
+#include "ouro/alloc/std_allocator.h"
 #include "ouro/pickle/pickletools.h"
+#include "ouro/value/value.h"
+#include "pickle/heap_map.h"
 #include "pickle/opcodes.h"
 #include "pickle/pyrepr.h"
 
@@ -36,6 +50,58 @@ std::string code_text(Op code) {
   return quoted.substr(1, quoted.size() - 2);
 }
 
+// pickletools' memo: index -> what was stored. Indices as MEMOIZE makes them (0, 1, 2, ...)
+// and PUTs near them go to a dense array of one byte each; any other (negative, huge, far)
+// to a table keyed by the index's canonical decimal text, as the unpickler's memo does.
+class DisMemo {
+ public:
+  explicit DisMemo(Allocator& allocator)
+      : dense_(StdAllocator<StackKind>(allocator)), sparse_(StdAllocator<char>(allocator)) {}
+
+  std::size_t size() const noexcept { return count_; }
+
+  /// What was stored under `key` (canonical decimal), or nullptr.
+  const StackKind* find(std::string_view key) const {
+    if (const auto index = dense_index(key); index && *index < dense_.size()) {
+      if (dense_[*index] != kAbsent) return &dense_[*index];
+    }
+    if (sparse_.empty()) return nullptr;
+    const auto it = sparse_.find(HeapString(key, sparse_.get_allocator()));
+    return it == sparse_.end() ? nullptr : &it->second;
+  }
+
+  /// Stores `kind` under `key`, which is not stored yet.
+  void insert(std::string_view key, StackKind kind) {
+    const auto index = dense_index(key);
+    if (index && *index <= 2 * count_ + kSlack) {
+      if (*index >= dense_.size()) dense_.resize(*index + 1, kAbsent);
+      dense_[*index] = kind;
+    } else {
+      sparse_.emplace(HeapString(key, sparse_.get_allocator()), kind);
+    }
+    ++count_;
+  }
+
+ private:
+  static constexpr StackKind kAbsent = static_cast<StackKind>(0xFF);
+  static constexpr std::size_t kSlack = 1024;  // a PUT may go this far past 2 * size()
+
+  // The index of a canonical non-negative decimal of at most 18 digits.
+  static std::optional<std::size_t> dense_index(std::string_view key) {
+    if (key.empty() || key.size() > 18 || (key.size() > 1 && key[0] == '0')) return std::nullopt;
+    std::size_t n = 0;
+    for (char c : key) {
+      if (c < '0' || c > '9') return std::nullopt;
+      n = n * 10 + static_cast<std::size_t>(c - '0');
+    }
+    return n;
+  }
+
+  HeapVector<StackKind> dense_;
+  detail::HeapMap<HeapString, StackKind, detail::TextHash> sparse_;
+  std::size_t count_ = 0;
+};
+
 std::string spaces(long count) {
   return std::string(count > 0 ? static_cast<std::size_t>(count) : 0, ' ');
 }
@@ -43,7 +109,13 @@ std::string spaces(long count) {
 class Disassembler {
  public:
   Disassembler(std::ostream& out, const DisOptions& options)
-      : out_(out), options_(options), annocol_(options.annotate_column) {}
+      : out_(out),
+        options_(options),
+        allocator_({.limit_bytes = options.limit_bytes}),
+        stack_(StdAllocator<StackKind>(allocator_)),
+        markstack_(StdAllocator<std::size_t>(allocator_)),
+        memo_(allocator_),
+        annocol_(options.annotate_column) {}
 
   void run(std::span<const std::byte> data);
 
@@ -52,7 +124,8 @@ class Disassembler {
     std::string markmsg;   // "(MARK at N)", "(as N)" or the no-MARK complaint
     std::string errormsg;  // raised after the line is printed
     std::size_t numtopop;  // items still to pop after the MARK slice went
-    std::vector<StackKind> after;
+    std::span<const StackKind> after;  // what the opcode pushes
+    StackKind got{};                   // a memo GET's better guess, when `after` points here
   };
 
   void step(const Instruction& ins);
@@ -64,14 +137,30 @@ class Disassembler {
   [[noreturn]] void fail(const std::string& message, std::size_t offset,
                          const char* python_type = "ValueError");
 
+  void emit(std::string_view text);
+
   std::ostream& out_;
   const DisOptions& options_;
-  std::vector<StackKind> stack_;                     // crude emulation of the unpickler stack
-  std::vector<std::size_t> markstack_;               // offsets of the open MARK opcodes
-  std::unordered_map<std::string, StackKind> memo_;  // key: canonical decimal of the index
+  std::size_t written_ = 0;            // bytes written to out_
+  Allocator allocator_;                // the emulation's memory, limited (limit_bytes)
+  HeapVector<StackKind> stack_;        // crude emulation of the unpickler stack
+  HeapVector<std::size_t> markstack_;  // offsets of the open MARK opcodes
+  DisMemo memo_;
   int maxproto_ = -1;
   long annocol_;
 };
+
+// Writes `text`, or its part below the output cap and then throws OutputLimitError; a
+// failed write throws std::ios_base::failure.
+void Disassembler::emit(std::string_view text) {
+  const std::size_t cap = options_.max_output;
+  const bool over = cap != 0 && text.size() > cap - written_;
+  if (over) text = text.substr(0, cap - written_);
+  out_.write(text.data(), static_cast<std::streamsize>(text.size()));
+  if (!out_) throw std::ios_base::failure("writing the disassembly failed");
+  written_ += text.size();
+  if (over) throw OutputLimitError(cap);
+}
 
 void Disassembler::fail(const std::string& message, std::size_t offset, const char* python_type) {
   throw DisError(python_type, message, offset);
@@ -111,19 +200,19 @@ void Disassembler::check_memo(const Instruction& ins, Checks& checks) {
     } else {
       key = ins.arg.int_text();
     }
-    if (memo_.count(key) != 0) {
+    if (memo_.find(key) != nullptr) {
       checks.errormsg = "memo key " + ins.arg.repr() + " already defined";
     } else if (stack_.empty()) {
       checks.errormsg = "stack is empty -- can't store into memo";
     } else if (stack_.back() == StackKind::kMark) {
       checks.errormsg = "can't store markobject in the memo";
     } else {
-      memo_[key] = stack_.back();
+      memo_.insert(key, stack_.back());
     }
   } else if (is_memo_get(code)) {
-    const auto found = memo_.find(ins.arg.int_text());
-    if (found != memo_.end()) {
-      checks.after.assign(1, found->second);  // better stack emulation, as pickletools does
+    if (const StackKind* found = memo_.find(ins.arg.int_text())) {
+      checks.got = *found;  // better stack emulation, as pickletools does
+      checks.after = {&checks.got, 1};
     } else {
       checks.errormsg = "memo key " + ins.arg.repr() + " has never been stored into";
     }
@@ -168,12 +257,9 @@ void Disassembler::apply_stack_effect(const Instruction& ins, const Checks& chec
 }
 
 void Disassembler::step(const Instruction& ins) {
-  out_ << fmt::format("{:5d}: ", ins.offset);
+  emit(fmt::format("{:5d}: ", ins.offset));
   maxproto_ = std::max(maxproto_, ins.info->proto);
-  Checks checks{{},
-                {},
-                ins.info->stack_before.size(),
-                {ins.info->stack_after.begin(), ins.info->stack_after.end()}};
+  Checks checks{{}, {}, ins.info->stack_before.size(), ins.info->stack_after};
   std::string line = line_head(ins);
   try {
     pop_mark(ins, checks);
@@ -182,7 +268,8 @@ void Disassembler::step(const Instruction& ins) {
   } catch (const OpcodeError& e) {
     fail(e.what(), ins.offset, e.python_type().c_str());
   }
-  out_ << line << '\n';
+  line += '\n';
+  emit(line);
   if (!checks.errormsg.empty()) fail(checks.errormsg, ins.offset);  // complain after printing
   apply_stack_effect(ins, checks);
 }
@@ -201,11 +288,20 @@ void Disassembler::run(std::span<const std::byte> data) {
     stop_offset = ins->offset;
     step(*ins);
   }
-  out_ << "highest protocol among opcodes = " << maxproto_ << '\n';
+  emit(fmt::format("highest protocol among opcodes = {}\n", maxproto_));
   if (!stack_.empty()) {
-    std::vector<std::string_view> names;
-    for (StackKind kind : stack_) names.push_back(stack_kind_name(kind));
-    fail(fmt::format("stack not empty after STOP: [{}]", fmt::join(names, ", ")), stop_offset);
+    // pickletools lists every leftover; past kMaxNamed (a DUP bomb leaves millions) the
+    // message names the first ones and counts the rest, so that it stays small.
+    constexpr std::size_t kMaxNamed = 10000;
+    std::string names;
+    for (std::size_t i = 0; i < std::min(stack_.size(), kMaxNamed); ++i) {
+      if (i != 0) names += ", ";
+      names += stack_kind_name(stack_[i]);
+    }
+    if (stack_.size() > kMaxNamed) {
+      names += fmt::format(", ... ({} more)", stack_.size() - kMaxNamed);
+    }
+    fail(fmt::format("stack not empty after STOP: [{}]", names), stop_offset);
   }
 }
 

@@ -15,9 +15,11 @@
 //
 // Bounds (what keeps a hostile input cheap; DESIGN.md I7 and I8):
 //   - values are heap objects, so the heap's limit bounds them (MemoryError);
-//   - the stack, marks and memo are std::vectors: each entry comes from at least one input
-//     byte, and their bytes are checked against the heap's limit when they grow, so they
-//     are bounded by both the input and the limit (check_bookkeeping);
+//   - the unpickler's own memory is in the heap too: the stack, marks, memo, the frames of
+//     key hashing, the tables of globals and pending instances, and a stream's buffer are
+//     standard containers over StdAllocator (ouro/alloc/std_allocator.h), so they count
+//     against the same limit as the values, byte for byte (a million DUPs of one small int
+//     holds no object, yet cannot outgrow the limit), and MemoryError ends the load;
 //   - the memo is dense only up to twice its entry count (plus a small slack); a PUT to a
 //     far index goes to a hash map, so "r\xff\xff\xff\x7f" costs one entry, not 2^31;
 //   - hashing a key that nests shared tuples/frozensets costs its unfolded size; the total
@@ -43,8 +45,10 @@
 #include <utility>
 #include <vector>
 
+#include "ouro/alloc/std_allocator.h"
 #include "ouro/core/gc.h"
 #include "ouro/value/value.h"
+#include "pickle/heap_map.h"
 #include "pickle/opcodes.h"
 #include "pickle/policy.h"
 #include "pickle/pydecode.h"
@@ -56,9 +60,9 @@ namespace {
 
 namespace vd = ouro::value::detail;
 
-// Work allowed for hashing keys: this many unfolded tuple/frozenset nodes per input byte,
-// plus a floor. Legitimate keys cost about their encoded size; a hash bomb (a tuple that
-// nests the same tuple twice, 100 levels deep) would cost 2^100.
+// Work allowed for hashing keys: this many unfolded tuple/frozenset nodes per input byte
+// read so far, plus a floor. Legitimate keys cost about their encoded size; a hash bomb (a tuple
+// that nests the same tuple twice, 100 levels deep) would cost 2^100.
 constexpr std::uint64_t kHashWorkPerByte = 64;
 constexpr std::uint64_t kHashWorkFloor = std::uint64_t{1} << 20;
 // A PUT may grow the dense memo up to twice its entries plus this slack.
@@ -106,14 +110,21 @@ std::string_view as_text(std::span<const std::byte> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
+// Bytes asked of a stream at once: a hostile length in a header is never trusted for an
+// allocation; the buffer grows only with bytes that really arrived.
+constexpr std::size_t kStreamPiece = std::size_t{64} << 10;
+
 class Unpickler {
  public:
-  Unpickler(Heap& heap, std::span<const std::byte> data, const LoadOptions& options)
+  Unpickler(Heap& heap, std::span<const std::byte> data, const LoadOptions& options, Build build)
       : heap_(heap),
         data_(data),
         options_(options),
         reader_(data),
-        hash_budget_(kHashWorkFloor + kHashWorkPerByte * data.size()) {}
+        lean_(build == Build::kForScan) {}
+  // Reads from `in` as it goes (load(istream)): see fetch_instruction.
+  Unpickler(Heap& heap, std::istream& in, const LoadOptions& options)
+      : heap_(heap), options_(options), reader_(data_), stream_(in.rdbuf()), stream_owner_(&in) {}
 
   Value run(std::size_t* consumed);
 
@@ -135,13 +146,17 @@ class Unpickler {
   void release_all() noexcept;
   [[noreturn]] void fail_reading(const OpcodeError& e);
 
+  // --- reading a stream ----------------------------------------------------------------
+  void fetch_instruction();
+  void read_until(std::size_t end);
+  void read_line_from(std::size_t from);
+  void refresh_view();
+
   // --- the machine -------------------------------------------------------------------
   void execute(const RawInstruction& ins);
-  void check_bookkeeping(std::size_t extra_entries);
-  void push(Value v) {
-    if (stack_.size() == stack_.capacity()) check_bookkeeping(stack_.size() + 1);
-    stack_.push_back(std::move(v));
-  }
+  void push(Value v) { stack_.push_back(std::move(v)); }
+  // The heap's allocator for the containers below (converts to any StdAllocator<T>).
+  StdAllocator<char> alloc() const noexcept { return StdAllocator<char>(heap_.allocator()); }
   Value pop() {
     if (stack_.size() <= fence_) underflow();
     Value v = std::move(stack_.back());
@@ -170,7 +185,23 @@ class Unpickler {
 
   // --- values --------------------------------------------------------------------------
   Value make_str(std::string_view utf8);
-  Value make_bytes(std::string_view b) { return Value(Bytes::make(heap_, as_bytes(b))); }
+  Value make_bytes(std::string_view b) {
+    if (lean_)
+      return placeholder(placeholder_bytes_, [&] { return Value(Bytes::make(heap_, {})); });
+    return Value(Bytes::make(heap_, as_bytes(b)));
+  }
+  Value make_float(double x) {
+    if (lean_)
+      return placeholder(placeholder_float_, [&] { return Value(Float::make(heap_, 0.0)); });
+    return Value(Float::make(heap_, x));
+  }
+  // Build::kForScan's stand-in for values whose content cannot name a global: one per type,
+  // made on first use, so that type-dependent errors stay the same.
+  template <class Make>
+  Value placeholder(Value& slot, Make make) {
+    if (slot.is_none()) slot = make();
+    return slot;
+  }
   Value make_int_text(std::string_view canonical);
   Value decode_python2_string(std::string_view bytes);
   Value empty_tuple();
@@ -199,16 +230,24 @@ class Unpickler {
   Value persistent_load(Value pid);
 
   Heap& heap_;
-  std::span<const std::byte> data_;
+  std::span<const std::byte> data_;  // the input, or the stream bytes held in buffer_
   const LoadOptions& options_;
-  OpcodeReader reader_;
+  OpcodeReader reader_;  // reads data_; its positions are relative to base_
+  // Stream input (load(istream)): the bytes of the current instruction (or of the current
+  // frame, read whole at FRAME as CPython does) are in buffer_, which starts at absolute
+  // offset base_; what is consumed is dropped when more must be read.
+  std::streambuf* stream_ = nullptr;
+  std::istream* stream_owner_ = nullptr;  // gets eofbit when the stream ends
+  HeapString buffer_{alloc()};
+  std::size_t base_ = 0;  // absolute offset of data_[0]
+  bool stream_ended_ = false;
 
-  std::vector<Value> stack_;
-  std::vector<std::size_t> marks_;  // stack heights at each MARK, innermost last
-  std::size_t fence_ = 0;           // stack height at the innermost mark (0: none)
-  std::vector<Value> memo_;         // dense part: empty-marker where no entry
-  std::unordered_map<std::uint64_t, Value> sparse_memo_;  // indices beyond the dense rule
-  std::uint64_t memo_count_ = 0;                          // entries (MEMOIZE's next index)
+  HeapVector<Value> stack_{alloc()};
+  HeapVector<std::size_t> marks_{alloc()};  // stack heights at each MARK, innermost last
+  std::size_t fence_ = 0;                   // stack height at the innermost mark (0: none)
+  HeapVector<Value> memo_{alloc()};         // dense part: empty-marker where no entry
+  HeapMap<std::uint64_t, Value> sparse_memo_{alloc()};  // indices beyond the dense rule
+  std::uint64_t memo_count_ = 0;                        // entries (MEMOIZE's next index)
 
   int proto_ = 0;
   std::size_t offset_ = 0;          // offset of the instruction executing
@@ -216,20 +255,23 @@ class Unpickler {
   std::uint64_t frame_end_ = 0;     // end of the current frame (0: none)
   std::size_t next_buffer_ = 0;     // NEXT_BUFFER's index into options_.buffers
 
-  Value empty_tuple_;                                    // shared (), as in CPython
-  std::unordered_map<const Object*, GlobalKind> kinds_;  // Globals made here
-  mutable const Object* last_global_ = nullptr;          // kind_of's cache (alive: in
-  mutable GlobalKind last_kind_ = GlobalKind::kUnknown;  // globals_ until release_all)
-  std::unordered_map<std::string, Value> globals_;       // "module\nname" -> Global
+  Value empty_tuple_;                                      // shared (), as in CPython
+  HeapMap<const Object*, GlobalKind> kinds_{alloc()};      // Globals made here
+  mutable const Object* last_global_ = nullptr;            // kind_of's cache (alive: in
+  mutable GlobalKind last_kind_ = GlobalKind::kUnknown;    // globals_ until release_all)
+  HeapMap<HeapString, Value, TextHash> globals_{alloc()};  // "module\nname" -> Global
   // Instances of registered C++ types waiting for BUILD, and the memo slots holding them.
-  std::unordered_map<const Object*, std::vector<std::uint64_t>> pending_;
+  HeapMap<const Object*, HeapVector<std::uint64_t>> pending_{alloc()};
   // Unfolded sizes of key tuples/frozensets seen (kept alive so addresses stay valid).
-  std::unordered_map<const Object*, std::pair<Value, std::uint64_t>> key_costs_;
+  HeapMap<const Object*, std::pair<Value, std::uint64_t>> key_costs_{alloc()};
+  const bool lean_ = false;  // Build::kForScan: see unpickler.h
+  Value placeholder_float_, placeholder_bytes_, placeholder_bytearray_;
   std::uint64_t hash_work_ = 0;
-  std::uint64_t hash_budget_;
+  std::uint64_t hash_budget_ = kHashWorkFloor;  // set by guard_key from the bytes read
 };
 
 void Unpickler::release_all() noexcept {
+  buffer_.clear();
   stack_.clear();
   marks_.clear();
   memo_.clear();
@@ -240,17 +282,7 @@ void Unpickler::release_all() noexcept {
   kinds_.clear();
   last_global_ = nullptr;
   empty_tuple_ = Value();
-}
-
-// The bookkeeping vectors are bounded by the heap's limit too (DESIGN.md I7): a pickle of
-// a million DUPs holds no heap object per entry, yet must not outgrow the limit.
-void Unpickler::check_bookkeeping(std::size_t extra_entries) {
-  const std::size_t limit = heap_.limit_bytes();
-  if (limit == 0) return;
-  const std::size_t entries = std::max(stack_.capacity(), extra_entries) * 2 + marks_.capacity() +
-                              memo_.capacity() + sparse_memo_.size() * 4;
-  const std::size_t bytes = entries * sizeof(Value);
-  if (bytes > limit) throw MemoryError(bytes, limit, heap_.stats().bytes_reserved, 0);
+  placeholder_float_ = placeholder_bytes_ = placeholder_bytearray_ = Value();
 }
 
 void Unpickler::memo_put(std::uint64_t index, const Value& v) {
@@ -258,12 +290,10 @@ void Unpickler::memo_put(std::uint64_t index, const Value& v) {
     if (ValueAccess::is_empty(memo_[index])) ++memo_count_;
     memo_[index] = v;
   } else if (index <= 2 * memo_count_ + kMemoSlack) {
-    if (index >= memo_.capacity()) check_bookkeeping(static_cast<std::size_t>(index) * 2);
     memo_.resize(static_cast<std::size_t>(index) + 1, ValueAccess::empty());
     memo_[index] = v;
     ++memo_count_;
   } else {
-    check_bookkeeping(0);
     auto [it, inserted] = sparse_memo_.try_emplace(index, v);
     if (inserted) {
       ++memo_count_;
@@ -323,6 +353,7 @@ Value Unpickler::make_str(std::string_view utf8) {
 Value Unpickler::make_int_text(std::string_view canonical) {
   if (canonical.size() <= 18)
     return Value(static_cast<std::int64_t>(std::stoll(std::string(canonical))));
+  if (lean_) return Value(0);
   return Int::from_decimal(heap_, canonical);
 }
 
@@ -375,12 +406,12 @@ std::uint64_t Unpickler::key_cost(const Value& key) {
   if (auto it = key_costs_.find(key.object()); it != key_costs_.end()) return it->second.second;
   struct Frame {
     Value node;
-    std::vector<Value> children;
+    HeapVector<Value> children;
     std::size_t next = 0;
     std::uint64_t total = 1;
   };
-  const auto children_of = [](const Value& v) {
-    std::vector<Value> out;
+  const auto children_of = [this](const Value& v) {
+    HeapVector<Value> out{alloc()};
     if (const Tuple* t = v.get_if<Tuple>()) {
       out.assign(t->begin(), t->end());
     } else if (const FrozenSet* f = v.get_if<FrozenSet>()) {
@@ -388,7 +419,7 @@ std::uint64_t Unpickler::key_cost(const Value& key) {
     }
     return out;
   };
-  std::vector<Frame> frames;
+  HeapVector<Frame> frames{alloc()};
   frames.push_back({key, children_of(key)});
   std::uint64_t result = 0;
   while (!frames.empty()) {
@@ -420,6 +451,9 @@ std::uint64_t Unpickler::key_cost(const Value& key) {
 
 void Unpickler::guard_key(const Value& key) {
   if (!key.is<Tuple>() && !key.is<FrozenSet>()) return;  // hashing a leaf is O(1) or cached
+  // The budget grows with the bytes read so far (a key is hashed after its bytes), so that
+  // loads and a stream's load decide alike, whatever follows in the input.
+  hash_budget_ = kHashWorkFloor + kHashWorkPerByte * (base_ + reader_.position());
   hash_work_ += key_cost(key);
   if (hash_work_ > hash_budget_) {
     fail(
@@ -432,7 +466,7 @@ void Unpickler::guard_key(const Value& key) {
 // --- globals -------------------------------------------------------------------------
 
 Value Unpickler::global_value(std::string_view module, std::string_view name) {
-  std::string key;
+  HeapString key{alloc()};
   key.reserve(module.size() + name.size() + 1);
   key.append(module).push_back('\n');
   key.append(name);
@@ -486,14 +520,14 @@ Value Unpickler::inert_call(const Value& callable, const Value& args) {
 // is a dict or list subclass (CPython would call its __setitem__/extend).
 Value Unpickler::new_instance(const Value& cls) {
   Value inst(Instance::make(heap_, cls));
-  pending_.try_emplace(inst.object());
+  pending_.try_emplace(inst.object(), alloc());
   return inst;
 }
 
 void Unpickler::replace_pending(const Value& old_value, const Value& new_value) {
   auto pending = pending_.find(old_value.object());
   if (pending == pending_.end()) return;
-  const std::vector<std::uint64_t> slots = std::move(pending->second);
+  const HeapVector<std::uint64_t> slots = std::move(pending->second);
   pending_.erase(pending);
   for (std::uint64_t index : slots) {
     if (const Value* held = memo_get(index); held != nullptr && held->is_same(old_value)) {
@@ -517,7 +551,7 @@ Reduce* Unpickler::promote_to_reduce(std::size_t i) {
 }
 
 // The items of an iterable argument of set(), list(), ... when it is a built-in container.
-bool iterable_items(const Value& v, std::vector<Value>& out) {
+bool iterable_items(const Value& v, HeapVector<Value>& out) {
   if (const List* l = v.get_if<List>()) {
     out.assign(l->begin(), l->end());
   } else if (const Tuple* t = v.get_if<Tuple>()) {
@@ -547,7 +581,7 @@ Value Unpickler::call(const Value& callable, const Value& args) {
   }
   if (t == nullptr) fail("TypeError", "argument list must be a tuple");
   const std::span<const Value> a = t->items_span();
-  std::vector<Value> items;
+  HeapVector<Value> items{alloc()};
   switch (kind_of(callable)) {
     case GlobalKind::kSet:
     case GlobalKind::kFrozenSet: {
@@ -670,7 +704,7 @@ Value Unpickler::new_object(const Value& cls, const Value& args, const Value& kw
   // An inert call of copyreg.__newobj__(cls, *args) / __newobj_ex__(cls, args, kwargs):
   // what CPython's pickler writes back as NEWOBJ / NEWOBJ_EX.
   if (no_kwargs) {
-    std::vector<Value> all;
+    HeapVector<Value> all{alloc()};
     all.reserve(t->size() + 1);
     all.push_back(cls);
     all.insert(all.end(), t->begin(), t->end());
@@ -734,7 +768,9 @@ void Unpickler::extend_target(std::size_t from) {
   const Value& target = stack_[from - 1];
   const std::span<const Value> items = items_from(from);
   if (List* l = target.get_if<List>()) {
-    if (items.size() == 1) {
+    if (lean_) {
+      // Build::kForScan: a list's items cannot name a global once they are built.
+    } else if (items.size() == 1) {
       l->append(items[0]);
     } else {
       l->extend(items);
@@ -800,13 +836,151 @@ Value Unpickler::persistent_load(Value pid) {
   return options_.persistent_load(pid);
 }
 
+// --- reading a stream ----------------------------------------------------------------
+//
+// CPython's Unpickler reads a file exactly: the opcode, then its argument (a line, or a
+// count and then that many bytes), and a whole frame at FRAME, so the file is left just
+// after STOP. fetch_instruction does the same before each instruction, using only the
+// argument's framing (fixed width, count prefix, or newline-terminated); decoding and every
+// error stay OpcodeReader's, which then sees what the stream had (a short argument is
+// "pickle data was truncated", as in memory).
+
+// Points data_ and the reader at buffer_ (after it grew or dropped its consumed prefix).
+void Unpickler::refresh_view() {
+  data_ = std::as_bytes(std::span(buffer_.data(), buffer_.size()));
+  reader_ = OpcodeReader(data_);
+}
+
+// Reads until buffer_ holds `end` bytes (relative to base_) or the stream ends. Consumed
+// bytes (before the reader's position) are dropped first, so the buffer holds at most the
+// current instruction or frame.
+void Unpickler::read_until(std::size_t end) {
+  if (end <= buffer_.size() || stream_ended_) return;
+  const std::size_t consumed = reader_.position();
+  if (consumed > 0) {
+    buffer_.erase(0, consumed);
+    base_ += consumed;
+    end -= consumed;
+  }
+  while (buffer_.size() < end) {
+    const std::size_t want = std::min(end - buffer_.size(), kStreamPiece);
+    const std::size_t old_size = buffer_.size();
+    buffer_.resize(old_size + want);
+    const auto got = static_cast<std::size_t>(
+        stream_->sgetn(buffer_.data() + old_size, static_cast<std::streamsize>(want)));
+    buffer_.resize(old_size + got);
+    if (got < want) {
+      stream_ended_ = true;
+      stream_owner_->setstate(std::ios::eofbit);
+      break;
+    }
+  }
+  refresh_view();
+}
+
+// Reads through the next newline at or after `from` (relative to base_), or to the end.
+void Unpickler::read_line_from(std::size_t from) {
+  std::size_t scanned = from;
+  while (true) {
+    const std::size_t newline = buffer_.find('\n', scanned);
+    if (newline != std::string::npos) return;
+    const std::size_t consumed = reader_.position();
+    scanned = buffer_.size() - consumed;  // where the next byte lands after the drop
+    if (stream_ended_) return;
+    read_until(buffer_.size() + 1);
+    if (buffer_.size() <= scanned) return;
+  }
+}
+
+// How an argument sits in the input, all fetch_instruction needs to read it whole: `width`
+// bytes (the value, or a little-endian count of the payload that follows), or lines.
+struct ArgFraming {
+  std::size_t width = 0;
+  bool counted = false;       // `width` bytes of count, then that many bytes
+  bool signed_count = false;  // the count is an int4 (negative: the reader complains)
+  int lines = 0;              // newline-terminated lines instead
+};
+
+constexpr ArgFraming framing_of(ArgKind kind) noexcept {
+  switch (kind) {
+    case ArgKind::kNone:
+      return {};
+    case ArgKind::kUint1:
+      return {.width = 1};
+    case ArgKind::kUint2:
+      return {.width = 2};
+    case ArgKind::kInt4:
+    case ArgKind::kUint4:
+      return {.width = 4};
+    case ArgKind::kUint8:
+    case ArgKind::kFloat8:
+      return {.width = 8};
+    case ArgKind::kLong1:
+    case ArgKind::kString1:
+    case ArgKind::kBytes1:
+    case ArgKind::kUnicodeString1:
+      return {.width = 1, .counted = true};
+    case ArgKind::kLong4:
+    case ArgKind::kString4:
+      return {.width = 4, .counted = true, .signed_count = true};
+    case ArgKind::kBytes4:
+    case ArgKind::kUnicodeString4:
+      return {.width = 4, .counted = true};
+    case ArgKind::kBytes8:
+    case ArgKind::kBytearray8:
+    case ArgKind::kUnicodeString8:
+      return {.width = 8, .counted = true};
+    case ArgKind::kStringNlNoescapePair:
+      return {.lines = 2};
+    default:  // decimalnl, stringnl, unicodestringnl, floatnl
+      return {.lines = 1};
+  }
+}
+
+// Makes sure the whole next instruction is in buffer_, as far as the stream has it.
+void Unpickler::fetch_instruction() {
+  std::size_t at = reader_.position();
+  if (at == buffer_.size() && at > 0) {  // all consumed: start afresh
+    base_ += at;
+    buffer_.clear();
+    refresh_view();
+    at = 0;
+  }
+  const auto byte_at = [this](std::size_t i) { return static_cast<unsigned char>(buffer_[i]); };
+  read_until(at + 1);
+  at = reader_.position();
+  if (at >= buffer_.size()) return;  // end of stream: the reader says so
+  const OpcodeInfo* info = find_opcode(byte_at(at));
+  if (info == nullptr) return;
+  const std::size_t arg = at + 1;
+  const ArgFraming framing = framing_of(info->arg);
+  if (framing.lines > 0) {
+    read_line_from(arg);
+    if (framing.lines == 2) {
+      at = reader_.position();
+      const std::size_t first = buffer_.find('\n', at + 1);
+      if (first != std::string::npos) read_line_from(first + 1);
+    }
+    return;
+  }
+  read_until(arg + framing.width);
+  at = reader_.position();
+  if (!framing.counted || buffer_.size() < at + 1 + framing.width) return;
+  std::uint64_t count = 0;
+  for (std::size_t k = framing.width; k > 0; --k) count = (count << 8) | byte_at(at + k);
+  if (framing.signed_count && (count & 0x80000000U) != 0) return;  // the reader complains
+  const std::size_t payload = at + 1 + framing.width;
+  read_until(count > SIZE_MAX - payload ? SIZE_MAX : payload + static_cast<std::size_t>(count));
+}
+
 // --- the loop ------------------------------------------------------------------------
 
 // The reader's errors in _pickle.c's words: EOF where an opcode should be, an unknown
 // opcode byte, an argument cut short, a negative LONG4 count.
 void Unpickler::fail_reading(const OpcodeError& e) {
-  if (offset_ >= data_.size()) fail("EOFError", "Ran out of input");
-  const auto code = static_cast<std::uint8_t>(data_[offset_]);
+  const std::size_t at = offset_ - base_;
+  if (at >= data_.size()) fail("EOFError", "Ran out of input");
+  const auto code = static_cast<std::uint8_t>(data_[at]);
   op_ = find_opcode(code);
   if (op_ == nullptr) {
     const char c = static_cast<char>(code);
@@ -824,7 +998,8 @@ Value Unpickler::run(std::size_t* consumed) {
   RawInstruction ins;
   try {
     while (true) {
-      offset_ = reader_.position();
+      if (stream_ != nullptr) fetch_instruction();
+      offset_ = base_ + reader_.position();
       op_ = nullptr;
       try {
         reader_.next_raw(ins);
@@ -833,12 +1008,12 @@ Value Unpickler::run(std::size_t* consumed) {
       }
       op_ = ins.info;
       // Frames (keeps CPython 3.14's rule): no argument may straddle a frame's end.
-      if (frame_end_ != 0 && ins.offset < frame_end_ && ins.end > frame_end_) {
+      if (frame_end_ != 0 && base_ + ins.offset < frame_end_ && base_ + ins.end > frame_end_) {
         fail("pickle exhausted before end of frame");
       }
       if (op_->code == Op::kStop) {
         Value result = pop();
-        if (consumed != nullptr) *consumed = ins.end;
+        if (consumed != nullptr) *consumed = base_ + ins.end;
         release_all();
         return result;
       }
@@ -920,7 +1095,7 @@ void Unpickler::execute(const RawInstruction& ins) {
     }
     case Op::kLong1:
     case Op::kLong4:
-      push(Int::from_bytes(heap_, as_bytes(ins.text)));
+      push(lean_ ? Value(0) : Int::from_bytes(heap_, as_bytes(ins.text)));
       return;
     case Op::kFloat: {
       if (ins.text.empty()) truncated();
@@ -930,11 +1105,11 @@ void Unpickler::execute(const RawInstruction& ins) {
       } catch (const OpcodeError&) {
         fail("ValueError", "could not convert string to float");
       }
-      push(Value(x));
+      push(make_float(x));
       return;
     }
     case Op::kBinFloat:
-      push(Value(Float::make(heap_, ins.float_value)));
+      push(make_float(ins.float_value));
       return;
 
     // --- strings and bytes ---
@@ -959,7 +1134,9 @@ void Unpickler::execute(const RawInstruction& ins) {
       push(make_bytes(ins.text));
       return;
     case Op::kByteArray8:
-      push(Value(ByteArray::make(heap_, as_bytes(ins.text))));
+      push(lean_ ? placeholder(placeholder_bytearray_,
+                               [&] { return Value(ByteArray::make(heap_, {})); })
+                 : Value(ByteArray::make(heap_, as_bytes(ins.text))));
       return;
     case Op::kUnicode:
       push(make_str(utf8_from_code_points(detail::decode_raw_unicode_escape(ins.text))));
@@ -999,7 +1176,7 @@ void Unpickler::execute(const RawInstruction& ins) {
       return;
     case Op::kList: {
       const std::size_t k = marker();
-      Value l(List::make(heap_, items_from(k)));
+      Value l(lean_ ? List::make(heap_) : List::make(heap_, items_from(k)));
       truncate(k);
       push(std::move(l));
       return;
@@ -1067,7 +1244,6 @@ void Unpickler::execute(const RawInstruction& ins) {
       push(stack_.back());
       return;
     case Op::kMark:
-      if (marks_.size() == marks_.capacity()) check_bookkeeping(stack_.size());
       marks_.push_back(stack_.size());
       fence_ = stack_.size();
       return;
@@ -1183,12 +1359,20 @@ void Unpickler::execute(const RawInstruction& ins) {
       }
       proto_ = static_cast<int>(ins.int_value);
       return;
-    case Op::kFrame:
-      if (frame_end_ != 0 && ins.offset < frame_end_) {
+    case Op::kFrame: {
+      const std::size_t frame_start = base_ + ins.end;  // absolute
+      if (frame_end_ != 0 && base_ + ins.offset < frame_end_) {
         fail("beginning of a new frame before end of current frame");
       }
-      if (ins.uint_value > data_.size() - ins.end) truncated();
-      frame_end_ = ins.end + ins.uint_value;
+      // A stream's frame is read whole now, as CPython's Unpickler does (reading may move
+      // the buffer: ins's views are not used after this).
+      if (stream_ != nullptr) {
+        const std::size_t rel = frame_start - base_;
+        read_until(ins.uint_value > SIZE_MAX - rel ? SIZE_MAX : rel + ins.uint_value);
+      }
+      if (ins.uint_value > base_ + data_.size() - frame_start) truncated();
+      frame_end_ = frame_start + ins.uint_value;
+    }
       return;
     case Op::kNextBuffer:
       if (!options_.buffers_given) {
@@ -1233,10 +1417,16 @@ class GcPause {
 }  // namespace
 
 Value unpickle(Heap& heap, std::span<const std::byte> data, const LoadOptions& options,
-               std::size_t* consumed) {
+               std::size_t* consumed, Build build) {
   const GcPause pause(heap);
-  Unpickler unpickler(heap, data, options);
+  Unpickler unpickler(heap, data, options, build);
   return unpickler.run(consumed);
+}
+
+Value unpickle(Heap& heap, std::istream& in, const LoadOptions& options) {
+  const GcPause pause(heap);
+  Unpickler unpickler(heap, in, options);
+  return unpickler.run(nullptr);
 }
 
 }  // namespace detail
@@ -1251,15 +1441,7 @@ Value loads(std::string_view data, const LoadOptions& options) {
 Value load(std::istream& in, const LoadOptions& options) {
   Heap* heap = Heap::current();
   if (heap == nullptr) ouro::detail::throw_no_current_heap("ouro::load()");
-  const std::istream::pos_type start = in.tellg();
-  const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::size_t consumed = data.size();
-  Value result = detail::unpickle(*heap, as_bytes(data), options, &consumed);
-  if (start != std::istream::pos_type(-1)) {
-    in.clear();
-    in.seekg(start + static_cast<std::streamoff>(consumed));
-  }
-  return result;
+  return detail::unpickle(*heap, in, options);
 }
 #endif
 

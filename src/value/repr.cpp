@@ -5,10 +5,17 @@
 // Invariants kept here: no recursion past recursion_limit() (RecursionError "maximum
 // recursion depth exceeded while getting the repr of an object", as CPython), so the C++
 // stack is never at risk; repr reads values and never changes them.
+//
+// One writer serves both entry points. repr() keeps the whole text in a string;
+// write_repr() streams it: the pending text is handed to the stream whenever it reaches
+// kSpillBytes, and long str/bytes values are escaped in pieces, so the memory used outside
+// the heap stays bounded however long the text is (a 332-byte pickle that shares one list
+// a billion times has a repr of gigabytes), and an optional cap stops the text early.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
+#include <ostream>
 #include <vector>
 
 #include "ouro/value/format.h"
@@ -22,6 +29,18 @@ namespace vd = value::detail;
 
 namespace {
 
+// Pending text a streaming writer holds before handing it to the stream; also the size of
+// the pieces long str/bytes values are escaped in.
+constexpr std::size_t kSpillBytes = std::size_t{64} << 10;
+
+// The end of the longest prefix of `text` (at most `limit` bytes) that does not cut a UTF-8
+// sequence.
+std::size_t utf8_boundary(std::string_view text, std::size_t limit) {
+  if (limit >= text.size()) return text.size();
+  while (limit > 0 && (static_cast<unsigned char>(text[limit]) & 0xC0) == 0x80) --limit;
+  return limit;
+}
+
 // The containers being printed on this thread, outermost first: CPython's Py_ReprEnter
 // list. Per thread rather than per call, so that a user type's py_repr() that prints a
 // container holding itself again sees the recursion and prints [...], as in Python.
@@ -30,7 +49,16 @@ OURO_THREAD_LOCAL std::vector<const Object*> active_reprs;
 class ReprWriter {
  public:
   explicit ReprWriter(const ReprExtension* extension = nullptr) : extension_(extension) {}
-  std::string out;
+  ReprWriter(std::ostream& sink, std::size_t max_bytes, const ReprExtension* extension)
+      : sink_(&sink), max_bytes_(max_bytes), extension_(extension) {}
+
+  std::string out;  // pending text: all of it for repr(), at most about kSpillBytes when streaming
+
+  // Hands the pending text to the stream (write_repr's last step).
+  void finish() {
+    spill();
+    flush(out.size());
+  }
 
   void write(const Value& v) {
     if (v.is_none()) {
@@ -44,9 +72,13 @@ class ReprWriter {
     } else {
       write_object(v);
     }
+    spill();
   }
 
  private:
+  std::ostream* sink_ = nullptr;    // write_repr's stream; null for repr()
+  std::size_t max_bytes_ = 0;       // cap on the text written (0: none)
+  std::size_t written_ = 0;         // bytes already handed to the stream
   const ReprExtension* extension_;  // asked first for Global, Reduce and Instance values
 
   static bool is_active(const Object* o) {
@@ -80,6 +112,52 @@ class ReprWriter {
     return written;
   }
 
+  // Writes the first `n` pending bytes to the stream; a failed write ends the repr.
+  void flush(std::size_t n) {
+    if (sink_ == nullptr || n == 0) return;
+    sink_->write(out.data(), static_cast<std::streamsize>(n));
+    if (!*sink_) throw std::ios_base::failure("writing the repr failed");
+    written_ += n;
+    out.erase(0, n);
+  }
+
+  // Streams the pending text once it is long enough, and enforces the cap: the text is cut
+  // at the last whole character before max_bytes_, written, and the repr ends.
+  void spill() {
+    if (sink_ == nullptr) return;
+    if (max_bytes_ != 0 && written_ + out.size() > max_bytes_) {
+      flush(utf8_boundary(out, max_bytes_ - written_));
+      throw OutputLimitError(max_bytes_);
+    }
+    if (out.size() >= kSpillBytes) flush(out.size());
+  }
+
+  void write_str(std::string_view utf8) {
+    const char quote = vd::repr_quote(utf8);
+    out += quote;
+    while (!utf8.empty()) {
+      const std::size_t piece = utf8_boundary(utf8, kSpillBytes);
+      vd::append_str_repr_body(out, utf8.substr(0, piece), quote);
+      utf8.remove_prefix(piece);
+      spill();
+    }
+    out += quote;
+  }
+
+  void write_bytes(std::span<const std::byte> bytes, bool bytearray) {
+    const char quote = vd::repr_quote({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+    out += bytearray ? "bytearray(b" : "b";
+    out += quote;
+    while (!bytes.empty()) {
+      const std::size_t piece = std::min(bytes.size(), kSpillBytes);
+      vd::append_bytes_repr_body(out, bytes.first(piece), quote, bytearray);
+      bytes = bytes.subspan(piece);
+      spill();
+    }
+    out += quote;
+    if (bytearray) out += ')';
+  }
+
   void write_object(const Value& v) {
     if (write_extended(v)) return;
     if (const Float* f = v.get_if<Float>()) {
@@ -88,11 +166,11 @@ class ReprWriter {
     } else if (v.is<Int>()) {
       out += Int::to_decimal(v);
     } else if (const Str* s = v.get_if<Str>()) {
-      out += vd::str_repr(s->utf8());
+      write_str(s->utf8());
     } else if (const Bytes* b = v.get_if<Bytes>()) {
-      out += vd::bytes_repr(b->data());
+      write_bytes(b->data(), false);
     } else if (const ByteArray* a = v.get_if<ByteArray>()) {
-      out += vd::bytes_repr(a->data(), true);
+      write_bytes(a->data(), true);
     } else if (const Global* g = v.get_if<Global>()) {
       out += fmt::format("<class '{}.{}'>", g->module(), g->qualname());
     } else if (const Instance* i = v.get_if<Instance>()) {
@@ -249,6 +327,13 @@ std::string repr(const Value& v, const ReprExtension& extension) {
   ReprWriter writer(&extension);
   writer.write(v);
   return std::move(writer.out);
+}
+
+void write_repr(std::ostream& out, const Value& v, std::size_t max_bytes,
+                const ReprExtension* extension) {
+  ReprWriter writer(out, max_bytes, extension);
+  writer.write(v);
+  writer.finish();
 }
 
 }  // namespace ouro

@@ -108,13 +108,6 @@ bool append_ascii_escape(std::string& out, unsigned char c, char quote) {
   return false;
 }
 
-/// The quote both reprs pick: ' unless the text has a ' and no ".
-char choose_quote(std::string_view text) noexcept {
-  bool single = text.find('\'') != std::string_view::npos;
-  bool dbl = text.find('"') != std::string_view::npos;
-  return single && !dbl ? '"' : '\'';
-}
-
 /// Appends the escape for a non-ASCII code point that is not printable.
 void append_code_point_escape(std::string& out, char32_t cp) {
   if (cp <= 0xFF) {
@@ -127,6 +120,12 @@ void append_code_point_escape(std::string& out, char32_t cp) {
 }
 
 }  // namespace
+
+char repr_quote(std::string_view text) noexcept {
+  bool single = text.find('\'') != std::string_view::npos;
+  bool dbl = text.find('"') != std::string_view::npos;
+  return single && !dbl ? '"' : '\'';
+}
 
 Utf8Scan scan_utf8(std::string_view bytes) noexcept {
   Utf8Scan scan;
@@ -188,11 +187,7 @@ bool is_printable(char32_t cp) noexcept {
   return after != std::begin(table) && cp <= std::prev(after)->last;
 }
 
-std::string str_repr(std::string_view utf8) {
-  char quote = choose_quote(utf8);
-  std::string out;
-  out.reserve(utf8.size() + 2);
-  out += quote;
+void append_str_repr_body(std::string& out, std::string_view utf8, char quote) {
   std::size_t pos = 0;
   while (pos < utf8.size()) {
     unsigned char c = byte_at(utf8, pos);
@@ -209,17 +204,20 @@ std::string str_repr(std::string_view utf8) {
       append_code_point_escape(out, cp);
     }
   }
+}
+
+std::string str_repr(std::string_view utf8) {
+  char quote = repr_quote(utf8);
+  std::string out;
+  out.reserve(utf8.size() + 2);
+  out += quote;
+  append_str_repr_body(out, utf8, quote);
   out += quote;
   return out;
 }
 
-std::string bytes_repr(std::span<const std::byte> bytes, bool bytearray) {
-  std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  char quote = choose_quote(text);
-  std::string out;
-  out.reserve(bytes.size() + (bytearray ? 14 : 3));
-  out += bytearray ? "bytearray(b" : "b";
-  out += quote;
+void append_bytes_repr_body(std::string& out, std::span<const std::byte> bytes, char quote,
+                            bool bytearray) {
   for (std::byte b : bytes) {
     auto c = static_cast<unsigned char>(b);
     if (c >= 0x80) {
@@ -230,6 +228,16 @@ std::string bytes_repr(std::span<const std::byte> bytes, bool bytearray) {
       out += static_cast<char>(c);
     }
   }
+}
+
+std::string bytes_repr(std::span<const std::byte> bytes, bool bytearray) {
+  std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  char quote = repr_quote(text);
+  std::string out;
+  out.reserve(bytes.size() + (bytearray ? 14 : 3));
+  out += bytearray ? "bytearray(b" : "b";
+  out += quote;
+  append_bytes_repr_body(out, bytes, quote, bytearray);
   out += quote;
   if (bytearray) out += ')';
   return out;

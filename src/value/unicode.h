@@ -2,7 +2,7 @@
 // are allowed (encoded as 3-byte sequences, Python's 'surrogatepass'), so that every Python
 // str, lone surrogates included, has exactly one byte form here. This file owns validating
 // and walking such text, and Python 3.11's repr() of str and bytes. Internal to the value
-// layer; every function is allocation-free except the two repr functions.
+// layer; every function is allocation-free except the repr functions.
 #pragma once
 
 #include <cstddef>
@@ -66,6 +66,19 @@ std::size_t encode_code_point(char32_t cp, std::span<char, kMaxUtf8Length> out) 
 /// Python's str.isprintable() for one code point (Unicode kUnicodeVersion): false for the
 /// categories Cc, Cf, Cs, Co, Cn, Zl, Zp and Zs other than the space U+0020.
 bool is_printable(char32_t cp) noexcept;
+
+/// The quote str and bytes reprs pick for `text`: ' unless it has a ' and no ".
+char repr_quote(std::string_view text) noexcept;
+
+/// Appends str_repr(utf8) without its quotes, escaping for `quote`. Escapes depend on one
+/// code point at a time, so a long text can be written in pieces cut at code point
+/// boundaries (the streaming repr does), with the quote chosen once for the whole text.
+/// Precondition: scan_utf8(utf8).valid.
+void append_str_repr_body(std::string& out, std::string_view utf8, char quote);
+
+/// Appends bytes_repr(bytes, bytearray) without its prefix, quotes and ')' (any split works).
+void append_bytes_repr_body(std::string& out, std::span<const std::byte> bytes, char quote,
+                            bool bytearray);
 
 /// repr(s) exactly as CPython 3.11 prints it: single quotes unless the text has a ' and no
 /// ", then double quotes; \\, the quote, \t \n \r escaped; other code points below U+0100

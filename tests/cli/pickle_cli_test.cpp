@@ -5,10 +5,16 @@
 // pickletools.genops finds, convert loaded back by python3 to an equal value, and stats'
 // CPython estimate against sys.getsizeof. The hostile pickles are never given to CPython's
 // pickle.loads.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +29,7 @@ namespace ouro::testing {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace std::string_literals;
 
 struct CliResult {
   int status = -1;
@@ -80,8 +87,7 @@ class PickleCliTest : public ::testing::Test {
 
 std::vector<std::string> hostile_files() {
   std::vector<std::string> files;
-  for (const auto& entry :
-       fs::directory_iterator(std::string(OURO_SHARED_DIR) + "/data/hostile-pickles")) {
+  for (const auto& entry : fs::directory_iterator(std::string(OURO_HOSTILE_PICKLES_DIR))) {
     if (entry.path().extension() == ".pkl") files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
@@ -235,7 +241,7 @@ for path, report in zip(sys.argv[1:], reports):
 }
 
 TEST_F(PickleCliTest, ScanResolvesStackGlobalsAndExitsByVerdict) {
-  const std::string dir = std::string(OURO_SHARED_DIR) + "/data/hostile-pickles/";
+  const std::string dir = std::string(OURO_HOSTILE_PICKLES_DIR) + "/";
   const CliResult hidden = run_ouro("pickle scan " + quote(dir + "GHSA-3gf5-cxq9-w223.pkl"));
   EXPECT_EQ(hidden.status, 1);
   EXPECT_NE(hidden.out.find(
@@ -283,6 +289,265 @@ TEST_F(PickleCliTest, StatsEstimatesCpythonsBytes) {
   EXPECT_GT(field("ouro heap after loading:"), 0u);
   EXPECT_GE(field("ouro heap peak while loading:"), field("ouro heap after loading:"));
   EXPECT_NE(stats.out.find("  list "), std::string::npos) << stats.out;
+}
+
+// --- limits ----------------------------------------------------------------------------
+//
+// The tool's promise (docs/pickle.md, "Limits of the command line"): under --max-memory a
+// hostile file never grows the process by more than the limit plus a small fixed baseline,
+// the error names the limit, texts stream under --max-output, and failed writes fail.
+
+// How one run of the tool ended, with its own peak resident memory: wait4's rusage of that
+// child alone (RUSAGE_CHILDREN would mix in every earlier child of this test process).
+struct MeasuredRun {
+  int status = -1;
+  std::size_t peak_rss = 0;  // bytes
+  double seconds = 0;
+  std::string err;
+};
+
+MeasuredRun run_measured(const std::vector<std::string>& args,
+                         const std::string& stdout_path = "/dev/null") {
+  TempFile err(".err");
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int out = ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int error = ::open(err.path().c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (out < 0 || error < 0 || ::dup2(out, 1) < 0 || ::dup2(error, 2) < 0) ::_exit(126);
+    std::vector<char*> argv{const_cast<char*>(OURO_CLI_PATH)};
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(OURO_CLI_PATH, argv.data());
+    ::_exit(127);
+  }
+  MeasuredRun run;
+  int raw = 0;
+  rusage usage{};
+  if (pid < 0 || ::wait4(pid, &raw, 0, &usage) != pid) {
+    ADD_FAILURE() << "could not run " << OURO_CLI_PATH;
+    return run;
+  }
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  run.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  run.peak_rss = static_cast<std::size_t>(usage.ru_maxrss) * 1024;  // ru_maxrss is in KiB
+  run.err = err.read();
+  return run;
+}
+
+constexpr std::size_t kMiB = std::size_t{1} << 20;
+// What the process may use beyond the limit and its baseline: the C++ runtime's own
+// buffers, a half-grown container's last step, allocator slack. Small and fixed.
+constexpr std::size_t kSlack = 16 * kMiB;
+
+class PickleLimitsTest : public PickleCliTest {
+ protected:
+  // Peak resident memory of `ouro pickle show` on a one-byte value: the fixed baseline.
+  std::size_t baseline() {
+    const MeasuredRun r = run_measured({"pickle", "show", write_temp("K\x01.")});
+    EXPECT_EQ(r.status, 0) << r.err;
+    return r.peak_rss;
+  }
+};
+
+// Each shape costs one or two bytes of input per entry of the unpickler's own bookkeeping
+// (mark stack, memo, value stack) or per heap object; 10 MB inputs would take hundreds of
+// megabytes unbounded. The files are written and their bytes freed before any run, so the
+// forked child does not start with them (a child's peak RSS counts what it inherited).
+TEST_F(PickleLimitsTest, HostileLoadsStayWithinTheMemoryLimit) {
+  constexpr std::size_t n = 10'000'000;
+  const auto repeat = [](std::size_t count, const std::string& unit) {
+    std::string out;
+    out.reserve(count * unit.size());
+    for (std::size_t i = 0; i < count; ++i) out += unit;
+    return out;
+  };
+  const std::vector<std::pair<std::string, std::function<std::string()>>> shapes = {
+      {"MARK stack", [&] { return "\x80\x02"s + std::string(n, '(') + "N."; }},
+      {"ten million MEMOIZEs", [&] { return "\x80\x04]"s + std::string(n, '\x94') + "."; }},
+      {"deep nesting",
+       [&] { return "\x80\x02"s + std::string(n / 3, ']') + std::string(n / 3 - 1, 'a') + "."; }},
+      {"DUP bomb", [&] { return "\x80\x02N"s + std::string(n, '2') + "."; }},
+      {"memo-GET expansion", [&] { return "\x80\x02]q\x00"s + repeat(n / 2, "h\x00"s) + "."; }},
+  };
+  const std::size_t base = baseline();
+  for (const auto& [name, make] : shapes) {
+    SCOPED_TRACE(name);
+    const std::string file = write_temp(make());
+    const std::size_t file_size = fs::file_size(file);
+    // show and convert read the file as they go: only the heap grows.
+    for (const char* command : {"show", "convert"}) {
+      std::vector<std::string> args = {"pickle", command, "--max-memory", "64M", file};
+      if (std::string(command) == "convert") args.push_back("-");
+      const MeasuredRun r = run_measured(args);
+      EXPECT_EQ(r.status, 3) << command << ": " << r.err.substr(0, 500);
+      EXPECT_NE(r.err.find("exceeded the memory limit of 64 MiB (--max-memory)"), std::string::npos)
+          << command << ": " << r.err.substr(0, 500);
+      EXPECT_LE(r.peak_rss, 64 * kMiB + base + kSlack)
+          << command << " peaked at " << r.peak_rss / kMiB << " MiB";
+    }
+    // scan holds the file itself too; its report goes to stdout.
+    TempFile report(".out");
+    const MeasuredRun scan =
+        run_measured({"pickle", "scan", "--max-memory", "64M", file}, report.path());
+    EXPECT_EQ(scan.status, 3) << scan.err;
+    EXPECT_NE(report.read().find("exceeded the memory limit of 64 MiB (--max-memory)"),
+              std::string::npos);
+    EXPECT_LE(scan.peak_rss, 64 * kMiB + file_size + base + kSlack)
+        << "scan peaked at " << scan.peak_rss / kMiB << " MiB";
+    // dis holds the file too, and its emulation needs a byte or two per entry (8 per MARK):
+    // some shapes are valid pickletools input that fits, some pass a limit; all bounded.
+    const MeasuredRun dis = run_measured({"pickle", "dis", "--max-memory", "64M", file});
+    if (dis.status == 3) {
+      EXPECT_TRUE(dis.err.find("exceeded the memory limit of 64 MiB (--max-memory)") !=
+                      std::string::npos ||
+                  dis.err.find("passed the output limit") != std::string::npos)
+          << dis.err;
+    }
+    EXPECT_LE(dis.peak_rss, 64 * kMiB + file_size + base + kSlack)
+        << "dis peaked at " << dis.peak_rss / kMiB << " MiB";
+  }
+}
+
+// dis's own memory is limited: a MARK costs it 8 bytes, so 10 MB of MARKs pass 64 MiB.
+TEST_F(PickleLimitsTest, DisBookkeepingStopsAtTheMemoryLimit) {
+  const std::string file = write_temp(std::string(10'000'000, '(') + "N.");
+  const MeasuredRun r = run_measured(
+      {"pickle", "dis", "--max-memory", "64M", "--max-output", "0", "--indentlevel", "0", file});
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_NE(r.err.find("exceeded the memory limit of 64 MiB (--max-memory) in dis"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(PickleLimitsTest, SizesAcceptTheUsualFormsAndRejectOthersClearly) {
+  const std::string file = write_temp("K\x01.");
+  for (const char* size : {"64M", "1G", "512K", "512k", "100000", "64MiB", "2MB"}) {
+    EXPECT_EQ(run_ouro(std::string("pickle show --max-memory ") + size + " " + quote(file)).out,
+              "1\n")
+        << size;
+  }
+  for (const char* size : {"1.5G", "-1", "12X", "", "M", "99999999999999999999"}) {
+    const CliResult r =
+        run_ouro(std::string("pickle show --max-memory '") + size + "' " + quote(file));
+    EXPECT_EQ(r.status, 2) << size;
+    EXPECT_NE(r.err.find("is not a size"), std::string::npos) << size << ": " << r.err;
+  }
+  // Below one arena no heap can work: a usage error that says so.
+  const CliResult tiny = run_ouro("pickle show --max-memory 1000 " + quote(file));
+  EXPECT_EQ(tiny.status, 2);
+  EXPECT_NE(tiny.err.find("--max-memory 1000 is too small"), std::string::npos) << tiny.err;
+  // A pickle of 100,000 distinct strs does not fit in 2 MiB: the limit is named.
+  std::string strs = "\x80\x04("s;
+  for (int i = 0; i < 100000; ++i) {
+    const std::string text = std::to_string(i);
+    strs += "\x8c"s + static_cast<char>(text.size()) + text;
+  }
+  const CliResult small = run_ouro("pickle show --max-memory 2M " + quote(write_temp(strs + "l.")));
+  EXPECT_EQ(small.status, 3);
+  EXPECT_NE(small.err.find("exceeded the memory limit of 2 MiB (--max-memory) while loading"),
+            std::string::npos)
+      << small.err;
+  EXPECT_NE(run_ouro("pickle show --help").out.find("--max-memory"), std::string::npos);
+}
+
+// A 240-byte pickle whose ten levels each list the previous level ten times: 10^9 'lol's
+// of repr from 5 KB of heap. show streams it and stops at --max-output (10M by default).
+TEST_F(PickleLimitsTest, ShowOfABillionLaughsStopsAtTheOutputCap) {
+  std::string bytes = "\x80\x02X\x03\x00\x00\x00lolq\x00"s;
+  for (int level = 1; level < 10; ++level) {
+    bytes += "(";
+    for (int k = 0; k < 10; ++k) bytes += "h" + std::string(1, static_cast<char>(level - 1));
+    bytes += "lq" + std::string(1, static_cast<char>(level)) + "0";
+  }
+  bytes += "h\x09.";
+  const std::string file = write_temp(bytes);
+  TempFile out(".out");
+  const MeasuredRun r = run_measured({"pickle", "show", file}, out.path());
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_NE(r.err.find("the repr passed the output limit of 10 MiB (--max-output)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_LT(r.seconds, 10);
+  const std::string text = out.read();
+  EXPECT_EQ(text.size(), 10 * kMiB + 1);  // the cap, then a newline
+  EXPECT_EQ(text.substr(0, 24), "[[[[[[[[['lol', 'lol', '");
+  EXPECT_LE(r.peak_rss, baseline() + kSlack);
+}
+
+// Two lists holding each other: [...] marks the recursion as CPython's repr does, the text
+// matches python3's, and the 100,000-fold version (10^10 bytes) stops at the cap in seconds.
+TEST_F(PickleLimitsTest, MutuallyRecursiveListsPrintAsPythonDoesAndStopAtTheCap) {
+  const std::string expr = "(lambda a, b: (a.extend([b] * N), b.extend([a] * N), a)[2])([], [])";
+  const auto pickle_of = [&](int n) {
+    return python_pickle("(lambda N: " + expr + ")(" + std::to_string(n) + ")", 4);
+  };
+  const PythonResult small = run_python("N = 300\nprint(repr(" + expr + "))\n");
+  ASSERT_EQ(small.status, 0) << small.err;
+  const CliResult ours =
+      run_ouro("pickle show --max-output 0 " + quote(write_temp(pickle_of(300))));
+  EXPECT_EQ(ours.status, 0) << ours.err;
+  EXPECT_TRUE(ours.out == small.out)
+      << "outputs differ; sizes " << ours.out.size() << " and " << small.out.size();
+  const MeasuredRun big = run_measured({"pickle", "show", write_temp(pickle_of(100000))});
+  EXPECT_EQ(big.status, 3) << big.err;
+  EXPECT_LT(big.seconds, 10);
+}
+
+// 100 KB of nested MARKs: each line is indented by every open MARK, 20 GB of pickletools
+// text. dis streams it and stops at --max-output (1G by default) within seconds.
+TEST_F(PickleLimitsTest, DisOfDeeplyNestedMarksEndsWithinSeconds) {
+  const std::string file = write_temp(std::string(100000, '(') + "N.");
+  const MeasuredRun r = run_measured({"pickle", "dis", file});
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_NE(r.err.find("the disassembly passed the output limit of 1 GiB (--max-output)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_LT(r.seconds, 20);
+  EXPECT_LE(r.peak_rss, baseline() + kSlack);
+  TempFile out(".out");
+  const MeasuredRun capped =
+      run_measured({"pickle", "dis", "--max-output", "100K", file}, out.path());
+  EXPECT_EQ(capped.status, 3);
+  EXPECT_EQ(out.read().size(), 100 * 1024 + 1);
+}
+
+// A full disk or a closed pipe fails the command (status 1, the reason on stderr) instead
+// of leaving a short listing behind a status of 0.
+TEST_F(PickleLimitsTest, FailedWritesFailTheCommand) {
+  const std::string file = write_temp(python_pickle("list(range(5000))", 2));
+  for (const char* command : {"dis", "show"}) {
+    const MeasuredRun full = run_measured({"pickle", command, file}, "/dev/full");
+    EXPECT_EQ(full.status, 1) << command;
+    EXPECT_EQ(full.err, "ouro: writing the output failed: No space left on device\n") << command;
+  }
+  const MeasuredRun full = run_measured({"pickle", "convert", file, "-"}, "/dev/full");
+  EXPECT_EQ(full.status, 1);
+  const std::string pipe = "set -o pipefail; " + quote(OURO_CLI_PATH) + " pickle dis " +
+                           quote(file) + " 2>&1 | head -c 10 > /dev/null; echo ${PIPESTATUS[0]}";
+  const PythonResult closed = run_python(
+      "import subprocess, sys\n"
+      "r = subprocess.run(['bash', '-c', sys.argv[1]], capture_output=True, text=True)\n"
+      "print(r.stdout.strip())\n",
+      "", quote(pipe));
+  EXPECT_EQ(closed.out, "1\n") << closed.err;
+}
+
+// scan stopped by the limit says so (over-limit, status 3), and a legitimate pickle of many
+// floats, far above the limit once loaded, scans safe.
+TEST_F(PickleLimitsTest, ScanSaysOverLimitAndScansLargeLegitimatePickles) {
+  const std::string floats =
+      write_temp(python_pickle("[i + 0.5 for i in range(3_000_000)]", 4));  // 27 MB, ~100 MB loaded
+  const CliResult safe = run_ouro("pickle scan --max-memory 16M " + quote(floats));
+  EXPECT_EQ(safe.status, 0) << safe.out << safe.err;
+  EXPECT_EQ(safe.out, floats + ": safe\n");
+  EXPECT_EQ(run_ouro("pickle show --max-memory 16M " + quote(floats)).status, 3);
+  const std::string dups = write_temp("\x80\x02N" + std::string(10'000'000, '2') + ".");
+  const CliResult over = run_ouro("pickle scan --max-memory 16M " + quote(dups));
+  EXPECT_EQ(over.status, 3);
+  EXPECT_NE(over.out.find(": over-limit"), std::string::npos) << over.out;
+  EXPECT_NE(over.out.find("exceeded the memory limit of 16 MiB (--max-memory)"), std::string::npos)
+      << over.out;
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 // of some pickles, random garbage, hand-made malformed protocol-0 text) is disassembled by
 // both and the outputs and error messages must be identical, with and without annotations.
 // Also: pickletester.py's DATA0-DATA4 disassemblies, the hostile pickles in
-// shared/data/hostile-pickles, and run_dis_command against `python3 -m pickletools FILE`.
+// tests/data/hostile-pickles, and run_dis_command against `python3 -m pickletools FILE`.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -14,7 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "ouro/errors.h"
 #include "ouro/pickle/pickletools.h"
+#include "ouro/value/value.h"
 #include "pickle/blob_io.h"
 #include "pickle/pickletester_data.h"
 #include "support/python_oracle.h"
@@ -304,8 +306,7 @@ for level in (0, 1, 2, 7):
 
 std::vector<std::filesystem::path> hostile_files() {
   std::vector<std::filesystem::path> files;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(OURO_SHARED_DIR "/data/hostile-pickles")) {
+  for (const auto& entry : std::filesystem::directory_iterator(OURO_HOSTILE_PICKLES_DIR)) {
     if (entry.path().extension() == ".pkl") files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
@@ -370,7 +371,7 @@ TEST(DisTest, RunDisCommandMatchesPythonCli) {
   std::vector<std::filesystem::path> paths = {empty.path(), trailing.path(), truncated.path(),
                                               unknown.path()};
   for (const char* name : {"keyerror-exploit.pkl", "broken_model.pkl", "malicious0.pkl"}) {
-    paths.push_back(std::filesystem::path(OURO_SHARED_DIR "/data/hostile-pickles") / name);
+    paths.push_back(std::filesystem::path(OURO_HOSTILE_PICKLES_DIR) / name);
   }
   for (const auto& path : paths) {
     const auto py = testing::run_python(runner, "", "'" + path.string() + "'");
@@ -431,6 +432,70 @@ TEST(DisTest, HugeIntStopsMidLine) {
   EXPECT_EQ(got.error,
             "ValueError: Exceeds the limit (4300 digits) for integer string conversion; use "
             "sys.set_int_max_str_digits() to increase the limit");
+}
+
+// The memo emulation keeps pickletools' dict semantics with its dense array: MEMOIZE
+// numbering, PUTs near and far, negative and zero-padded keys, redefinition and misses.
+TEST(DisTest, MemoEdgeCasesMatchPickletools) {
+  using namespace std::string_literals;
+  OURO_REQUIRE_PYTHON();
+  const std::vector<std::string> cases = {
+      "\x80\x04]\x94]\x94h\x00h\x01j\x01\x00\x00\x00\x85\x85\x85\x85."s,
+      "(Np5\nNp100000\nNp-1\nNp007\ng5\ng100000\ng-1\ng7\nl.",
+      "(Np0\nN\x94N\x94g0\ng1\ng2\nl.",  // MEMOIZE numbers by count: 1 is defined twice
+      "(Nr\xff\xff\xff\x7fj\xff\xff\xff\x7f\x94l.",
+      "(Np3\ng4\nl.",
+      "(Np18446744073709551616\ng18446744073709551616\nl.",
+  };
+  std::string input;
+  for (const std::string& c : cases) testing::put_blob(input, c);
+  const auto py = testing::run_python(std::string(testing::kBlobPython) + R"PY(
+import io, pickletools
+for data in read_blobs(sys.stdin.buffer.read()):
+    out = io.StringIO()
+    try:
+        pickletools.dis(data, out)
+        err = ''
+    except Exception as e:
+        err = type(e).__name__ + ': ' + str(e)
+    put(out.getvalue()); put(err)
+)PY",
+                                      input);
+  ASSERT_EQ(py.status, 0) << py.err;
+  BlobReader in(py.out);
+  for (const std::string& c : cases) {
+    const Outcome got = disassemble(c);
+    EXPECT_EQ(got.out, in.next()) << hex_preview(c);
+    EXPECT_EQ(got.error, in.next()) << hex_preview(c);
+  }
+}
+
+// Limits: the text stops at max_output (exactly that many bytes written), the emulation's
+// memory at limit_bytes, and a stream that fails stops dis instead of losing lines.
+TEST(DisTest, OutputCapMemoryLimitAndFailedWrites) {
+  const std::string marks = std::string(100000, '(') + "N.";
+  std::ostringstream capped;
+  DisOptions options;
+  options.max_output = 12345;
+  EXPECT_THROW(dis(testing::as_byte_span(marks), capped, options), OutputLimitError);
+  EXPECT_EQ(capped.str().size(), 12345U);
+  EXPECT_EQ(capped.str().substr(0, 16), "    0: (    MARK");
+
+  const std::string many_marks = std::string(4'000'000, '(') + "N.";
+  std::ostringstream sink;
+  DisOptions limited;
+  limited.indentlevel = 0;
+  limited.limit_bytes = std::size_t{16} << 20;  // 4M marks take 32 MB of offsets
+  EXPECT_THROW(dis(testing::as_byte_span(many_marks), sink, limited), MemoryError);
+  limited.limit_bytes = std::size_t{128} << 20;
+  const Outcome fits = disassemble(many_marks, limited);
+  EXPECT_EQ(fits.error.substr(0, 40), "ValueError: stack not empty after STOP: ");
+  EXPECT_NE(fits.error.find(", ... (3990000 more)]"), std::string::npos)
+      << fits.error.substr(fits.error.size() - 80);
+
+  std::ostringstream broken;
+  broken.setstate(std::ios::badbit);
+  EXPECT_THROW(dis(testing::as_byte_span(marks), broken), std::ios_base::failure);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The hostile pickles of ../shared/data/hostile-pickles (picklescan's test data: os.system,
+// The hostile pickles of tests/data/hostile-pickles (picklescan's test data: os.system,
 // eval, getattr chains, code objects, scanner bypasses, malformed files). Loading never
 // executes anything — there is nothing in ouro that could — so what is checked is the
 // policy: strict mode refuses every malicious file, naming the global or locating the
@@ -31,9 +31,9 @@ struct HostileFile {
 std::vector<HostileFile> hostile_files() {
   std::vector<HostileFile> files;
   for (const fs::directory_entry& entry :
-       fs::directory_iterator(fs::path(OURO_SHARED_DIR) / "data" / "hostile-pickles")) {
+       fs::directory_iterator(fs::path(OURO_HOSTILE_PICKLES_DIR))) {
     const std::string name = entry.path().filename().string();
-    if (name == "README.md") continue;
+    if (name == "README.md" || name == "LICENSE") continue;
     std::ifstream in(entry.path(), std::ios::binary);
     std::ostringstream bytes;
     bytes << in.rdbuf();

@@ -1,12 +1,16 @@
 // ouro::pickle::scan: the globals and calling opcodes it reports, the verdict, and that a
 // hostile input never escapes as an exception. The CLI's end-to-end checks against
 // CPython's pickletools are in tests/cli/pickle_cli_test.cpp.
+#include "ouro/pickle/scan.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "ouro/pickle/scan.h"
+#include "ouro/core/heap.h"
+#include "ouro/errors.h"
+#include "ouro/pickle/pickle.h"
 
 namespace ouro::pickle {
 namespace {
@@ -91,12 +95,58 @@ TEST(ScanTest, MalformedInputIsReportedNotThrown) {
   const ScanReport both = scan("cos\nsystem\n\xff"s);
   EXPECT_EQ(both.verdict, Verdict::kUnsafe);
   EXPECT_NE(both.error, "");
-  // Past the heap limit: malformed with the MemoryError, not an exception.
-  const ScanReport big =
-      scan("\x80\x04\x8e\x00\x00\x10\x00\x00\x00\x00\x00"s + std::string(1 << 20, 'x') + ".",
-           {.limit_bytes = 256 << 10});
-  EXPECT_EQ(big.verdict, Verdict::kMalformed);
-  EXPECT_NE(big.error.find("MemoryError"), std::string::npos) << big.error;
+  // Past the heap limit: over-limit (not proven safe) with the limit named, no exception.
+  std::string strs = "\x80\x04("s;  // 100,000 distinct strs: the scan builds strs
+  for (int i = 0; i < 100000; ++i) {
+    const std::string text = std::to_string(i);
+    strs += "\x8c"s + static_cast<char>(text.size()) + text;
+  }
+  const ScanReport big = scan(strs + "t."s, {.limit_bytes = 256 << 10});
+  EXPECT_EQ(big.verdict, Verdict::kOverLimit);
+  EXPECT_EQ(verdict_name(big.verdict), "over-limit");
+  EXPECT_NE(big.error.find("memory limit of 262144 bytes"), std::string::npos) << big.error;
+  // An unknown global before the limit still makes it unsafe.
+  const ScanReport evil = scan("cos\nsystem\n\x8c\x01x."s, {.limit_bytes = 256 << 10});
+  EXPECT_EQ(evil.verdict, Verdict::kUnsafe);
+}
+
+// A BINFLOAT (9 bytes) costs a heap Float when loaded; the scan builds none, nor list
+// items, big ints or bytes, so a legitimate pickle far larger than the limit scans safe.
+TEST(ScanTest, LargeLegitimatePicklesScanWithoutBuildingTheirData) {
+  std::string data = "\x80\x04]\x94("s;
+  for (int i = 0; i < 200000; ++i) {
+    data += "G\x3f\xf8\x00\x00\x00\x00\x00\x00"s;  // 1.5
+    if (i % 1000 == 999) data += "e("s;
+  }
+  data += "\x8a\x02\x01\x02\x8e\x10\x00\x00\x00\x00\x00\x00\x00"s + std::string(16, 'b') + "e."s;
+  const ScanReport r = scan(data, {.limit_bytes = 2 << 20});
+  EXPECT_EQ(r.verdict, Verdict::kSafe) << r.error;
+  // The same pickle does not fit in that limit when its value is built.
+  Heap heap({.limit_bytes = 2 << 20});
+  HeapScope scope(heap);
+  EXPECT_THROW(loads(data), MemoryError);
+}
+
+// The report's lists are capped, but a flood of harmless globals cannot hide an unsafe one:
+// past the cap unsafe globals are still listed (up to the cap again), and all are counted.
+TEST(ScanTest, ReportsAreCappedWithoutHidingUnsafeGlobals) {
+  std::string data = "\x80\x02"s;
+  for (int i = 0; i < 30; ++i) data += "cbuiltins\nlist\n0"s;  // 30 safe GLOBALs, popped
+  for (int i = 0; i < 12; ++i) data += "cos\nsystem\n0"s;      // 12 unsafe ones
+  data += "N."s;
+  const ScanReport r = scan(data, {.max_listed = 10});
+  EXPECT_EQ(r.verdict, Verdict::kUnsafe);
+  ASSERT_EQ(r.globals.size(), 20U);  // 10, then 10 unsafe ones
+  EXPECT_TRUE(r.globals[9].allowed);
+  EXPECT_FALSE(r.globals[10].allowed);
+  EXPECT_EQ(r.globals_not_listed, 22U);  // 20 safe + 2 unsafe
+  EXPECT_EQ(r.unsafe_not_listed, 2U);
+  EXPECT_EQ(r.calls.size(), 10U);
+  EXPECT_EQ(r.calls_not_listed, 32U);
+  const ScanReport all = scan(data, {.max_listed = 0});
+  EXPECT_EQ(all.globals.size(), 42U);
+  EXPECT_EQ(all.calls.size(), 42U);
+  EXPECT_EQ(all.globals_not_listed + all.calls_not_listed, 0U);
 }
 
 }  // namespace

@@ -4,9 +4,16 @@
 // heap left as it was after every error. Differential: values pickled by CPython with each
 // protocol load to the same repr, and dump back to the bytes CPython's own
 // pickle.dumps(pickle.loads(b), protocol) gives (values holding sets are compared by repr).
+#include "pickle/unpickler.h"
+
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <regex>
 #include <sstream>
+#include <streambuf>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -237,6 +244,163 @@ TEST_F(UnpicklerTest, StreamLoadStopsAfterStop) {
   std::istringstream in(std::string("K\x01.K\x02.", 6));
   EXPECT_EQ(repr(load(in)), "1");
   EXPECT_EQ(repr(load(in)), "2");
+}
+
+// What a pipe gives: `piece` bytes per refill and no seeking, so load(istream) must read
+// exactly up to STOP (it cannot seek back) and cope with arguments split across refills.
+class TrickleBuf : public std::streambuf {
+ public:
+  TrickleBuf(std::string data, std::size_t piece) : data_(std::move(data)), piece_(piece) {}
+  /// Bytes handed to the reader so far.
+  std::size_t consumed() const { return next_ - static_cast<std::size_t>(egptr() - gptr()); }
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    if (next_ >= data_.size()) return traits_type::eof();
+    const std::size_t n = std::min(piece_, data_.size() - next_);
+    char* p = data_.data() + next_;
+    setg(p, p, p + n);
+    next_ += n;
+    return traits_type::to_int_type(*p);
+  }
+
+ private:
+  std::string data_;
+  std::size_t piece_;
+  std::size_t next_ = 0;  // first byte not yet handed to the get area
+};
+
+// "ok <repr> @<bytes consumed>" or "error <what()>": how a load ended (addresses in the
+// repr of inert objects blanked).
+template <class Load>
+std::string outcome(Load load) {
+  try {
+    std::size_t consumed = 0;
+    const Value v = load(consumed);
+    const std::string text = std::regex_replace(repr(v), std::regex("0x[0-9a-f]+"), "0x?");
+    return "ok " + text + " @" + std::to_string(consumed);
+  } catch (const UnpicklingError& e) {
+    return std::string("error ") + e.what();
+  }
+}
+
+class StreamLoadTest : public UnpicklerTest {
+ protected:
+  // Checks that load() from a trickling stream ends as loads() does, value or error, and
+  // stops right after STOP; with several piece sizes, so arguments straddle refills.
+  void expect_stream_like_memory(std::string_view data, const LoadOptions& options) {
+    const std::string memory = outcome([&](std::size_t& consumed) {
+      return detail::unpickle(heap(), std::as_bytes(std::span(data.data(), data.size())), options,
+                              &consumed);
+    });
+    for (std::size_t piece : {1, 7, 4096, 1 << 20}) {
+      TrickleBuf buf(std::string(data), piece);
+      std::istream in(&buf);
+      const std::string stream = outcome([&](std::size_t& consumed) {
+        Value v = load(in, options);
+        consumed = buf.consumed();
+        return v;
+      });
+      ASSERT_EQ(stream, memory) << "piece " << piece << " input "
+                                << ::testing::PrintToString(std::string(data.substr(0, 64)));
+    }
+  }
+};
+
+TEST_F(StreamLoadTest, EndsAsLoadsDoesOnEveryProtocolAndEveryTruncation) {
+  OURO_REQUIRE_PYTHON();
+  // Frames (protocol 4, 5) only appear past 4 KiB; 200 KB spans several 64 KiB frames.
+  const testing::PythonResult r = testing::run_python(std::string(testing::kBlobPython) + R"PY(
+import pickle
+small = [None, True, 1.5, -7, 2**70, 'h\xe9llo', b'\x00\xff', (1, 2), {'k': [1]}, {3}, 'x' * 300]
+big = [list(range(20000)), ['s%d' % i for i in range(5000)], b'\xab' * 100000]
+for protocol in range(6):
+    put(pickle.dumps(small, protocol))
+    put(pickle.dumps(big, protocol))
+)PY");
+  ASSERT_EQ(r.status, 0) << r.err;
+  LoadOptions inspect;
+  inspect.policy = Policy::kInspect;
+  testing::BlobReader in(r.out);
+  for (int k = 0; !in.done(); ++k) {
+    const std::string_view data = in.next();
+    expect_stream_like_memory(data, inspect);
+    std::string junk(data);
+    expect_stream_like_memory(junk + "junk after STOP", inspect);
+    if (k % 2 == 0) {  // the small pickles: every truncation, and every byte changed
+      for (std::size_t cut = 0; cut < data.size(); ++cut) {
+        expect_stream_like_memory(data.substr(0, cut), inspect);
+        junk = std::string(data);
+        junk[cut] = static_cast<char>(junk[cut] ^ 0x5a);
+        expect_stream_like_memory(junk, inspect);
+      }
+    }
+  }
+}
+
+TEST_F(StreamLoadTest, HostileFilesEndAsWithLoads) {
+  LoadOptions inspect;
+  inspect.policy = Policy::kInspect;
+  for (const auto& entry : std::filesystem::directory_iterator(OURO_HOSTILE_PICKLES_DIR)) {
+    const std::string name = entry.path().filename().string();
+    if (name == "README.md" || name == "LICENSE") continue;
+    std::ifstream file(entry.path(), std::ios::binary);
+    const std::string bytes{std::istreambuf_iterator<char>(file), {}};
+    SCOPED_TRACE(name);
+    expect_stream_like_memory(bytes, inspect);
+    expect_stream_like_memory(bytes, {});
+  }
+}
+
+// Two pickles in one stream load one after the other, and the stream is left where
+// CPython's Unpickler leaves it: just after STOP (after the whole frame when STOP is in one).
+TEST_F(StreamLoadTest, ConcatenatedPicklesLoadInTurnLeavingTheStreamWhereCPythonDoes) {
+  OURO_REQUIRE_PYTHON();
+  const testing::PythonResult r = testing::run_python(std::string(testing::kBlobPython) + R"PY(
+import io, pickle
+for protocol in range(6):
+    for first, second in [([1, 'a'], {'b': 2}), (list(range(3000)), 'tail')]:
+        data = pickle.dumps(first, protocol) + pickle.dumps(second, protocol) + b'rest'
+        f = io.BytesIO(data)
+        a = pickle.load(f); at_a = f.tell()
+        b = pickle.load(f); at_b = f.tell()
+        put(data); put(repr(a)); put(str(at_a)); put(repr(b)); put(str(at_b))
+)PY");
+  ASSERT_EQ(r.status, 0) << r.err;
+  testing::BlobReader in(r.out);
+  while (!in.done()) {
+    const std::string data(in.next());
+    const std::string first(in.next()), at_first(in.next()), second(in.next()),
+        at_second(in.next());
+    TrickleBuf buf(data, 5);
+    std::istream trickle(&buf);
+    EXPECT_EQ(repr(load(trickle)), first);
+    EXPECT_EQ(std::to_string(buf.consumed()), at_first);
+    EXPECT_EQ(repr(load(trickle)), second);
+    EXPECT_EQ(std::to_string(buf.consumed()), at_second);
+    std::istringstream seekable(data);
+    EXPECT_EQ(repr(load(seekable)), first);
+    EXPECT_EQ(std::to_string(seekable.tellg()), at_first);
+    EXPECT_EQ(repr(load(seekable)), second);
+    EXPECT_EQ(std::to_string(seekable.tellg()), at_second);
+  }
+}
+
+// A length prefix is never trusted: a BINBYTES8 that claims an exabyte, followed by a few
+// bytes, reads those bytes and ends "truncated" without reserving anything like the claim.
+TEST_F(StreamLoadTest, HugeLengthClaimsReadOnlyWhatArrives) {
+  std::istringstream in(
+      std::string("\x8e\x00\x00\x00\x00\x00\x00\x00\x10"
+                  "abc",
+                  12));
+  try {
+    load(in);
+    FAIL() << "loaded";
+  } catch (const UnpicklingError& e) {
+    EXPECT_EQ(e.message(), "pickle data was truncated");
+  }
+  EXPECT_TRUE(in.eof());
 }
 
 TEST_F(UnpicklerTest, PersistentIdsGoThroughTheCallback) {
@@ -579,6 +743,38 @@ TEST_F(BoundedUnpicklerTest, MemoryErrorLeavesTheHeapAsItWas) {
 }
 
 // --- robustness: mutated pickles end in a value or an error, never a crash or a leak -----
+
+// The unpickler's own memory is the heap's: a shape that builds no object still raises the
+// heap's peak by its stack, marks or memo, and passing the limit is the heap's MemoryError
+// (naming that limit), not a second budget beside it.
+TEST_F(BoundedUnpicklerTest, StackMarksAndMemoAreInTheHeap) {
+  constexpr std::size_t n = 1'000'000;
+  const std::vector<std::pair<std::string, std::size_t>> shapes = {
+      {"N" + std::string(n, '2') + std::string(n, '0') + "N.", n * sizeof(Value)},       // DUP, POP
+      {"N" + std::string(n, '(') + std::string(n, '1') + ".", n * sizeof(std::size_t)},  // MARK
+      {"]" + std::string(n, '\x94') + ".", n * sizeof(Value)},                           // MEMOIZE
+  };
+  for (const auto& [data, bytes] : shapes) {
+    heap().reset_peak();
+    const std::size_t before = heap().stats().bytes_in_use;
+    (void)loads(data);
+    EXPECT_GE(heap().stats().peak_bytes_in_use - before, bytes)
+        << ::testing::PrintToString(data.substr(0, 4));
+  }
+  Heap small({.limit_bytes = 4 << 20});
+  HeapScope scope(small);
+  for (const auto& [data, bytes] : shapes) {
+    try {
+      (void)loads(data);
+      ADD_FAILURE() << "loaded under 4 MiB";
+    } catch (const MemoryError& e) {
+      EXPECT_EQ(e.limit(), std::size_t{4} << 20);
+    }
+    EXPECT_EQ(small.live_objects(), 0U);
+    EXPECT_TRUE(small.verify());
+    EXPECT_LE(small.stats().peak_bytes_reserved, std::size_t{4} << 20);
+  }
+}
 
 TEST_F(BoundedUnpicklerTest, MutatedPicklesFailCleanly) {
   std::uint64_t seed = 0x9E3779B97F4A7C15u;

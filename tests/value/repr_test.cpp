@@ -9,6 +9,8 @@
 #include <cctype>
 #include <cstring>
 #include <map>
+#include <sstream>
+#include <vector>
 
 #include "ouro/value/value.h"
 #include "support/heap_fixture.h"
@@ -300,6 +302,9 @@ TEST_F(ReprTest, GeneratedValuesPrintExactlyAsCPython) {
   std::map<std::string, int> seen;  // the generator really covers the interesting forms
   for (std::size_t i = 0; i < values.size() && mismatches < 10; ++i) {
     const std::string mine = repr(values[i]);
+    std::ostringstream streamed;
+    write_repr(streamed, values[i]);
+    EXPECT_EQ(streamed.str(), mine) << "write_repr differs from repr for value " << i;
     for (const char* form : {"[...]", "{...}", "\\ud", "e+", "e-", "nan", "inf", "b'", "bytearray(",
                              "frozenset(", "set(", "(", "{"}) {
       if (mine.find(form) != std::string::npos) ++seen[form];
@@ -379,6 +384,78 @@ TEST_F(ReprTest, IntsBeyond4300DigitsRaiseAsInCPython) {
   } catch (const ValueError& e) {
     EXPECT_TRUE(std::string(e.what()).starts_with("Exceeds the limit (4300 digits)")) << e.what();
   }
+}
+
+// write_repr streams long str and bytes values in pieces with the quote chosen once: texts of
+// 200,000 code points that mix quotes, escapes, multi-byte and non-printable characters
+// (so that pieces end inside and around every kind) print exactly as python3's repr.
+TEST_F(ReprTest, StreamedLongTextsPrintExactlyAsCPython) {
+  OURO_REQUIRE_PYTHON();
+  const std::vector<std::string> lines = python_lines(R"PY(
+import sys
+alphabet = ['a', "'", '"', '\\', '\n', '\t', '\x00', '\x7f', '\xe9', '\xa0', '\u20ac', '\u2028',
+            '\U0001f600', '\ud800', '\U000e0001', ' ']
+def text(seed, quotes):
+    out, x = [], seed
+    for _ in range(200000):
+        x = (x * 1103515245 + 12345) % 2**31
+        c = alphabet[x % len(alphabet)]
+        if c in quotes: c = 'q'
+        out.append(c)
+    return ''.join(out)
+def put(b): sys.stdout.write(b.hex() + '\n')
+for seed, quotes in [(1, ''), (2, '"'), (3, "'")]:
+    s = text(seed, quotes)
+    put(s.encode('utf-8', 'surrogatepass')); put(repr(s).encode('utf-8', 'surrogatepass'))
+    b = bytes((seed * 7 + i * i) % 256 for i in range(200000))
+    if quotes: b = b.replace(quotes.encode(), b'q')
+    put(b); put(repr(b).encode()); put(repr(bytearray(b)).encode())
+)PY",
+                                                      "");
+  ASSERT_EQ(lines.size(), 15U);
+  const auto streamed = [](const Value& v) {
+    std::ostringstream out;
+    write_repr(out, v);
+    return out.str();
+  };
+  for (std::size_t i = 0; i < lines.size(); i += 5) {
+    const std::string text = value::testing::from_hex(lines[i]);
+    EXPECT_EQ(streamed(Value(Str::make(heap(), text))), value::testing::from_hex(lines[i + 1]));
+    const std::string bytes = value::testing::from_hex(lines[i + 2]);
+    const auto data = std::as_bytes(std::span(bytes.data(), bytes.size()));
+    EXPECT_EQ(streamed(Value(Bytes::make(heap(), data))), value::testing::from_hex(lines[i + 3]));
+    EXPECT_EQ(streamed(Value(ByteArray::make(heap(), data))),
+              value::testing::from_hex(lines[i + 4]));
+  }
+}
+
+// With a cap, write_repr writes the longest prefix of repr that fits without cutting a
+// character, then throws OutputLimitError; a stream that fails stops it with
+// std::ios_base::failure.
+TEST_F(ReprTest, WriteReprStopsAtItsCapAndOnAFailedStream) {
+  const Value inner = list({"\xc3\xa9t\xc3\xa9", 1.5, bytes("ab")});
+  std::vector<Value> items(50000, inner);
+  const Value v(List::make(heap(), items));
+  const std::string whole = repr(v);
+  for (std::size_t cap : {1, 2, 3, 7, 100, 65535, 65536, 65537, 300000}) {
+    std::ostringstream out;
+    try {
+      write_repr(out, v, cap);
+      ADD_FAILURE() << "no OutputLimitError at " << cap;
+    } catch (const OutputLimitError& e) {
+      EXPECT_EQ(e.limit(), cap);
+    }
+    const std::string got = out.str();
+    EXPECT_LE(got.size(), cap);
+    EXPECT_GE(got.size() + 1, cap) << "cut more than the 2-byte character it could not finish";
+    EXPECT_EQ(got, whole.substr(0, got.size())) << cap;
+  }
+  std::ostringstream fits;
+  write_repr(fits, v, whole.size());
+  EXPECT_EQ(fits.str(), whole);
+  std::ostringstream broken;
+  broken.setstate(std::ios::badbit);
+  EXPECT_THROW(write_repr(broken, v), std::ios_base::failure);
 }
 
 }  // namespace

@@ -20,6 +20,12 @@ struct DisOptions {
   /// Column hint for annotations: 30 is what `python -m pickletools -a` passes; use 1 to
   /// match `pickletools.dis(data, annotate=True)`.
   int annotate_column = 30;
+  /// Most bytes of text to write (0: no cap). The text can be quadratic in the input (each
+  /// open MARK indents every later line); past the cap dis throws ouro::OutputLimitError.
+  std::size_t max_output = 0;
+  /// Most bytes the emulated stack, mark stack and memo may take (0: no limit); past it
+  /// dis throws ouro::MemoryError. About a byte per stack entry or memo entry, 8 per MARK.
+  std::size_t limit_bytes = 0;
 };
 
 /// Thrown where pickletools.dis raises. `what()` is exactly Python's exception message and
@@ -41,6 +47,10 @@ class DisError : public std::runtime_error {
 /// pickletools.dis does: one line per opcode through the first STOP (bytes after it are
 /// ignored), then "highest protocol among opcodes = N". Output is UTF-8.
 /// Throws DisError after writing the lines pickletools prints before the same error.
+/// Each line is written as soon as it is made; a failed write throws
+/// std::ios_base::failure, passing `max_output` throws ouro::OutputLimitError, passing
+/// `limit_bytes` ouro::MemoryError. A stack of more than 10,000 items left after STOP is
+/// named by its first 10,000 and a count (pickletools lists them all).
 ///
 ///     std::ostringstream out;
 ///     ouro::pickle::dis(std::as_bytes(std::span(bytes)), out);

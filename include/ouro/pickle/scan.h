@@ -18,11 +18,12 @@ namespace ouro::pickle {
 /// A scan's conclusion, most serious last.
 enum class Verdict : std::uint8_t {
   kSafe,       ///< every global is on the loader's allow-list and the pickle is well formed
+  kOverLimit,  ///< loading it passed ScanOptions::limit_bytes before any finding: not proven safe
   kMalformed,  ///< ouro's loader (or CPython's) would fail on it; no unknown global before that
   kUnsafe,     ///< names at least one global outside the allow-list: CPython would import it
 };
 
-/// "safe", "malformed" or "unsafe".
+/// "safe", "over-limit", "malformed" or "unsafe".
 std::string_view verdict_name(Verdict verdict) noexcept;
 
 /// One global the pickle names (GLOBAL, STACK_GLOBAL or INST), after the Python 2 mapping.
@@ -42,19 +43,30 @@ struct ScanCall {
 };
 
 /// The result of scan().
+/// The lists are capped (ScanOptions::max_listed) so that a report stays small whatever
+/// the input; what is not listed is counted.
 struct ScanReport {
   std::vector<ScanGlobal> globals;  // in the order the loader met them
   std::vector<ScanCall> calls;      // in input order, up to the last STOP or first bad opcode
   Verdict verdict = Verdict::kSafe;
-  std::string error;  // why the pickle is malformed (the loader's message), "" if it is not
+  std::string error;  // why the pickle is malformed or over the limit, "" if neither
+  std::size_t globals_not_listed = 0;  // globals met beyond the caps
+  std::size_t unsafe_not_listed = 0;   // of which outside the allow-list
+  std::size_t calls_not_listed = 0;    // calling opcodes beyond the cap
 };
 
 /// How scan() reads.
 struct ScanOptions {
   std::vector<std::string> allow{};  ///< extra "module.qualname" globals to count as safe
-  /// Heap limit for the inspect load; a pickle that needs more is reported malformed with
-  /// the MemoryError (its globals up to that point are still listed).
+  /// Heap limit for the inspect load (which does not build lists' items, floats, big ints
+  /// or bytes: they cannot name a global). A pickle that needs more is Verdict::kOverLimit
+  /// (or unsafe, if a global outside the allow-list came first); its globals up to that
+  /// point are still listed.
   std::size_t limit_bytes = std::size_t{256} << 20;
+  /// Most globals and most calls listed; beyond them only the globals outside the
+  /// allow-list are listed (up to as many again), so that a flood of harmless ones cannot
+  /// push an unsafe one out of the report. 0: no cap.
+  std::size_t max_listed = 1000;
 };
 
 /// Scans every pickle in `data`, one after another as repeated pickle.load calls on a file

@@ -16,8 +16,10 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <iosfwd>
 #include <ranges>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -53,6 +55,31 @@ class ReprExtension {
 };
 /// repr(v), with `extension` asked for Globals, Reduces and Instances.
 std::string repr(const Value& v, const ReprExtension& extension);
+
+/// Thrown when a streamed text (write_repr, pickle's dis) would pass the caller's cap on
+/// its size; the first limit() bytes were written.
+class OutputLimitError : public std::length_error {
+ public:
+  explicit OutputLimitError(std::size_t limit)
+      : std::length_error("output passed its limit of " + std::to_string(limit) + " bytes"),
+        limit_(limit) {}
+  std::size_t limit() const noexcept { return limit_; }  ///< the cap, in bytes
+
+ private:
+  std::size_t limit_;
+};
+
+/// repr(v) written to `out` as it is produced, never held whole: at most about 64 KiB is
+/// pending at a time, so a value whose repr is gigabytes long (one list shared a billion
+/// times) costs no memory outside the heap. Same text as repr(). With `max_bytes` != 0 it
+/// stops after at most that many bytes (cut at a character boundary) and throws
+/// OutputLimitError; a failed write throws std::ios_base::failure. Also throws what repr
+/// throws (RecursionError, ValueError). `extension`, when given, is asked as by
+/// repr(v, extension).
+///
+///     ouro::write_repr(std::cout, value, 10 << 20);  // at most 10 MiB of text
+void write_repr(std::ostream& out, const Value& v, std::size_t max_bytes = 0,
+                const ReprExtension* extension = nullptr);
 
 /// Python's `a == b`: numbers across int/bool/float exactly, str, bytes == bytearray by
 /// content, sequences, dicts and sets by content, identity for instances. Inside
