@@ -36,6 +36,43 @@
 #define OURO_VERSION_PATCH 0
 #define OURO_VERSION_STRING "0.1.0"
 
+// std::source_location, or a stand-in with the same interface where the standard library
+// lacks it (libstdc++ 12 offers it only to compilers with __builtin_source_location, which
+// clang 14, the fuzzers' compiler, has not). Entry points capture their caller's line with it.
+#include <version>
+#if defined(__cpp_lib_source_location)
+#include <source_location>
+namespace ouro {
+using SourceLocation = std::source_location;
+}  // namespace ouro
+#else
+#include <cstdint>
+namespace ouro {
+class SourceLocation {
+ public:
+  static constexpr SourceLocation current(const char* file = __builtin_FILE(),
+                                          std::uint_least32_t line = __builtin_LINE(),
+                                          const char* function = __builtin_FUNCTION()) noexcept {
+    SourceLocation where;
+    where.file_ = file;
+    where.line_ = line;
+    where.function_ = function;
+    return where;
+  }
+  constexpr SourceLocation() noexcept = default;
+  constexpr const char* file_name() const noexcept { return file_; }
+  constexpr const char* function_name() const noexcept { return function_; }
+  constexpr std::uint_least32_t line() const noexcept { return line_; }
+  constexpr std::uint_least32_t column() const noexcept { return 0; }
+
+ private:
+  const char* file_ = "";
+  const char* function_ = "";
+  std::uint_least32_t line_ = 0;
+};
+}  // namespace ouro
+#endif
+
 namespace ouro::detail {
 /// Prints "ouro: <what> at <file>:<line>" to stderr and aborts. Never returns.
 [[noreturn]] void fail_assertion(const char* what, const char* file, int line) noexcept;

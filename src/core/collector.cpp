@@ -444,7 +444,7 @@ using detail::gc_list_size;
 using detail::GcLinks;
 using detail::GcList;
 
-Heap& current_heap(std::source_location call) {
+Heap& current_heap(ouro::SourceLocation call) {
   Heap* heap = Heap::current();
   if (OURO_UNLIKELY(heap == nullptr)) {
     const std::string where = fmt::format("ouro::gc call at {}:{} (in {})", call.file_name(),

@@ -10,7 +10,7 @@
 
 namespace ouro::trace {
 
-LineProfiler::LineProfiler(Tracer& tracer, std::string name, std::source_location where)
+LineProfiler::LineProfiler(Tracer& tracer, std::string name, ouro::SourceLocation where)
     : tracer_(tracer), first_line_(where.line()), last_line_(where.line()) {
   if (!tracer.is_tracing()) {
     throw std::logic_error("ouro::trace::LineProfiler: start the heap's tracer first");
@@ -30,7 +30,7 @@ LineProfiler::LineProfiler(Tracer& tracer, std::string name, std::source_locatio
 LineProfiler::~LineProfiler() {
   if (!finished_) {
     try {
-      finish(std::source_location::current());
+      finish(ouro::SourceLocation::current());
     } catch (...) {
       // No memory for the record: the table is lost, the program goes on.
     }
@@ -53,7 +53,7 @@ void LineProfiler::close_line() noexcept {
   open_line_ = 0;
 }
 
-void LineProfiler::line(std::source_location where) noexcept {
+void LineProfiler::line(ouro::SourceLocation where) noexcept {
   if (finished_) return;
   try {
     close_line();
@@ -72,7 +72,7 @@ void LineProfiler::line(std::source_location where) noexcept {
   }
 }
 
-const ScopeRecord& LineProfiler::finish(std::source_location where) {
+const ScopeRecord& LineProfiler::finish(ouro::SourceLocation where) {
   if (finished_) return record_;
   close_line();
   finished_ = true;

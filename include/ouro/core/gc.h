@@ -9,12 +9,12 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
-#include <source_location>
 #include <span>
 #include <string_view>
 #include <tuple>
 #include <vector>
 
+#include "ouro/config.h"
 #include "ouro/core/gc_info.h"
 #include "ouro/core/heap.h"
 #include "ouro/core/ref.h"
@@ -22,7 +22,7 @@
 namespace ouro::gc {
 
 /// The current heap, for default arguments. Throws std::logic_error if none is current.
-Heap& current_heap(std::source_location call = std::source_location::current());
+Heap& current_heap(ouro::SourceLocation call = ouro::SourceLocation::current());
 
 // Debug flags (gc.DEBUG_*), with CPython's values.
 inline constexpr int DEBUG_STATS = 1;          ///< print statistics during collection

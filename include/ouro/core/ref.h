@@ -11,12 +11,12 @@
 #include <cstring>
 #include <functional>
 #include <new>
-#include <source_location>
 #include <string>
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
 
+#include "ouro/config.h"
 #include "ouro/core/heap.h"
 #include "ouro/core/object.h"
 #include "ouro/core/site.h"
@@ -249,26 +249,26 @@ Ref<T> Heap::make(Args&&... args) {
 ///     ouro::Ref<Node> node = ouro::make<Node>(1, "one");
 ///
 /// make<T> records the caller's line for the tracer (ouro/core/site.h). A defaulted
-/// std::source_location cannot follow a parameter pack, so make<T> is a family of fixed-arity
+/// ouro::SourceLocation cannot follow a parameter pack, so make<T> is a family of fixed-arity
 /// overloads, each ending with that default, up to kMakeLocatedArity arguments; calls with
 /// more arguments still work but are charged to the enclosing entry point (or none).
 template <class T>
-Ref<T> make(std::source_location loc = std::source_location::current());
+Ref<T> make(ouro::SourceLocation loc = ouro::SourceLocation::current());
 template <class T, class A1>
-Ref<T> make(A1&& a1, std::source_location loc = std::source_location::current());
+Ref<T> make(A1&& a1, ouro::SourceLocation loc = ouro::SourceLocation::current());
 template <class T, class A1, class A2>
-Ref<T> make(A1&& a1, A2&& a2, std::source_location loc = std::source_location::current());
+Ref<T> make(A1&& a1, A2&& a2, ouro::SourceLocation loc = ouro::SourceLocation::current());
 template <class T, class A1, class A2, class A3>
-Ref<T> make(A1&& a1, A2&& a2, A3&& a3, std::source_location loc = std::source_location::current());
+Ref<T> make(A1&& a1, A2&& a2, A3&& a3, ouro::SourceLocation loc = ouro::SourceLocation::current());
 template <class T, class A1, class A2, class A3, class A4>
 Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4,
-            std::source_location loc = std::source_location::current());
+            ouro::SourceLocation loc = ouro::SourceLocation::current());
 template <class T, class A1, class A2, class A3, class A4, class A5>
 Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5,
-            std::source_location loc = std::source_location::current());
+            ouro::SourceLocation loc = ouro::SourceLocation::current());
 template <class T, class A1, class A2, class A3, class A4, class A5, class A6>
 Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6,
-            std::source_location loc = std::source_location::current());
+            ouro::SourceLocation loc = ouro::SourceLocation::current());
 
 /// Most arguments make<T> takes while still recording the caller's line.
 inline constexpr std::size_t kMakeLocatedArity = 6;
@@ -276,7 +276,7 @@ inline constexpr std::size_t kMakeLocatedArity = 6;
 namespace detail {
 /// make<T>'s one body: the current heap, the caller's line pushed for the tracer, make_in.
 template <class T, class... Args>
-Ref<T> make_at(const std::source_location& loc, Args&&... args) {
+Ref<T> make_at(const ouro::SourceLocation& loc, Args&&... args) {
   Heap* heap = Heap::current();
   if (OURO_UNLIKELY(heap == nullptr)) throw_no_current_heap("ouro::make<T>()");
   SiteScope site(loc);
@@ -285,33 +285,33 @@ Ref<T> make_at(const std::source_location& loc, Args&&... args) {
 }  // namespace detail
 
 template <class T>
-Ref<T> make(std::source_location loc) {
+Ref<T> make(ouro::SourceLocation loc) {
   return detail::make_at<T>(loc);
 }
 template <class T, class A1>
-Ref<T> make(A1&& a1, std::source_location loc) {
+Ref<T> make(A1&& a1, ouro::SourceLocation loc) {
   return detail::make_at<T>(loc, std::forward<A1>(a1));
 }
 template <class T, class A1, class A2>
-Ref<T> make(A1&& a1, A2&& a2, std::source_location loc) {
+Ref<T> make(A1&& a1, A2&& a2, ouro::SourceLocation loc) {
   return detail::make_at<T>(loc, std::forward<A1>(a1), std::forward<A2>(a2));
 }
 template <class T, class A1, class A2, class A3>
-Ref<T> make(A1&& a1, A2&& a2, A3&& a3, std::source_location loc) {
+Ref<T> make(A1&& a1, A2&& a2, A3&& a3, ouro::SourceLocation loc) {
   return detail::make_at<T>(loc, std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3));
 }
 template <class T, class A1, class A2, class A3, class A4>
-Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4, std::source_location loc) {
+Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4, ouro::SourceLocation loc) {
   return detail::make_at<T>(loc, std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3),
                             std::forward<A4>(a4));
 }
 template <class T, class A1, class A2, class A3, class A4, class A5>
-Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, std::source_location loc) {
+Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, ouro::SourceLocation loc) {
   return detail::make_at<T>(loc, std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3),
                             std::forward<A4>(a4), std::forward<A5>(a5));
 }
 template <class T, class A1, class A2, class A3, class A4, class A5, class A6>
-Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, std::source_location loc) {
+Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, ouro::SourceLocation loc) {
   return detail::make_at<T>(loc, std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3),
                             std::forward<A4>(a4), std::forward<A5>(a5), std::forward<A6>(a6));
 }

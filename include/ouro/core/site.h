@@ -1,14 +1,12 @@
 // Where an allocation comes from: the chain of public entry points running on this thread,
-// each with the caller's source line (std::source_location), for the tracing layer.
+// each with the caller's source line (ouro::SourceLocation), for the tracing layer.
 //
-// An entry point that takes `std::source_location loc = std::source_location::current()`
+// An entry point that takes `ouro::SourceLocation loc = ouro::SourceLocation::current()`
 // opens a SiteScope for its duration; allocations made meanwhile (its own and those of the
 // calls it makes) can then be attributed to the user's line. The chain is a linked list
 // through the scopes on the C++ stack, innermost first, so it costs two thread-local
 // stores per entry point whether or not anybody traces, and never allocates.
 #pragma once
-
-#include <source_location>
 
 #include "ouro/config.h"
 
@@ -16,7 +14,7 @@ namespace ouro {
 
 /// One entry point on the thread's chain: the line that called it and the one below.
 struct SiteFrame {
-  std::source_location location;  ///< the caller's file, line and function
+  ouro::SourceLocation location;  ///< the caller's file, line and function
   const SiteFrame* caller;        ///< the enclosing entry point, or nullptr
 };
 
@@ -30,13 +28,13 @@ inline const SiteFrame* current_site() noexcept { return detail::current_site_fr
 
 /// Pushes `location` on this thread's chain of entry points for the scope's lifetime.
 ///
-///     void append(Value v, std::source_location loc = std::source_location::current()) {
+///     void append(Value v, ouro::SourceLocation loc = ouro::SourceLocation::current()) {
 ///       ouro::SiteScope site(loc);   // what append allocates is charged to the caller's line
 ///       ...
 ///     }
 class SiteScope {
  public:
-  explicit SiteScope(const std::source_location& location) noexcept
+  explicit SiteScope(const ouro::SourceLocation& location) noexcept
       : frame_{location, detail::current_site_frame} {
     detail::current_site_frame = &frame_;
   }

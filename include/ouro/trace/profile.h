@@ -2,7 +2,7 @@
 // exact traced bytes rather than guessed from the process's resident size.
 //
 // C++ has no line events, so the scope marks its lines: `prof.line();` at the start of a
-// line records the caller's line (std::source_location) and closes the previous one, whose
+// line records the caller's line (ouro::SourceLocation) and closes the previous one, whose
 // increment is the traced bytes that changed between the two marks. Because each change is
 // charged once to the line that ran just before it, increments never double count, add up
 // to the scope's net change, and a loop body's line sums its iterations (Occurrences counts
@@ -13,8 +13,9 @@
 // one frame on the thread's site chain, ouro/core/site.h, for the scope's duration).
 #pragma once
 
+#include "ouro/config.h"
+
 #include <cstdint>
-#include <source_location>
 #include <string>
 #include <vector>
 
@@ -36,16 +37,16 @@ class LineProfiler {
  public:
   /// Begins the scope at the caller's line. Throws std::logic_error if the tracer is off.
   explicit LineProfiler(Tracer& tracer, std::string name = {},
-                        std::source_location where = std::source_location::current());
+                        ouro::SourceLocation where = ouro::SourceLocation::current());
   /// Ends the scope if finish() was not called (the table goes to the tracer).
   ~LineProfiler();
   LineProfiler(const LineProfiler&) = delete;
   LineProfiler& operator=(const LineProfiler&) = delete;
 
   /// Marks the start of the caller's line (memory_profiler's line event).
-  void line(std::source_location where = std::source_location::current()) noexcept;
+  void line(ouro::SourceLocation where = ouro::SourceLocation::current()) noexcept;
   /// Ends the scope at the caller's line, hands the record to the tracer and returns it.
-  const ScopeRecord& finish(std::source_location where = std::source_location::current());
+  const ScopeRecord& finish(ouro::SourceLocation where = ouro::SourceLocation::current());
 
  private:
   void close_line() noexcept;

@@ -8,6 +8,8 @@
 // charged twice for the same block (tracemalloc adds it once per occurrence).
 #pragma once
 
+#include "ouro/config.h"
+
 #include <compare>
 #include <cstddef>
 #include <cstdint>
@@ -21,7 +23,7 @@ namespace ouro::trace {
 
 /// One frame of a traceback: a source line, and the function when known.
 struct Frame {
-  std::string filename;      ///< as the compiler spelled it (std::source_location::file_name)
+  std::string filename;      ///< as the compiler spelled it (ouro::SourceLocation::file_name)
   std::uint32_t lineno = 0;  ///< 1-based; 0 when grouping by file
   std::string function;      ///< function name, or empty (not part of comparisons)
 
