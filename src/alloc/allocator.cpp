@@ -651,15 +651,6 @@ void Allocator::buffer_give(void* p, std::size_t bytes) noexcept {
 
 // --- unsized frees (by tag) -------------------------------------------------------------
 
-Allocator* Allocator::owner_of(const void* block, std::uint32_t pool_shift) noexcept {
-  if (pool_shift != 0) {
-    auto* pool =
-        reinterpret_cast<const Pool*>(address(block) & ~((std::uintptr_t{1} << pool_shift) - 1));
-    return pool->owner;
-  }
-  return (static_cast<const LargeBlock*>(block) - 1)->owner;
-}
-
 void Allocator::abandon() noexcept {
   for (Arena* a = all_arenas_; a != nullptr; a = a->next_all) {
     for (std::uint32_t i = 0; i < a->next_fresh; ++i) {

@@ -79,6 +79,10 @@ struct Allocator::FreeChunk {
   std::size_t size;  // bytes including this header; a multiple of 16
 };
 
+static_assert(offsetof(Allocator::Pool, owner) == Allocator::kPoolOwnerOffset);
+static_assert(offsetof(Allocator::LargeBlock, owner) == Allocator::kLargeOwnerOffset);
+static_assert(sizeof(Allocator::LargeBlock) == Allocator::kLargeHeaderBytes);
+
 inline constexpr std::uint32_t kPoolMagic = 0x6f75726f;  // "ouro"
 inline constexpr std::uint32_t kNoClass = 0xffffffff;
 inline constexpr unsigned char kFreshByte = 0xCD;  // debug: newly allocated block contents

@@ -943,8 +943,19 @@ void Pickler::save_interned_name(const Value& name) {
   if (s == nullptr) return save(name);
   frame_boundary();
   if (saved_as_persistent_id(name)) return;
+  // The same str object used as a value too (one object, as the tour's ComplexDataObject
+  // uses one 'nested' for a key and an attribute name, like CPython's interned constants):
+  // identity comes first, and the interned name is memoized under both keys.
+  const std::uint64_t identity = s->size() > 1 ? identity_key(*s) : 0;
+  if (identity != 0 && write_get(identity)) return;
   const std::uint64_t key = named_key("I", s->utf8());
-  if (!write_get(key)) save_str_text(s->utf8(), key);
+  if (write_get(key)) return;
+  save_str_text(s->utf8(), key);
+  if (identity != 0) {
+    if (const std::int64_t index = memo_.find(key); index >= 0) {
+      memo_.insert(identity, static_cast<std::uint32_t>(index));
+    }
+  }
 }
 
 void Pickler::save_tuple(const Tuple& t, bool state) {

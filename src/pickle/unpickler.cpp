@@ -224,6 +224,7 @@ class Unpickler {
   Reduce* promote_to_reduce(std::size_t i);
   Value global_value(std::string_view module, std::string_view name);
   void build(const Value& state);
+  void intern_names(const Value& state);
   void extend_target(std::size_t from);
   void set_items(std::size_t x);
   void add_items(std::size_t mark);
@@ -264,6 +265,8 @@ class Unpickler {
   HeapMap<const Object*, HeapVector<std::uint64_t>> pending_{alloc()};
   // Unfolded sizes of key tuples/frozensets seen (kept alive so addresses stay valid).
   HeapMap<const Object*, std::pair<Value, std::uint64_t>> key_costs_{alloc()};
+  // BUILD's interned attribute names: loaded str key -> (that key, its interned copy).
+  HeapMap<const Object*, std::pair<Value, Value>> interned_{alloc()};
   const bool lean_ = false;  // Build::kForScan: see unpickler.h
   Value placeholder_float_, placeholder_bytes_, placeholder_bytearray_;
   std::uint64_t hash_work_ = 0;
@@ -730,6 +733,34 @@ Value Unpickler::instantiate(const Value& cls, const Value& args) {
   return call(cls, args);
 }
 
+// BUILD interns the str keys of a dict state (CPython's load_build; setattr does the same
+// for the slots of a (dict, slots) state): an attribute name is then another object than an
+// equal str loaded as a value, which decides what a later dumps shares by identity
+// (pickler.cpp, save_interned_name). One interned copy per loaded key object. The keys are
+// replaced in place: an equal str has the same hash, so the table stays valid.
+void Unpickler::intern_names(const Value& state) {
+  auto intern_keys = [&](const Value& part) {
+    const Dict* d = part.get_if<Dict>();
+    if (d == nullptr) return;
+    for (const DictEntry& e : *d) {
+      const Str* key = e.key.get_if<Str>();
+      if (key == nullptr || key->size() < 2) continue;  // one-character names: singletons
+      auto found = interned_.find(key);
+      if (found == interned_.end()) {
+        Value copy(Str::make(heap_, key->utf8()));
+        found = interned_.emplace(key, std::pair<Value, Value>(e.key, std::move(copy))).first;
+      }
+      const_cast<Value&>(e.key) = found->second.second;
+    }
+  };
+  if (const Tuple* t = state.get_if<Tuple>(); t != nullptr && t->size() == 2) {
+    intern_keys((*t)[0]);
+    intern_keys((*t)[1]);
+  } else {
+    intern_keys(state);
+  }
+}
+
 // BUILD: inst.__setstate__(state) or inst.__dict__.update(state), on ouro's inert types.
 void Unpickler::build(const Value& state) {
   Value& inst = stack_.back();
@@ -745,6 +776,7 @@ void Unpickler::build(const Value& state) {
       }
     }
     pending_.erase(obj);
+    if (!lean_) intern_names(state);
     Dict* current = obj->dict();
     const Dict* update = state.get_if<Dict>();
     if (current != nullptr && update != nullptr && obj->state().is<Dict>()) {

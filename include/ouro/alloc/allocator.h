@@ -163,8 +163,20 @@ class Allocator {
     return n <= kSmallRequestLimit ? pool_shift_ : 0;
   }
   /// The allocator that owns `block` (allocated with the given tag), or nullptr if its
-  /// allocator abandoned it (see abandon()).
-  static Allocator* owner_of(const void* block, std::uint32_t tag) noexcept;
+  /// allocator abandoned it (see abandon()). Inline, one mask and one load: dealloc and the
+  /// same-heap check (I1) run it for every object.
+  static Allocator* owner_of(const void* block, std::uint32_t tag) noexcept {
+    const auto at = reinterpret_cast<std::uintptr_t>(block);
+    const std::uintptr_t field = tag != 0
+                                     ? (at & ~((std::uintptr_t{1} << tag) - 1)) + kPoolOwnerOffset
+                                     : at - kLargeHeaderBytes + kLargeOwnerOffset;
+    return *reinterpret_cast<Allocator* const*>(field);
+  }
+  /// Where the owner pointer sits in a pool header and in a large block's header (checked
+  /// against the structures in src/alloc/types.h).
+  static constexpr std::size_t kPoolOwnerOffset = 4 * sizeof(void*);
+  static constexpr std::size_t kLargeOwnerOffset = 2 * sizeof(void*);
+  static constexpr std::size_t kLargeHeaderBytes = 4 * sizeof(void*) > 16 ? 4 * sizeof(void*) : 16;
   /// Frees a block by its tag; the size is looked up (the pool's class or large header).
   void free_block(void* block, std::uint32_t tag) noexcept;
   /// Bytes the block really takes (its size class, or a large block's size).

@@ -206,12 +206,6 @@ constexpr bool weak_referenceable() {
 /// heap (I1: the objects of a heap refer only to objects of the same heap).
 [[noreturn]] void throw_cross_heap(const Heap& heap, const Object& item);
 
-/// Keeps I1 where a container stores a reference: `item` must live in `heap`. One lookup of
-/// the item's heap (its pool header); values that are no object (immediates) never reach it.
-inline void check_same_heap(const Heap& heap, const Object& item) {
-  if (OURO_UNLIKELY(&item.heap() != &heap)) throw_cross_heap(heap, item);
-}
-
 /// Sends the exception being handled to the heap's unraisable hook (default: stderr).
 /// Call only from inside a catch block.
 void report_unraisable(Heap& heap, std::string_view where, const Object* object) noexcept;

@@ -191,6 +191,19 @@ inline void adopt_new_object(Heap& heap, Object* object, std::size_t bytes,
   if (kind_flags & Object::kContainer) track_new_container(heap, object);
 }
 
+/// Keeps I1 where a container stores a reference: `item` must live in `heap`. One mask and
+/// one load (the owner in the item's pool header); immediates never reach it.
+inline void check_same_heap(const Heap& heap, const Object& item) {
+  const std::uint32_t flags = ObjectAccess::flags(item);
+  if (OURO_UNLIKELY(flags & Object::kConstructing)) return;  // header not filled in yet
+  auto* self = const_cast<Object*>(&item);
+  const void* block = (flags & Object::kContainer) ? static_cast<void*>(links_of(self)) : self;
+  if (OURO_UNLIKELY(Allocator::owner_of(block, flags & Object::kPoolShiftMask) !=
+                    &heap.allocator())) {
+    throw_cross_heap(heap, item);
+  }
+}
+
 template <class T>
 constexpr void check_managed_type() {
   static_assert(std::is_base_of_v<Object, T>, "ouro::make<T>: T must derive from ouro::Object");
