@@ -123,8 +123,10 @@ class Unpickler {
         reader_(data),
         lean_(build == Build::kForScan) {}
   // Reads from `in` as it goes (load(istream)): see fetch_instruction.
+#if !OURO_BARE_METAL  // no streams on bare metal (docs/embedded.md)
   Unpickler(Heap& heap, std::istream& in, const LoadOptions& options)
       : heap_(heap), options_(options), reader_(data_), stream_(in.rdbuf()), stream_owner_(&in) {}
+#endif
 
   Value run(std::size_t* consumed);
 
@@ -894,6 +896,7 @@ void Unpickler::read_until(std::size_t end) {
     base_ += consumed;
     end -= consumed;
   }
+#if !OURO_BARE_METAL
   while (buffer_.size() < end) {
     const std::size_t want = std::min(end - buffer_.size(), kStreamPiece);
     const std::size_t old_size = buffer_.size();
@@ -907,6 +910,7 @@ void Unpickler::read_until(std::size_t end) {
       break;
     }
   }
+#endif
   refresh_view();
 }
 
@@ -1455,11 +1459,13 @@ Value unpickle(Heap& heap, std::span<const std::byte> data, const LoadOptions& o
   return unpickler.run(consumed);
 }
 
+#if !OURO_BARE_METAL
 Value unpickle(Heap& heap, std::istream& in, const LoadOptions& options) {
   const GcPause pause(heap);
   Unpickler unpickler(heap, in, options);
   return unpickler.run(nullptr);
 }
+#endif
 
 }  // namespace detail
 
