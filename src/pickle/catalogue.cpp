@@ -215,8 +215,10 @@ const CatalogueReprExtension kReprExtension;
 
 std::string catalogue_repr(const Value& v) { return repr(v, kReprExtension); }
 
+#if !OURO_BARE_METAL
 void write_catalogue_repr(std::ostream& out, const Value& v, std::size_t max_bytes) {
   write_repr(out, v, max_bytes, &kReprExtension);
 }
+#endif
 
 }  // namespace ouro::pickle

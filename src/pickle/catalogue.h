@@ -35,8 +35,10 @@ namespace ouro::pickle {
 ///
 ///     catalogue_repr(loads(python_pickle_of_complex_1_2)) == "(1+2j)"
 std::string catalogue_repr(const Value& v);
+#if !OURO_BARE_METAL
 /// catalogue_repr streamed (ouro::write_repr): `ouro pickle show` under --max-output.
 void write_catalogue_repr(std::ostream& out, const Value& v, std::size_t max_bytes);
+#endif
 
 namespace detail {
 

@@ -15,7 +15,9 @@
 
 #include <algorithm>
 #include <charconv>
+#if !OURO_BARE_METAL  // no streams on bare metal: <ostream> alone links 250 KB of locales
 #include <ostream>
+#endif
 #include <vector>
 
 #include "ouro/value/format.h"
@@ -115,10 +117,12 @@ class ReprWriter {
   // Writes the first `n` pending bytes to the stream; a failed write ends the repr.
   void flush(std::size_t n) {
     if (sink_ == nullptr || n == 0) return;
+#if !OURO_BARE_METAL
     sink_->write(out.data(), static_cast<std::streamsize>(n));
     if (!*sink_) throw std::ios_base::failure("writing the repr failed");
     written_ += n;
     out.erase(0, n);
+#endif
   }
 
   // Streams the pending text once it is long enough, and enforces the cap: the text is cut
@@ -329,11 +333,13 @@ std::string repr(const Value& v, const ReprExtension& extension) {
   return std::move(writer.out);
 }
 
+#if !OURO_BARE_METAL
 void write_repr(std::ostream& out, const Value& v, std::size_t max_bytes,
                 const ReprExtension* extension) {
   ReprWriter writer(out, max_bytes, extension);
   writer.write(v);
   writer.finish();
 }
+#endif
 
 }  // namespace ouro

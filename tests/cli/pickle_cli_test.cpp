@@ -339,6 +339,15 @@ constexpr std::size_t kMiB = std::size_t{1} << 20;
 // What the process may use beyond the limit and its baseline: the C++ runtime's own
 // buffers, a half-grown container's last step, allocator slack. Small and fixed.
 constexpr std::size_t kSlack = 16 * kMiB;
+// AddressSanitizer keeps freed memory in quarantine (256 MiB by default) and maps shadow
+// memory, so a sanitized process's resident size says nothing about the heap's limit. The
+// memory bounds are asserted in the release build (make test); the sanitizer build checks
+// the same runs' outcomes (the limit's error, the exit status) and their memory safety.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kResidentSizeMeaningful = false;
+#else
+constexpr bool kResidentSizeMeaningful = true;
+#endif
 
 class PickleLimitsTest : public PickleCliTest {
  protected:
@@ -383,8 +392,10 @@ TEST_F(PickleLimitsTest, HostileLoadsStayWithinTheMemoryLimit) {
       EXPECT_EQ(r.status, 3) << command << ": " << r.err.substr(0, 500);
       EXPECT_NE(r.err.find("exceeded the memory limit of 64 MiB (--max-memory)"), std::string::npos)
           << command << ": " << r.err.substr(0, 500);
-      EXPECT_LE(r.peak_rss, 64 * kMiB + base + kSlack)
-          << command << " peaked at " << r.peak_rss / kMiB << " MiB";
+      if (kResidentSizeMeaningful) {
+        EXPECT_LE(r.peak_rss, 64 * kMiB + base + kSlack)
+            << command << " peaked at " << r.peak_rss / kMiB << " MiB";
+      }
     }
     // scan holds the file itself too; its report goes to stdout.
     TempFile report(".out");
@@ -393,8 +404,10 @@ TEST_F(PickleLimitsTest, HostileLoadsStayWithinTheMemoryLimit) {
     EXPECT_EQ(scan.status, 3) << scan.err;
     EXPECT_NE(report.read().find("exceeded the memory limit of 64 MiB (--max-memory)"),
               std::string::npos);
-    EXPECT_LE(scan.peak_rss, 64 * kMiB + file_size + base + kSlack)
-        << "scan peaked at " << scan.peak_rss / kMiB << " MiB";
+    if (kResidentSizeMeaningful) {
+      EXPECT_LE(scan.peak_rss, 64 * kMiB + file_size + base + kSlack)
+          << "scan peaked at " << scan.peak_rss / kMiB << " MiB";
+    }
     // dis holds the file too, and its emulation needs a byte or two per entry (8 per MARK):
     // some shapes are valid pickletools input that fits, some pass a limit; all bounded.
     const MeasuredRun dis = run_measured({"pickle", "dis", "--max-memory", "64M", file});
@@ -404,8 +417,10 @@ TEST_F(PickleLimitsTest, HostileLoadsStayWithinTheMemoryLimit) {
                   dis.err.find("passed the output limit") != std::string::npos)
           << dis.err;
     }
-    EXPECT_LE(dis.peak_rss, 64 * kMiB + file_size + base + kSlack)
-        << "dis peaked at " << dis.peak_rss / kMiB << " MiB";
+    if (kResidentSizeMeaningful) {
+      EXPECT_LE(dis.peak_rss, 64 * kMiB + file_size + base + kSlack)
+          << "dis peaked at " << dis.peak_rss / kMiB << " MiB";
+    }
   }
 }
 
@@ -472,7 +487,9 @@ TEST_F(PickleLimitsTest, ShowOfABillionLaughsStopsAtTheOutputCap) {
   const std::string text = out.read();
   EXPECT_EQ(text.size(), 10 * kMiB + 1);  // the cap, then a newline
   EXPECT_EQ(text.substr(0, 24), "[[[[[[[[['lol', 'lol', '");
-  EXPECT_LE(r.peak_rss, baseline() + kSlack);
+  if (kResidentSizeMeaningful) {
+    EXPECT_LE(r.peak_rss, baseline() + kSlack);
+  }
 }
 
 // Two lists holding each other: [...] marks the recursion as CPython's repr does, the text
@@ -504,7 +521,9 @@ TEST_F(PickleLimitsTest, DisOfDeeplyNestedMarksEndsWithinSeconds) {
             std::string::npos)
       << r.err;
   EXPECT_LT(r.seconds, 20);
-  EXPECT_LE(r.peak_rss, baseline() + kSlack);
+  if (kResidentSizeMeaningful) {
+    EXPECT_LE(r.peak_rss, baseline() + kSlack);
+  }
   TempFile out(".out");
   const MeasuredRun capped =
       run_measured({"pickle", "dis", "--max-output", "100K", file}, out.path());

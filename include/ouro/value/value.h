@@ -78,8 +78,10 @@ class OutputLimitError : public std::length_error {
 /// repr(v, extension).
 ///
 ///     ouro::write_repr(std::cout, value, 10 << 20);  // at most 10 MiB of text
+#if !OURO_BARE_METAL
 void write_repr(std::ostream& out, const Value& v, std::size_t max_bytes = 0,
                 const ReprExtension* extension = nullptr);
+#endif
 
 /// Python's `a == b`: numbers across int/bool/float exactly, str, bytes == bytearray by
 /// content, sequences, dicts and sets by content, identity for instances. Inside
