@@ -29,12 +29,9 @@ CHAPTERS = [
 
 # The seed program's classes (SCENARIOS.md, scenario 1), as the firmware's
 # tools/ouro/tour_seed.h builds them: pickle names them __main__.ComplexDataObject and
-# __main__.NestedClass, so they must be defined in the script that runs as __main__.
-# One difference from the seed's source: the key of the dict inside the list is built at
-# run time, so it is not the interned 'nested' that names the attribute. ouro's pickler keys
-# an instance's attribute names by their text among interned names (the model of a loaded
-# object, src/pickle/pickler.cpp save_state), so its 'nested' attribute name and the
-# dict's 'nested' key are two memo entries, as they are for this object in CPython.
+# __main__.NestedClass, so they must be defined in the script that runs as __main__. The
+# dict key 'nested' and the attribute name are one interned str, which pickle writes once
+# and refers back to; the tour uses one Str for both, and ouro's pickler shares it too.
 class NestedClass:
     def __init__(self):
         self.message = 'I am nested'
@@ -44,7 +41,7 @@ class ComplexDataObject:
     def __init__(self):
         self.integer = 1024
         self.string = 'Sample Text'
-        self.list = [1, 2, 3, {''.join(['nes', 'ted']): 'dict'}, ('tuple', 42)]
+        self.list = [1, 2, 3, {'nested': 'dict'}, ('tuple', 42)]
         self.nested = NestedClass()
 
 

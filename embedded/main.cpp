@@ -177,7 +177,12 @@ void pickle_chapter(Heap& heap) {
     const Value* nested = loaded.as<Instance>().get_attr("nested");
     const std::string message = repr(*nested->as<Instance>().get_attr("message"));
     show(fmt::format("loaded back: obj.nested.message = {}", message));
-    check(message == "'I am nested'" && pickle::dumps(loaded, {.protocol = protocol}) == data,
+    // Loaded back equal. Not byte-identical when dumped again, in CPython either: BUILD
+    // interns the attribute name, which is then another object than the list's dict key.
+    auto same = [&](std::string_view name) {
+      return equals(*loaded.as<Instance>().get_attr(name), *obj.as<Instance>().get_attr(name));
+    };
+    check(message == "'I am nested'" && same("integer") && same("string") && same("list"),
           fmt::format("protocol {} round trip", protocol));
     show_heap(heap);
   }

@@ -9,7 +9,9 @@
 #include <array>
 #include <cmath>
 
+#if !OURO_BARE_METAL
 #include "ouro/pickle/numpy.h"
+#endif
 #include "value/float_format.h"
 
 namespace ouro::pickle {
@@ -40,6 +42,7 @@ constexpr std::array kCatalogue = {
     CatalogueEntry{"builtins", "set", kType},
     CatalogueEntry{"builtins", "frozenset", kType},
     CatalogueEntry{"builtins", "memoryview", kType},
+#if !OURO_BARE_METAL  // numpy.h is host-only: a board has no room for it (docs/embedded.md)
     // numpy arrays, dtypes and scalars (numpy.h decodes them; numpy._core is numpy 2's).
     CatalogueEntry{"numpy", "ndarray", kNumpy},
     CatalogueEntry{"numpy", "dtype", kNumpy},
@@ -49,6 +52,7 @@ constexpr std::array kCatalogue = {
     CatalogueEntry{"numpy._core.multiarray", "_reconstruct", kNumpy},
     CatalogueEntry{"numpy._core.multiarray", "scalar", kNumpy},
     CatalogueEntry{"numpy._core.numeric", "_frombuffer", kNumpy},
+#endif
 };
 
 }  // namespace
@@ -176,6 +180,11 @@ class CatalogueReprExtension final : public ReprExtension {
   // numpy's repr of an array, scalar or dtype; the generic text for what has no typed view
   // (object and structured arrays: their items are printed there).
   static bool write_numpy(const Value& v, std::string& out) {
+#if OURO_BARE_METAL
+    (void)v;
+    (void)out;
+    return false;
+#else
     try {
       if (const auto a = numpy::as_array(v)) {
         out += numpy::repr(*a);
@@ -191,6 +200,7 @@ class CatalogueReprExtension final : public ReprExtension {
     } catch (const numpy::NumpyError&) {
       return false;
     }
+#endif
   }
 
   // type(x) of the builtin singletons CPython pickles this way (save_type).

@@ -13,7 +13,6 @@
 #include <cstring>
 
 #include "ouro/pickle/numpy.h"
-#include "value/float_format.h"
 
 namespace ouro::pickle::numpy {
 namespace {
@@ -22,18 +21,10 @@ using Kind = ElementType::Kind;
 
 // The shortest round-trip digits of a float element, at its own precision.
 std::string shortest(double x, std::size_t width) {
-#if OURO_BARE_METAL
-  // std::to_chars for floating point links libstdc++'s ryu tables (over 120 KB of flash);
-  // on a board numpy's repr uses the value layer's float repr instead (a float32 element
-  // then shows the digits of its double value).
-  (void)width;
-  return value::detail::float_repr(x);
-#else
   char buf[64];
   const auto result = width == 8 ? std::to_chars(buf, buf + sizeof buf, x)
                                  : std::to_chars(buf, buf + sizeof buf, static_cast<float>(x));
   return {buf, result.ptr};
-#endif
 }
 
 // A float split at its point: "-2.5" -> {"-2", "5"}; "nan"/"inf" stay whole in `whole`.
