@@ -14,6 +14,7 @@ import argparse
 import pickle
 import re
 import subprocess
+from pathlib import Path
 import sys
 
 CHAPTERS = [
@@ -27,22 +28,9 @@ CHAPTERS = [
 ]
 
 
-# The seed program's classes (SCENARIOS.md, scenario 1), as the firmware's
-# tools/ouro/tour_seed.h builds them: pickle names them __main__.ComplexDataObject and
-# __main__.NestedClass, so they must be defined in the script that runs as __main__. The
-# dict key 'nested' and the attribute name are one interned str, which pickle writes once
-# and refers back to; the tour uses one Str for both, and ouro's pickler shares it too.
-class NestedClass:
-    def __init__(self):
-        self.message = 'I am nested'
-
-
-class ComplexDataObject:
-    def __init__(self):
-        self.integer = 1024
-        self.string = 'Sample Text'
-        self.list = [1, 2, 3, {'nested': 'dict'}, ('tuple', 42)]
-        self.nested = NestedClass()
+# The seed program's classes, defined here in __main__ (see tools/ouro/seed_program.py).
+SEED_PROGRAM = Path(__file__).resolve().parents[1] / "tools" / "ouro" / "seed_program.py"
+exec(SEED_PROGRAM.read_text())
 
 
 def section_sizes(elf, size_tool):

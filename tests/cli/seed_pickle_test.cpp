@@ -13,20 +13,10 @@
 
 namespace {
 
+// tools/ouro/seed_program.py, run as __main__ (pickle names its classes __main__.*).
 constexpr const char* kSeedProgram = R"PY(
 import pickle, sys
-
-class NestedClass:
-    def __init__(self):
-        self.message = 'I am nested'
-
-class ComplexDataObject:
-    def __init__(self):
-        self.integer = 1024
-        self.string = 'Sample Text'
-        self.list = [1, 2, 3, {'nested': 'dict'}, ('tuple', 42)]
-        self.nested = NestedClass()
-
+exec(open(sys.argv[1]).read())
 obj = ComplexDataObject()
 for protocol in range(6):
     sys.stdout.write(pickle.dumps(obj, protocol).hex() + '\n')
@@ -44,7 +34,8 @@ std::string hex(const std::string& bytes) {
 
 TEST(SeedPickle, EveryProtocolGivesCPythonsBytes) {
   OURO_REQUIRE_PYTHON();
-  const auto python = ouro::testing::run_python(kSeedProgram);
+  const auto python = ouro::testing::run_python(
+      kSeedProgram, "", std::string(OURO_SOURCE_DIR) + "/tools/ouro/seed_program.py");
   ASSERT_EQ(python.status, 0) << python.err;
   ouro::Heap heap;
   ouro::HeapScope scope(heap);
