@@ -25,8 +25,8 @@
 #include "core/weak_table.h"
 #include "ouro/core/gc.h"
 #include "ouro/core/ref.h"
-#include "ouro/errors.h"
 #include "ouro/core/runtime.h"
+#include "ouro/errors.h"
 #include "ouro/process_mutex.h"
 
 namespace ouro {

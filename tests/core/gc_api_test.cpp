@@ -358,10 +358,9 @@ class CallbackTest : public GcTest {
   CallbackTest() {
     disable_automatic();
     for (int id : {1, 2}) {
-      gc::callbacks().add(
-          [this, id](const std::string& phase, const gc::CollectionInfo& info) {
-            visit_.push_back({id, phase, info});
-          });
+      gc::callbacks().add([this, id](const std::string& phase, const gc::CollectionInfo& info) {
+        visit_.push_back({id, phase, info});
+      });
     }
   }
   ~CallbackTest() override { gc::callbacks(heap_).clear(); }

@@ -28,7 +28,8 @@ class CrossHeapTest : public ::testing::Test {
       FAIL() << "a reference into another heap was stored";
     } catch (const ouro::TypeError& e) {
       const std::string what = e.what();
-      EXPECT_NE(what.find("cannot store a reference to a 'str' of heap"), std::string::npos) << what;
+      EXPECT_NE(what.find("cannot store a reference to a 'str' of heap"), std::string::npos)
+          << what;
       EXPECT_NE(what.find("same heap (I1)"), std::string::npos) << what;
     }
   }

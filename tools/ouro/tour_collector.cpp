@@ -60,8 +60,7 @@ void collector_chapter() {
   const auto before = gc::get_stats()[2];
   const std::size_t found = gc::collect();
   const auto after = gc::get_stats()[2];
-  show(fmt::format("gc::collect() returned {}; live objects = {}", found,
-                   heap.live_objects()));
+  show(fmt::format("gc::collect() returned {}; live objects = {}", found, heap.live_objects()));
   show(fmt::format("generation 2 statistics: collections {} -> {}, collected {} -> {}",
                    before.collections, after.collections, before.collected, after.collected));
   gc::enable();

@@ -13,12 +13,11 @@
 // one frame on the thread's site chain, ouro/core/site.h, for the scope's duration).
 #pragma once
 
-#include "ouro/config.h"
-
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "ouro/config.h"
 #include "ouro/core/site.h"
 #include "ouro/trace/capture.h"
 #include "ouro/trace/tracer.h"

@@ -8,8 +8,6 @@
 // charged twice for the same block (tracemalloc adds it once per occurrence).
 #pragma once
 
-#include "ouro/config.h"
-
 #include <compare>
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +16,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "ouro/config.h"
 
 namespace ouro::trace {
 
