@@ -116,5 +116,84 @@ TEST_F(CatalogueTest, OtherShapesKeepTheGenericText) {
   EXPECT_EQ(catalogue_repr(plain), repr(plain));
 }
 
+// Calls of the standard library's rows in shapes their reducers never write, built by hand
+// (protocol 0 text): where CPython's constructor normalizes (timedelta's carries, a Fraction
+// in lowest terms, Decimal's canonical string) ouro prints what python3's repr prints; where
+// it needs what ouro does not model (dividing big ints, non-ASCII digits) or CPython would
+// raise, ouro keeps the generic <reduce ...> text and never prints a wrong repr.
+TEST_F(CatalogueTest, HandWrittenCallsMatchCPythonsConstructors) {
+  OURO_REQUIRE_PYTHON();
+  const auto py = run_python(std::string(testing::kBlobPython) + R"PY(
+import pickle
+def call(module, name, *args):
+    return ('c%s\n%s\n(' % (module, name) + ''.join(args) + 'tR.').encode('latin-1')
+I = lambda n: 'I%d\n' % n
+L = lambda n: 'L%dL\n' % n
+S = lambda s: 'V%s\n' % s
+B = lambda b: "c_codecs\nencode\n(V%s\nVlatin1\ntR" % b
+delta = lambda *a: 'cdatetime\ntimedelta\n(' + ''.join(I(x) for x in a) + 'tR'
+EXACT = [
+    call('datetime', 'timedelta', I(0), I(86401), I(-1)),
+    call('datetime', 'timedelta', I(1), I(2), I(3), I(4), I(5), I(6), I(7)),
+    call('datetime', 'timedelta', I(-3), I(-1000000), I(-2000001)),
+    call('datetime', 'timedelta'),
+    call('datetime', 'timezone', delta(0, 3600), S('CET')),
+    call('datetime', 'timezone', delta(0), S('UTC')),
+    call('datetime', 'date', S('\\u0007\\u00e8\\u0002\\u001f')),   # str state, day not checked
+    call('datetime', 'datetime', B('\\u0007\\u00e8\\u0081\\u0002\\u0003\\u0004\\u0005\\u0000\\u0000\\u0006'), 'N'),
+    call('fractions', 'Fraction', I(4), I(-6)),
+    call('fractions', 'Fraction', I(0), I(-5)),
+    call('fractions', 'Fraction', L(2**70 + 1), L(2**65)),
+    call('decimal', 'Decimal', S(' 1_000.50 ')),
+    call('decimal', 'Decimal', S('-.5e-9')),
+    call('decimal', 'Decimal', S('nan0012')),
+    call('decimal', 'Decimal', S('1e999999999999999999')),
+    call('decimal', 'Decimal', I(-42)),
+    call('collections', 'deque', '(lp0\nI1\naI2\naI3\na', I(2)),
+    call('collections', 'Counter', '(dp0\nVa\nF1.5\nsVb\nI2\nsVc\nI1\ns'),
+    call('uuid', 'SafeUUID', 'N'),
+]
+GENERIC = [
+    call('fractions', 'Fraction', L(2**70), L(2**80)),    # needs big-int division
+    call('fractions', 'Fraction', I(1), I(0)),              # ZeroDivisionError
+    call('decimal', 'Decimal', S('1e2000000000000000000')), # InvalidOperation
+    call('decimal', 'Decimal', S('1 2')),
+    call('datetime', 'date', B('\\u0007\\u00e8\\u000d\\u0001')),  # month 13: refused
+    call('datetime', 'timedelta', I(1000000000)),           # OverflowError
+    call('datetime', 'timezone', delta(1)),                 # a whole day: ValueError
+    call('datetime', 'timezone', delta(0, 60), I(5)),       # the name must be a str
+    call('collections', 'deque', '(t', I(-1)),              # maxlen must be >= 0
+    call('uuid', 'SafeUUID', I(3)),
+]
+for kind, cases in (('exact', EXACT), ('generic', GENERIC)):
+    for data in cases:
+        put(kind)
+        put(data)
+        try:
+            put(repr(pickle.loads(data)))
+        except Exception as e:
+            put(type(e).__name__)
+)PY");
+  ASSERT_EQ(py.status, 0) << py.err;
+  BlobReader reader(py.out);
+  int exact = 0, generic = 0;
+  while (!reader.done()) {
+    const std::string kind(reader.next()), data(reader.next()), expected(reader.next());
+    SCOPED_TRACE(data);
+    Value v;
+    ASSERT_NO_THROW(v = loads(data));
+    if (kind == "exact") {
+      EXPECT_EQ(catalogue_repr(v), expected);
+      ++exact;
+    } else {
+      EXPECT_TRUE(catalogue_repr(v).starts_with("<reduce ")) << catalogue_repr(v);
+      EXPECT_NE(catalogue_repr(v), expected);
+      ++generic;
+    }
+  }
+  EXPECT_EQ(exact, 19);
+  EXPECT_EQ(generic, 10);
+}
+
 }  // namespace
 }  // namespace ouro::pickle
