@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -85,6 +86,11 @@ std::span<const CatalogueEntry> catalogue_entries() noexcept;
 /// for a shape that row's CPython reducer never writes (catalogue_stdlib.cpp).
 bool write_stdlib_repr(CatalogueRole role, const Value& v, std::string& out,
                        const std::function<void(const Value&)>& item);
+/// str(Decimal(text)), CPython's canonical string (to-scientific-string) of a Decimal's
+/// pickled argument; nullopt where CPython raises InvalidOperation or for non-ASCII text.
+///
+///     decimal_str(" 1_000.50 ") == "1000.50";  decimal_str("1e5") == "1E+5"
+std::optional<std::string> decimal_str(std::string_view text);
 #endif
 
 }  // namespace detail

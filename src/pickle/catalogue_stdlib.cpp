@@ -361,6 +361,8 @@ std::string_view strip_leading_zeros(std::string_view digits) {
   return first == std::string_view::npos ? std::string_view() : digits.substr(first);
 }
 
+}  // namespace
+
 // str(Decimal(text)) as _decimal parses it with its exact (maximum) context and prints it
 // (to-scientific-string): whitespace stripped, underscores ignored, Inf / Infinity / NaN /
 // sNaN in any case, NaN payloads without leading zeros. ASCII only: a text with other
@@ -441,6 +443,8 @@ std::optional<std::string> decimal_str(std::string_view text) {
   if (leftdigits != dotplace) result += fmt::format("E{:+}", leftdigits - dotplace);
   return result;
 }
+
+namespace {
 
 // Decimal.__reduce__: (Decimal, (str(self),)). repr: Decimal('<str>').
 bool write_decimal(const Tuple& args, std::string& out) {

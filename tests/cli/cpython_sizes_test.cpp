@@ -13,6 +13,7 @@
 #include "ouro/pickle/pickle.h"
 #include "ouro/value/value.h"
 #include "pickle/blob_io.h"
+#include "pickle/catalogue.h"
 #include "support/heap_fixture.h"
 #include "support/python_oracle.h"
 
@@ -61,6 +62,49 @@ for v in values:
     ++checked;
   }
   EXPECT_EQ(checked, (21 * 6 + 2) * 6);
+}
+
+// The catalogue's standard-library objects (datetime family, Decimal, Fraction, UUID,
+// Counter, defaultdict, deque with and without maxlen) and what they hold.
+TEST_F(CPythonSizesTest, CatalogueObjectsMatchSysGetsizeof) {
+  OURO_REQUIRE_PYTHON();
+  const auto py =
+      run_python(std::string(testing::kBlobPython) + std::string(testing::kDeepSizePython) + R"PY(
+import collections, datetime as dt, decimal, fractions, uuid
+D, utc = decimal.Decimal, dt.timezone.utc
+est = dt.timezone(dt.timedelta(hours=-5), 'EST')
+values = [
+    dt.date(2024, 1, 2), dt.time(1, 2), dt.time(1, 2, tzinfo=est), dt.datetime(2024, 1, 2),
+    [dt.datetime(2024, 1, 2, tzinfo=utc), dt.datetime(2024, 1, 3, tzinfo=est), est],
+    dt.timedelta(1, 2, 3), utc, dt.timezone(dt.timedelta(0), 'UTC'), est,
+    D('1.10'), D('1' * 76), D('1' * 77), D('-' + '9' * 200 + 'E-5'), D('NaN'), D('sNaN' + '7' * 90),
+    fractions.Fraction(1, 3), fractions.Fraction(2 ** 70, 3), uuid.UUID(int=5),
+    uuid.UUID(int=2 ** 127 + 1, is_safe=uuid.SafeUUID.safe), uuid.SafeUUID.unsafe,
+    collections.Counter('abracadabra'), collections.Counter({'k%d' % i: i + 1000 for i in range(30)}),
+    collections.defaultdict(list, {'a': [1000]}), collections.defaultdict(None),
+    collections.deque(), collections.deque(range(1000, 1100)), collections.deque(range(1000, 1063)),
+    collections.deque(range(1000, 3100)), collections.deque(range(1000, 1200), maxlen=70),
+    collections.deque(range(1000, 1010), maxlen=0), collections.deque([1000], maxlen=5),
+]
+for v in values:
+    for proto in range(6):
+        data = pickle.dumps(v, proto)
+        put(data)
+        put(str(deep_size(pickle.loads(data))))
+)PY");
+  ASSERT_EQ(py.status, 0) << py.err;
+  BlobReader reader(py.out);
+  int checked = 0;
+  while (!reader.done()) {
+    const std::string data(reader.next()), expected(reader.next());
+    const Value v = pickle::loads(data);  // strict: all of them are in the catalogue
+    const CPythonEstimate estimate = estimate_cpython_size(v, cpython_build_of(data));
+    EXPECT_EQ(estimate.bytes, std::stoull(expected))
+        << "protocol " << checked % 6 << ": " << pickle::catalogue_repr(v).substr(0, 120);
+    EXPECT_TRUE(estimate.not_sized.empty());
+    ++checked;
+  }
+  EXPECT_EQ(checked, 31 * 6);
 }
 
 TEST_F(CPythonSizesTest, ProtocolZeroListsAreGrownOneAppendAtATime) {
