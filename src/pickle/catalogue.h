@@ -91,6 +91,11 @@ bool write_stdlib_repr(CatalogueRole role, const Value& v, std::string& out,
 ///
 ///     decimal_str(" 1_000.50 ") == "1000.50";  decimal_str("1e5") == "1E+5"
 std::optional<std::string> decimal_str(std::string_view text);
+/// The arguments CPython's datetime.time / datetime.datetime __reduce_ex__ gives below
+/// protocol 4, where the fold bit is not written: `r`'s arguments with that bit cleared
+/// from the byte state (a new tuple in `r`'s heap), or None when they are unchanged (no
+/// fold, or not such a call). The pickler asks before writing a Reduce below protocol 4.
+Value datetime_args_without_fold(const Reduce& r);
 #endif
 
 }  // namespace detail

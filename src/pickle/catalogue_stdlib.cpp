@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "pickle/catalogue.h"
+#include "value/internal.h"
 
 namespace ouro::pickle::detail {
 namespace {
@@ -616,6 +617,33 @@ bool write_uuid(const Instance& inst, std::string& out) {
 }
 
 }  // namespace
+
+Value datetime_args_without_fold(const Reduce& r) {
+  const auto role = role_of(r.callable);
+  const Tuple* args = r.args.get_if<Tuple>();
+  if (!role || args == nullptr || args->size() == 0) return Value();
+  // time: fold is bit 7 of the hour (byte 0); datetime: of the month (byte 2).
+  std::size_t fold_byte = 0, size = 0;
+  if (*role == CatalogueRole::kTime) {
+    size = 6;
+  } else if (*role == CatalogueRole::kDateTime) {
+    fold_byte = 2;
+    size = 10;
+  } else {
+    return Value();
+  }
+  const Bytes* state = (*args)[0].get_if<Bytes>();
+  if (state == nullptr || state->size() != size ||
+      (static_cast<std::uint8_t>(state->data()[fold_byte]) & 0x80) == 0) {
+    return Value();
+  }
+  Heap& heap = value::detail::heap_of(r);
+  std::vector<std::byte> bytes(state->data().begin(), state->data().end());
+  bytes[fold_byte] &= std::byte{0x7f};
+  std::vector<Value> items(args->begin(), args->end());
+  items[0] = Value(Bytes::make(heap, bytes));
+  return Value(Tuple::make(heap, std::span<const Value>(items)));
+}
 
 bool write_stdlib_repr(CatalogueRole role, const Value& v, std::string& out, const Item& item) {
   if (const Instance* inst = v.get_if<Instance>()) {

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "ouro/pickle/pickle.h"
+#include "pickle/catalogue.h"
 #include "pickle/opcodes.h"
 #include "pickle/policy.h"
 #include "value/float_format.h"
@@ -1242,6 +1243,13 @@ void Pickler::save_reduce(const Reduce& r) {
     }
   }
   push_write(std::string_view("R", 1));
+#if !OURO_BARE_METAL
+  // The catalogue's datetime states carry fold only from protocol 4 on (catalogue.h).
+  if (Value args = proto_ < 4 ? detail::datetime_args_without_fold(r) : Value(); !args.is_none()) {
+    push_save(&keep_alive_.emplace_back(std::move(args)));
+    return push_save(&r.callable);
+  }
+#endif
   push_save(&r.args);
   push_save(&r.callable);
 }
