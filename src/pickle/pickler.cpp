@@ -260,7 +260,9 @@ class Pickler {
   void save_class(const Value& cls, const TypeRegistration* registration);
   void save_class_by_name(std::string_view module, std::string_view qualname);
   void save_reduce(const Reduce& r);
+#if !OURO_BARE_METAL
   void save_newobj_ex_as_partial(const Tuple& args);
+#endif
   void finish_reduce(const Task& task);
   void save_registered(const Object& obj, const TypeRegistration& registration);
   static bool has_state(const Value* state);
@@ -291,8 +293,10 @@ class Pickler {
   std::vector<Task> stack_;
   std::size_t late_memo_shared_ = 0;  // open item regions of shared late-memoized objects
   std::deque<Value> keep_alive_;      // temporaries, stable addresses (see the file comment)
+#if !OURO_BARE_METAL
   // cls.__new__ per class name (protocols 2-3 NEWOBJ_EX): one object per class in CPython.
   std::unordered_map<std::string, const Value*> new_methods_;
+#endif
   // Type ids, looked up once.
   std::uint16_t int_id_, float_id_, str_id_, bytes_id_, bytearray_id_, tuple_id_, list_id_,
       dict_id_, set_id_, frozenset_id_, global_id_, instance_id_, reduce_id_, buffer_id_;
@@ -1234,7 +1238,9 @@ void Pickler::save_reduce(const Reduce& r) {
     }
     if (callable->name() == "__newobj_ex__" && args->size() == 3 && (*args)[1].is<Tuple>() &&
         (*args)[2].is<Dict>()) {
+#if !OURO_BARE_METAL  // no room on a board (docs/embedded.md): there it stays a plain REDUCE
       if (proto_ < 4) return save_newobj_ex_as_partial(*args);
+#endif
       push_write(std::string_view("\x92", 1));
       push_save(&(*args)[2], TaskKind::kSaveState);  // keyword names are interned too
       push_save(&(*args)[1]);
@@ -1254,6 +1260,7 @@ void Pickler::save_reduce(const Reduce& r) {
   push_save(&r.callable);
 }
 
+#if !OURO_BARE_METAL
 // Protocols 2 and 3 have no NEWOBJ_EX: CPython's save_reduce writes
 // functools.partial(cls.__new__, cls, *args, **kwargs) called with (). The partial pickles
 // by its own __reduce__, (partial, (func,), (func, (cls, *args), kwargs or None, None)), and
@@ -1305,6 +1312,7 @@ void Pickler::save_newobj_ex_as_partial(const Tuple& args) {
   push_write(std::string_view("(", 1));
   push_save(&partial);
 }
+#endif
 
 void Pickler::finish_reduce(const Task& task) {
   late_memo_shared_ -= task.shared ? 1 : 0;

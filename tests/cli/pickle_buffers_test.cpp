@@ -5,7 +5,6 @@
 // show prints its repr, convert writes its pickle.dumps bytes, and a missing buffer is
 // CPython's error. The numpy file's repr is numpy's own, recorded in expected.json.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
@@ -13,11 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/ouro_runner.h"
 #include "support/python_oracle.h"
-
-#ifndef OURO_CLI_PATH
-#define OURO_CLI_PATH ""  // tools not built: every test fails on the assertion below
-#endif
 
 namespace ouro::testing {
 namespace {
@@ -26,21 +22,7 @@ namespace fs = std::filesystem;
 
 const fs::path kData = fs::path(OURO_SOURCE_DIR) / "tests/data/realworld";
 
-struct CliResult {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string quote(const fs::path& p) { return "'" + p.string() + "'"; }
-
-CliResult run_ouro(const std::string& args) {
-  TempFile out(".out"), err(".err");
-  const std::string command = quote(OURO_CLI_PATH) + " " + args + " < /dev/null > " +
-                              quote(out.path()) + " 2> " + quote(err.path());
-  const int raw = std::system(command.c_str());
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, out.read(), err.read()};
-}
+std::string quote_path(const fs::path& p) { return quote(p.string()); }
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -62,21 +44,21 @@ class PickleBuffersTest : public ::testing::Test {
   /// " --buffer A --buffer B" for the plain file's buffers.
   std::string buffer_flags() const {
     std::string flags;
-    for (const fs::path& b : buffers_) flags += " --buffer " + quote(b);
+    for (const fs::path& b : buffers_) flags += " --buffer " + quote_path(b);
     return flags;
   }
 
   /// python3's answer for the plain file: `expression` of v = pickle.loads with its buffers.
   std::string python(const std::string& expression) const {
     std::string files;
-    for (const fs::path& b : buffers_) files += quote(b) + ", ";
+    for (const fs::path& b : buffers_) files += quote_path(b) + ", ";
     const PythonResult r = run_python(
         "import pickle, sys\n"
         "bufs = [open(f, 'rb').read() for f in [" +
         files +
         "]]\n"
         "v = pickle.loads(open(" +
-        quote(pickle_) +
+        quote_path(pickle_) +
         ", 'rb').read(), buffers=bufs)\n"
         "out = " +
         expression +
@@ -93,7 +75,7 @@ class PickleBuffersTest : public ::testing::Test {
 
 TEST_F(PickleBuffersTest, ShowPrintsCPythonsRepr) {
   OURO_REQUIRE_PYTHON();
-  const CliResult r = run_ouro("pickle show" + buffer_flags() + " " + quote(pickle_));
+  const CliResult r = run_ouro("pickle show" + buffer_flags() + " " + quote_path(pickle_));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, python("repr(v)") + "\n");
   EXPECT_NE(r.out.find("b'read-only'"), std::string::npos) << r.out;
@@ -104,14 +86,14 @@ TEST_F(PickleBuffersTest, ConvertWritesCPythonsBytes) {
   for (int protocol = 0; protocol <= 5; ++protocol) {
     SCOPED_TRACE(protocol);
     const CliResult r = run_ouro("pickle convert -p " + std::to_string(protocol) + buffer_flags() +
-                                 " " + quote(pickle_) + " -");
+                                 " " + quote_path(pickle_) + " -");
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_TRUE(r.out == python("pickle.dumps(v, " + std::to_string(protocol) + ")"));
   }
 }
 
 TEST_F(PickleBuffersTest, StatsLoadsWithTheBuffers) {
-  const CliResult r = run_ouro("pickle stats" + buffer_flags() + " " + quote(pickle_));
+  const CliResult r = run_ouro("pickle stats" + buffer_flags() + " " + quote_path(pickle_));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("pickled bytes:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("bytes "), std::string::npos) << r.out;  // the two bytes objects
@@ -123,7 +105,7 @@ TEST_F(PickleBuffersTest, MissingBuffersAreCPythonsErrors) {
   const PythonResult py = run_python(
       "import pickle\n"
       "data = open(" +
-      quote(pickle_) +
+      quote_path(pickle_) +
       ", 'rb').read()\n"
       "for kwargs in ({}, {'buffers': [b'x']}):\n"
       "    try:\n"
@@ -133,13 +115,13 @@ TEST_F(PickleBuffersTest, MissingBuffersAreCPythonsErrors) {
   ASSERT_EQ(py.status, 0) << py.err;
   const std::string none_given = py.out.substr(0, py.out.find('\n'));
   const std::string too_few = py.out.substr(py.out.find('\n') + 1);
-  CliResult r = run_ouro("pickle show " + quote(pickle_));
+  CliResult r = run_ouro("pickle show " + quote_path(pickle_));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find(none_given), std::string::npos) << r.err << " vs " << none_given;
-  r = run_ouro("pickle show --buffer " + quote(buffers_[0]) + " " + quote(pickle_));
+  r = run_ouro("pickle show --buffer " + quote_path(buffers_[0]) + " " + quote_path(pickle_));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find(too_few.substr(0, too_few.size() - 1)), std::string::npos) << r.err;
-  r = run_ouro("pickle show --buffer /nonexistent.buf " + quote(pickle_));
+  r = run_ouro("pickle show --buffer /nonexistent.buf " + quote_path(pickle_));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("/nonexistent.buf (--buffer)"), std::string::npos) << r.err;
 }
@@ -148,8 +130,8 @@ TEST_F(PickleBuffersTest, MissingBuffersAreCPythonsErrors) {
 // repr with its data from the buffer file.
 TEST_F(PickleBuffersTest, NumpyArrayFromItsBufferFile) {
   const CliResult r =
-      run_ouro("pickle show --buffer " + quote(kData / numpy_["buffer"].get<std::string>()) + " " +
-               quote(kData / numpy_["file"].get<std::string>()));
+      run_ouro("pickle show --buffer " + quote_path(kData / numpy_["buffer"].get<std::string>()) +
+               " " + quote_path(kData / numpy_["file"].get<std::string>()));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, numpy_["repr"].get<std::string>() + "\n");
 }

@@ -34,6 +34,10 @@ nlohmann::json golden_files() {
   return nlohmann::json::parse(read_file(kData / "expected.json"))["pandas_sklearn"];
 }
 
+ScanReport scan_text(const std::string& data) {
+  return scan(std::as_bytes(std::span(data.data(), data.size())));
+}
+
 class PandasSklearnTest : public testing::HeapTest {};
 
 TEST_F(PandasSklearnTest, GoldenFilesAreThere) {
@@ -79,7 +83,7 @@ TEST_F(PandasSklearnTest, StrictModeRefusesNamingTheGlobal) {
     const std::string file = f["file"];
     SCOPED_TRACE(file);
     const std::string data = read_file(kData / file);
-    const ScanReport report = scan(std::as_bytes(std::span(data.data(), data.size())));
+    const ScanReport report = scan_text(data);
     std::string first_refused;
     for (const ScanGlobal& g : report.globals) {
       if (!g.allowed) {
@@ -106,7 +110,7 @@ TEST_F(PandasSklearnTest, ScanListsTheGlobalsCPythonImports) {
     const std::string file = f["file"];
     SCOPED_TRACE(file);
     const std::string data = read_file(kData / file);
-    const ScanReport report = scan(std::as_bytes(std::span(data.data(), data.size())));
+    const ScanReport report = scan_text(data);
     EXPECT_TRUE(report.error.empty()) << report.error;
     std::set<std::string> found;
     for (const ScanGlobal& g : report.globals) {
