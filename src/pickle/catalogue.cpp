@@ -146,11 +146,16 @@ class CatalogueReprExtension final : public ReprExtension {
 
  private:
   // A catalogued global by itself: a builtin type prints without its module (<class
-  // 'int'>), a singleton as its name; other classes keep the generic <class 'module.name'>,
+  // 'int'>), a singleton as its name, an Enum as <enum 'Name'>; other classes keep the
+  // generic <class 'module.name'>,
   // which is CPython's (<class 'collections.OrderedDict'>, <class 'datetime.date'>).
   static bool write_global(const detail::CatalogueEntry& e, std::string& out) {
     if (e.role == CatalogueRole::kSingleton) {
       out += e.name;
+#if !OURO_BARE_METAL  // a host-only row
+    } else if (e.role == CatalogueRole::kSafeUuid) {
+      out += "<enum 'SafeUUID'>";  // EnumType.__repr__
+#endif
     } else if (e.module == "builtins") {
       out += fmt::format("<class '{}'>", e.name);
     } else {

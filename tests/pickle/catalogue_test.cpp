@@ -72,7 +72,9 @@ VALUES += [
     uuid.UUID(int=5), uuid.UUID('12345678-1234-5678-1234-567812345678'), uuid.UUID(int=2**128 - 1),
     uuid.UUID(int=0, is_safe=uuid.SafeUUID.safe), uuid.UUID(int=2**64, is_safe=uuid.SafeUUID.unsafe),
     uuid.SafeUUID.safe, uuid.SafeUUID.unsafe, uuid.SafeUUID.unknown,
-    collections.OrderedDict, collections.defaultdict, dt.date, D, uuid.UUID,
+    collections.OrderedDict, collections.defaultdict, collections.Counter, collections.deque,
+    dt.date, dt.time, dt.datetime, dt.timedelta, dt.timezone, D, fractions.Fraction, uuid.UUID,
+    uuid.SafeUUID,
     [dt.date(2020, 5, 17), D('2.5'), {'when': dt.datetime(1999, 12, 31, 23, 59, 59)}, fractions.Fraction(3, 4)],
 ]
 )PY";
