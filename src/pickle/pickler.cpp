@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "ouro/pickle/pickle.h"
+#include "pickle/catalogue.h"
 #include "pickle/opcodes.h"
 #include "pickle/policy.h"
 #include "value/float_format.h"
@@ -259,6 +260,9 @@ class Pickler {
   void save_class(const Value& cls, const TypeRegistration* registration);
   void save_class_by_name(std::string_view module, std::string_view qualname);
   void save_reduce(const Reduce& r);
+#if !OURO_BARE_METAL
+  void save_newobj_ex_as_partial(const Tuple& args);
+#endif
   void finish_reduce(const Task& task);
   void save_registered(const Object& obj, const TypeRegistration& registration);
   static bool has_state(const Value* state);
@@ -289,6 +293,10 @@ class Pickler {
   std::vector<Task> stack_;
   std::size_t late_memo_shared_ = 0;  // open item regions of shared late-memoized objects
   std::deque<Value> keep_alive_;      // temporaries, stable addresses (see the file comment)
+#if !OURO_BARE_METAL
+  // cls.__new__ per class name (protocols 2-3 NEWOBJ_EX): one object per class in CPython.
+  std::unordered_map<std::string, const Value*> new_methods_;
+#endif
   // Type ids, looked up once.
   std::uint16_t int_id_, float_id_, str_id_, bytes_id_, bytearray_id_, tuple_id_, list_id_,
       dict_id_, set_id_, frozenset_id_, global_id_, instance_id_, reduce_id_, buffer_id_;
@@ -1208,7 +1216,8 @@ void Pickler::save_registered(const Object& obj, const TypeRegistration& registr
 // save_reduce for an inert Reduce: callable, args, REDUCE, then its items and state. As
 // CPython's save_reduce, a callable named __newobj__ (copyreg's, what the unpickler makes
 // of NEWOBJ with arguments) is written from protocol 2 on as `cls args[1:] NEWOBJ`, and
-// one named __newobj_ex__ from protocol 4 on as `cls args kwargs NEWOBJ_EX`.
+// one named __newobj_ex__ from protocol 4 on as `cls args kwargs NEWOBJ_EX` (protocols 2-3:
+// save_newobj_ex_as_partial).
 void Pickler::save_reduce(const Reduce& r) {
   Task finish{.kind = TaskKind::kFinishReduce};
   finish.object = &r;
@@ -1227,7 +1236,11 @@ void Pickler::save_reduce(const Reduce& r) {
       push_save(&(*args)[0]);
       return;
     }
-    if (callable->name() == "__newobj_ex__" && args->size() == 3 && proto_ >= 4) {
+    if (callable->name() == "__newobj_ex__" && args->size() == 3 && (*args)[1].is<Tuple>() &&
+        (*args)[2].is<Dict>()) {
+#if !OURO_BARE_METAL  // no room on a board (docs/embedded.md): there it stays a plain REDUCE
+      if (proto_ < 4) return save_newobj_ex_as_partial(*args);
+#endif
       push_write(std::string_view("\x92", 1));
       push_save(&(*args)[2], TaskKind::kSaveState);  // keyword names are interned too
       push_save(&(*args)[1]);
@@ -1236,9 +1249,70 @@ void Pickler::save_reduce(const Reduce& r) {
     }
   }
   push_write(std::string_view("R", 1));
+#if !OURO_BARE_METAL
+  // The catalogue's datetime states carry fold only from protocol 4 on (catalogue.h).
+  if (Value args = proto_ < 4 ? detail::datetime_args_without_fold(r) : Value(); !args.is_none()) {
+    push_save(&keep_alive_.emplace_back(std::move(args)));
+    return push_save(&r.callable);
+  }
+#endif
   push_save(&r.args);
   push_save(&r.callable);
 }
+
+#if !OURO_BARE_METAL
+// Protocols 2 and 3 have no NEWOBJ_EX: CPython's save_reduce writes
+// functools.partial(cls.__new__, cls, *args, **kwargs) called with (). The partial pickles
+// by its own __reduce__, (partial, (func,), (func, (cls, *args), kwargs or None, None)), and
+// cls.__new__ as getattr(cls, '__new__'): the form for a class that defines __new__, which
+// a class taking keyword arguments through __getnewargs_ex__ does (one that inherits it
+// would name its base there; a loaded value cannot tell). The keyword names stay interned,
+// as at protocol 4. Pushed in reverse: the tasks run partial, state, BUILD, (), REDUCE.
+void Pickler::save_newobj_ex_as_partial(const Tuple& args) {
+  Heap& heap = value::detail::heap_of(args);
+  const Tuple& positional = args[1].as<Tuple>();
+  const Dict& kwargs = args[2].as<Dict>();
+  std::vector<Value> bound{args[0]};
+  bound.insert(bound.end(), positional.begin(), positional.end());
+  Value keywords;  // partial keeps a copy of the keywords, None when there are none
+  if (!kwargs.empty()) {
+    Ref<Dict> copy = Dict::make(heap, kwargs.size());
+    for (const DictEntry& e : kwargs) copy->set(e.key, e.value);
+    keywords = Value(std::move(copy));
+  }
+  const Global* cls = args[0].get_if<Global>();
+  const std::string cls_name =
+      cls == nullptr ? std::string() : fmt::format("{}\n{}", cls->module(), cls->qualname());
+  const Value*& cached = new_methods_[cls_name];
+  if (cached == nullptr || cls == nullptr) {
+    cached = &keep_alive_.emplace_back(
+        Reduce::make(heap, Global::make(heap, "builtins", "getattr"),
+                     Tuple::make(heap, {args[0], Value(Str::make(heap, "__new__"))})));
+  }
+  const Value& new_method = *cached;
+  const Value& partial = keep_alive_.emplace_back(Reduce::make(
+      heap, Global::make(heap, "functools", "partial"), Tuple::make(heap, {new_method})));
+  const Value& state = keep_alive_.emplace_back(Tuple::make(
+      heap,
+      {new_method, Value(Tuple::make(heap, std::span<const Value>(bound))), keywords, Value()}));
+  const Tuple& items = state.as<Tuple>();
+  push_write(std::string_view("R", 1));
+  push_write(std::string_view(")", 1));
+  push_write(std::string_view("b", 1));
+  // The state tuple as save_tuple writes four items (MARK ... TUPLE, memoized), with only
+  // the keywords saved as a BUILD state (interned names).
+  Task finish{.kind = TaskKind::kFinishTuple};
+  finish.total = 4;
+  finish.object = &items;
+  finish.shared = enter_late_memo(items);
+  stack_.push_back(finish);
+  push_items(items.begin() + 3, items.end(), 1, 1, Batching::kNone, 0, 0);
+  push_items(items.begin() + 2, items.begin() + 3, 1, 1, Batching::kNone, 0, 0, true);
+  push_items(items.begin(), items.begin() + 2, 2, 1, Batching::kNone, 0, 0);
+  push_write(std::string_view("(", 1));
+  push_save(&partial);
+}
+#endif
 
 void Pickler::finish_reduce(const Task& task) {
   late_memo_shared_ -= task.shared ? 1 : 0;

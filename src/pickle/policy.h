@@ -7,8 +7,10 @@
 //   evaluated  builtins.set, frozenset, list, tuple, dict, bytes, bytearray,
 //              _codecs.encode(str, 'latin1'), copyreg._reconstructor(cls, object, None),
 //              copyreg.__newobj__ / __newobj_ex__ — pure constructors of ouro values;
-//   inert      the catalogue (pickle/catalogue.h): builtins.complex, range, slice, type,
-//              the builtin types, Ellipsis, NotImplemented, collections.OrderedDict:
+//   inert      the catalogue (pickle/catalogue.h, detail::catalogue_entries()):
+//              builtins.complex, range, slice, type, the builtin types, Ellipsis,
+//              NotImplemented, collections.OrderedDict, and on hosts numpy's reducers,
+//              defaultdict, Counter, deque, the datetime family, Decimal, Fraction, UUID:
 //              allowed as names; a call of them stays an inert Reduce (nothing is run, the
 //              bytes dump back unchanged) that catalogue_repr() prints as CPython;
 //   registered C++ types (find_registration) and the caller's LoadOptions::allow names.

@@ -19,35 +19,14 @@
 #include <vector>
 
 #include "cli/deep_size_oracle.h"
+#include "cli/ouro_runner.h"
 #include "support/python_oracle.h"
-
-#ifndef OURO_CLI_PATH
-#define OURO_CLI_PATH ""  // tools not built: every test fails on the assertion below
-#endif
 
 namespace ouro::testing {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::string_literals;
-
-struct CliResult {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string quote(const std::string& s) { return "'" + s + "'"; }
-
-// Runs `ouro ARGS` with `input` on stdin.
-CliResult run_ouro(const std::string& args, const std::string& input = "") {
-  TempFile in(".in"), out(".out"), err(".err");
-  in.write(input);
-  const std::string command = quote(OURO_CLI_PATH) + " " + args + " < " + quote(in.path()) + " > " +
-                              quote(out.path()) + " 2> " + quote(err.path());
-  const int raw = std::system(command.c_str());
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, out.read(), err.read()};
-}
 
 // Pickles made by python3: name -> Python expression; each is dumped with every protocol.
 const std::vector<std::pair<std::string, std::string>>& python_values() {

@@ -239,10 +239,28 @@ std::string read_or_exit(const std::string& path) {
   return data;
 }
 
+/// Protocol 5's out-of-band buffers from files, in order, as bytes in the current heap: what
+/// pickle.loads(data, buffers=[open(f, 'rb').read() for f in files]) gives CPython. Exits on
+/// an unreadable file.
+std::vector<Value> read_buffers_or_exit(const std::vector<std::string>& paths) {
+  std::vector<Value> buffers;
+  for (const std::string& path : paths) {
+    std::ifstream in(path, std::ios::binary);
+    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.is_open() || in.bad()) {
+      error(fmt::format("{} (--buffer): {}", path, std::strerror(errno)));
+      exit_with(1);
+    }
+    buffers.emplace_back(Bytes::make(std::as_bytes(std::span(data.data(), data.size()))));
+  }
+  return buffers;
+}
+
 /// The loading flags shared by show, convert and stats.
 struct LoadFlags {
   bool inspect = false;
   std::vector<std::string> allow;
+  std::vector<std::string> buffer_files;  // --buffer: out-of-band buffers, in order
 
   void add_to(CLI::App* command) {
     command->add_flag("--inspect", inspect,
@@ -250,11 +268,20 @@ struct LoadFlags {
     // One name per --allow, so that the positional arguments after it stay positional.
     command->add_option("--allow", allow, "Accept this global (module.qualname); repeatable")
         ->allow_extra_args(false);
+    command
+        ->add_option("--buffer", buffer_files,
+                     "A file holding the next out-of-band buffer (protocol 5 NEXT_BUFFER), as "
+                     "pickle.loads(data, buffers=[...]) takes them; repeat in order")
+        ->allow_extra_args(false);
   }
   pickle::LoadOptions options() const {
     pickle::LoadOptions o;
     o.policy = inspect ? pickle::Policy::kInspect : pickle::Policy::kStrict;
     o.allow = allow;
+    if (!buffer_files.empty()) {
+      o.buffers = read_buffers_or_exit(buffer_files);
+      o.buffers_given = true;
+    }
     // Inspect mode keeps persistent ids (a checkpoint's storages) as inert values: the id.
     if (inspect) o.persistent_load = [](const Value& pid) { return pid; };
     return o;
