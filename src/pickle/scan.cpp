@@ -179,20 +179,28 @@ class Walker {
     return WalkEnd::kMalformed;
   }
   std::size_t fence() const { return marks_.empty() ? 0 : marks_.back(); }
-  bool over_limit() const { return stack_.size() + limit_others() > max_tokens_; }
-  // The limit is checked when the stack's buffer would grow: the only time it costs more.
+  // The walk's memory is its buffers' capacity (a sparse memo node counts 4 tokens). A
+  // buffer grows by doubling, and the old one lives while it copies: growth is allowed
+  // only when both fit in the limit with everything else, so the peak stays within it.
+  std::size_t tokens_reserved() const {
+    return stack_.capacity() + marks_.capacity() + memo_.capacity() + 4 * sparse_memo_.size();
+  }
+  bool can_grow(const std::vector<Token>& v, std::size_t to_size) const {
+    if (to_size <= v.capacity()) return true;
+    return tokens_reserved() + std::max(to_size, 2 * v.capacity()) <= max_tokens_;
+  }
   [[gnu::always_inline]] WalkEnd push(Token t) {
-    if (stack_.size() == stack_.capacity() && stack_.size() + over_limit_margin() > max_tokens_) {
+    if (stack_.size() == stack_.capacity() && !can_grow(stack_, stack_.size() + 1)) {
       return WalkEnd::kOverLimit;
     }
     stack_.push_back(t);
     return WalkEnd::kStop;
   }
-  std::size_t limit_others() const {
-    return marks_.size() + memo_.size() + 4 * sparse_memo_.size();
+  WalkEnd mark() {
+    if (!can_grow(marks_, marks_.size() + 1)) return WalkEnd::kOverLimit;
+    marks_.push_back(stack_.size());
+    return WalkEnd::kStop;
   }
-  // Tokens in use plus one: what a doubling buffer adds to them.
-  std::size_t over_limit_margin() const { return stack_.size() + limit_others() + 1; }
   // Pops n tokens above the innermost mark; false on underflow.
   bool pop(std::size_t n) {
     if (stack_.size() - fence() < n) return false;
@@ -220,8 +228,7 @@ class Walker {
     // Dense indices (MEMOIZE, BINPUT from 0) in a vector; a far index in a map, so that a
     // hostile LONG_BINPUT 4000000000 costs one entry, not gigabytes.
     if (index == memo_.size()) {  // the common case: MEMOIZE, or PUTs counting up
-      // Growing doubles the buffer: the limit counts the buffer it would become.
-      if (memo_.size() == memo_.capacity() && memo_.size() + over_limit_margin() > max_tokens_) {
+      if (memo_.size() == memo_.capacity() && !can_grow(memo_, memo_.size() + 1)) {
         return WalkEnd::kOverLimit;
       }
       memo_.push_back(t);
@@ -229,13 +236,15 @@ class Walker {
       return WalkEnd::kStop;
     }
     if (index < memo_.size() + 65536) {
+      if (!can_grow(memo_, index + 1)) return WalkEnd::kOverLimit;
       if (index >= memo_.size()) memo_.resize(index + 1, kNoMemo);
       if (memo_[index] == kNoMemo) ++memo_len_;
       memo_[index] = t;
     } else {
+      if (tokens_reserved() + 4 > max_tokens_) return WalkEnd::kOverLimit;
       if (sparse_memo_.insert_or_assign(index, t).second) ++memo_len_;
     }
-    return over_limit() ? WalkEnd::kOverLimit : WalkEnd::kStop;
+    return WalkEnd::kStop;
   }
 
   // Reports a global and pushes its token.
@@ -365,8 +374,7 @@ class Walker {
         length = 1;
         break;
       case '(':  // MARK
-        marks_.push_back(stack_.size());
-        return over_limit() ? kOverLimitStep : 1;
+        return mark() == WalkEnd::kStop ? 1 : kOverLimitStep;
       case 'e':    // APPENDS
       case 'u': {  // SETITEMS: the container must sit above the enclosing mark
         if (marks_.empty()) return 0;
@@ -504,8 +512,7 @@ class Walker {
         if (stack_.size() == fence()) return underflow();
         return push(stack_.back());
       case Op::kMark:
-        marks_.push_back(stack_.size());
-        return over_limit() ? WalkEnd::kOverLimit : WalkEnd::kStop;
+        return mark();
       case Op::kGet:
       case Op::kBinGet:
       case Op::kLongBinGet: {
@@ -571,7 +578,7 @@ class Walker {
   std::size_t max_tokens_;
   int proto_ = 0;
   std::vector<Token> stack_;
-  std::vector<std::size_t> marks_;
+  std::vector<Token> marks_;  // stack heights
   std::vector<Token> memo_;
   std::unordered_map<std::uint64_t, Token> sparse_memo_;
   std::uint64_t memo_len_ = 0;
