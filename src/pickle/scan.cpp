@@ -108,6 +108,29 @@ ScanGlobal classify(std::string module, std::string name, std::int64_t offset,
   return g;
 }
 
+/// The walk's memo: tokens in fixed chunks, so that growing never copies (a memo of
+/// millions of entries would otherwise be copied and its pages touched twice at every
+/// doubling). Grows only.
+class MemoTokens {
+ public:
+  static constexpr std::size_t kChunk = 4096;  // tokens: 32 KiB
+  std::size_t size() const noexcept { return size_; }
+  std::size_t capacity() const noexcept { return chunks_.size() * kChunk; }
+  Token operator[](std::size_t i) const noexcept { return chunks_[i / kChunk][i % kChunk]; }
+  Token& operator[](std::size_t i) noexcept { return chunks_[i / kChunk][i % kChunk]; }
+  void push_back(Token t) {
+    if (size_ == capacity()) chunks_.push_back(std::make_unique_for_overwrite<Token[]>(kChunk));
+    (*this)[size_++] = t;
+  }
+  void grow_to(std::size_t n, Token fill) {
+    while (size_ < n) push_back(fill);
+  }
+
+ private:
+  std::vector<std::unique_ptr<Token[]>> chunks_;
+  std::size_t size_ = 0;
+};
+
 /// One pickle's opcode walk (see the file comment).
 class Walker {
  public:
@@ -189,6 +212,10 @@ class Walker {
     if (to_size <= v.capacity()) return true;
     return tokens_reserved() + std::max(to_size, 2 * v.capacity()) <= max_tokens_;
   }
+  bool can_grow(const MemoTokens& memo, std::size_t to_size) const {
+    if (to_size <= memo.capacity()) return true;
+    return tokens_reserved() + (to_size - memo.capacity()) + MemoTokens::kChunk <= max_tokens_;
+  }
   [[gnu::always_inline]] WalkEnd push(Token t) {
     if (stack_.size() == stack_.capacity() && !can_grow(stack_, stack_.size() + 1)) {
       return WalkEnd::kOverLimit;
@@ -225,7 +252,7 @@ class Walker {
   [[gnu::always_inline]] WalkEnd memo_put(std::uint64_t index) {
     if (stack_.size() <= fence()) return underflow();
     const Token t = stack_.back();
-    // Dense indices (MEMOIZE, BINPUT from 0) in a vector; a far index in a map, so that a
+    // Dense indices (MEMOIZE, BINPUT from 0) in chunks; a far index in a map, so that a
     // hostile LONG_BINPUT 4000000000 costs one entry, not gigabytes.
     if (index == memo_.size()) {  // the common case: MEMOIZE, or PUTs counting up
       if (memo_.size() == memo_.capacity() && !can_grow(memo_, memo_.size() + 1)) {
@@ -237,7 +264,7 @@ class Walker {
     }
     if (index < memo_.size() + 65536) {
       if (!can_grow(memo_, index + 1)) return WalkEnd::kOverLimit;
-      if (index >= memo_.size()) memo_.resize(index + 1, kNoMemo);
+      memo_.grow_to(index + 1, kNoMemo);
       if (memo_[index] == kNoMemo) ++memo_len_;
       memo_[index] = t;
     } else {
@@ -321,7 +348,7 @@ class Walker {
   // (which then finds the same state: nothing changes before the checks pass), or
   // kOverLimitStep. None of these opcodes calls code.
   std::size_t fast_step(const unsigned char* p, std::size_t left, std::size_t pos) {
-    const std::size_t above_fence = stack_.size() - fence();
+    const auto above_fence = [this] { return stack_.size() - fence(); };
     std::size_t length = 0;
     Token pushed = kSomething;
     switch (p[0]) {
@@ -334,7 +361,7 @@ class Walker {
       case 'q':     // BINPUT
       case 'r':     // LONG_BINPUT
       case 0x94: {  // MEMOIZE
-        if (above_fence == 0) return 0;
+        if (above_fence() == 0) return 0;
         const std::uint64_t index = p[0] == 'q' ? p[1] : p[0] == 'r' ? le32(p + 1) : memo_len_;
         if (memo_put(index) != WalkEnd::kStop) return kOverLimitStep;
         return p[0] == 'q' ? 2 : p[0] == 'r' ? 5 : 1;
@@ -385,18 +412,18 @@ class Walker {
         return 1;
       }
       case 'a':  // APPEND
-        if (above_fence < 2) return 0;
+        if (above_fence() < 2) return 0;
         stack_.pop_back();
         return 1;
       case 's':  // SETITEM
-        if (above_fence < 3) return 0;
+        if (above_fence() < 3) return 0;
         stack_.resize(stack_.size() - 2);
         return 1;
       case 0x85:    // TUPLE1
       case 0x86:    // TUPLE2
       case 0x87: {  // TUPLE3
         const std::size_t n = p[0] - 0x84u;
-        if (above_fence < n) return 0;
+        if (above_fence() < n) return 0;
         stack_.resize(stack_.size() - n + 1);
         stack_.back() = kSomething;
         return 1;
@@ -579,7 +606,7 @@ class Walker {
   int proto_ = 0;
   std::vector<Token> stack_;
   std::vector<Token> marks_;  // stack heights
-  std::vector<Token> memo_;
+  MemoTokens memo_;
   std::unordered_map<std::uint64_t, Token> sparse_memo_;
   std::uint64_t memo_len_ = 0;
 };
