@@ -155,12 +155,25 @@ TEST_F(PickleCliTest, ShowIsStrictUnlessToldOtherwise) {
   EXPECT_EQ(strict.err.rfind("ouro: " + file + ": UnpicklingError: ", 0), 0u) << strict.err;
   EXPECT_NE(strict.err.find("global 'os.system'"), std::string::npos) << strict.err;
 
+  // --inspect shows the object tree; --allow loads it strictly and prints repr().
   const CliResult inspect = run_ouro("pickle show --inspect " + quote(file));
   EXPECT_EQ(inspect.status, 0) << inspect.err;
-  EXPECT_NE(inspect.out.find("os.system"), std::string::npos) << inspect.out;
+  EXPECT_EQ(inspect.out, "os.system(…) call\n  args: tuple, 1 item\n    [0]: 'true'\n");
   const CliResult allowed = run_ouro("pickle show --allow os.system " + quote(file));
   EXPECT_EQ(allowed.status, 0) << allowed.err;
-  EXPECT_EQ(allowed.out, inspect.out);
+  EXPECT_EQ(allowed.out, "<reduce os.system('true',)>\n");
+  const CliResult json = run_ouro("pickle show --inspect --json " + quote(file));
+  EXPECT_EQ(json.status, 0) << json.err;
+  const PythonResult parsed = run_python(
+      "import json, sys\nj = json.load(sys.stdin)\n"
+      "print(j['kind'], j['callable'], j['args']['items'][0]['repr'])\n",
+      json.out);
+  EXPECT_EQ(parsed.out, "reduce os.system 'true'\n") << json.out << parsed.err;
+  const CliResult bounded = run_ouro("pickle show --inspect --depth 1 --max-items 1 " +
+                                     quote(write_temp(python_pickle("[[1, 2], 3, 4]", 4))));
+  EXPECT_EQ(bounded.out,
+            "list, 3 items\n  [0]: list, 2 items … (below --depth 1)\n  … 2 more\n");
+  EXPECT_EQ(run_ouro("pickle show --inspect --max-items 0 " + quote(file)).status, 2);
 
   EXPECT_EQ(run_ouro("pickle show " + quote(write_temp("\x80\x04K"))).status, 1);
   EXPECT_EQ(run_ouro("pickle show").status, 2);  // usage error: FILE missing

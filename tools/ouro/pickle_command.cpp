@@ -37,6 +37,7 @@
 #include "ouro/core/heap.h"
 #include "ouro/core/runtime.h"
 #include "ouro/errors.h"
+#include "ouro/pickle/inspect.h"
 #include "ouro/pickle/pickle.h"
 #include "ouro/pickle/pickletools.h"
 #include "ouro/pickle/scan.h"
@@ -433,24 +434,61 @@ void add_dis(CLI::App& pickle) {
   });
 }
 
+/// show's tree options (--inspect prints the object tree, pickle/inspect.h).
+struct TreeFlags {
+  bool json = false;
+  pickle::InspectOptions options;
+
+  void add_to(CLI::App* command) {
+    command->add_flag("--json", json,
+                      "Print the object tree as JSON (docs/pickle.md gives the schema)");
+    command
+        ->add_option("--depth", options.max_depth,
+                     "Levels of the object tree shown below the root (--inspect, --json)")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{10000}))
+        ->capture_default_str();
+    command
+        ->add_option("--max-items", options.max_items,
+                     "Items shown per container in the tree, then \"… N more\"")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}))
+        ->capture_default_str();
+  }
+};
+
 void add_show(CLI::App& pickle) {
-  auto* cmd = pickle.add_subcommand("show", "Load a pickle and print repr() of its value");
+  auto* cmd = pickle.add_subcommand(
+      "show",
+      "Load a pickle and print repr() of its value; --inspect: the object tree of any pickle");
   auto file = std::make_shared<std::string>();
   auto flags = std::make_shared<LoadFlags>();
+  auto tree = std::make_shared<TreeFlags>();
   auto limits = std::make_shared<Limits>();
   cmd->add_option("FILE", *file, "The pickle (- for stdin)")->required();
   flags->add_to(cmd);
+  tree->add_to(cmd);
   limits->add_memory_to(cmd);
   limits->add_output_to(cmd, "10M", "repr text");
-  cmd->callback([file, flags, limits] {
+  cmd->callback([file, flags, tree, limits] {
     prepare_stdout();
     Heap heap({.limit_bytes = limits->memory_bytes()});
     HeapScope scope(heap);
     const Value value = load_file_or_exit(*file, *flags);
     try {
-      // Streamed: a value that shares one list a billion times has a repr of gigabytes.
-      pickle::write_catalogue_repr(std::cout, value, limits->output_bytes());
-      std::cout << '\n';
+      if (flags->inspect || tree->json) {
+        // The tree is bounded by its options (max_nodes), not by the input.
+        std::string text = tree->json ? pickle::inspect_json(value, tree->options) + "\n"
+                                      : pickle::inspect_text(value, tree->options);
+        const std::size_t cap = limits->output_bytes();
+        if (cap != 0 && text.size() > cap) {
+          std::cout.write(text.data(), static_cast<std::streamsize>(cap));
+          exit_output_limit(*file, cap, "the tree");
+        }
+        std::cout << text;
+      } else {
+        // Streamed: a value that shares one list a billion times has a repr of gigabytes.
+        pickle::write_catalogue_repr(std::cout, value, limits->output_bytes());
+        std::cout << '\n';
+      }
     } catch (const OutputLimitError& e) {
       exit_output_limit(*file, e.limit(), "the repr");
     } catch (const std::ios_base::failure&) {
