@@ -183,26 +183,36 @@ TEST(ScanTest, GlobalsAreTieredWithAReason) {
 }
 
 TEST(ScanTest, DangerousTableCoversModulesAndQualifiedNames) {
-  EXPECT_NE(dangerous_reason("os", "system"), "");
-  EXPECT_NE(dangerous_reason("posix", "system"), "");
-  EXPECT_NE(dangerous_reason("nt", "system"), "");
-  EXPECT_NE(dangerous_reason("builtins", "eval"), "");
-  EXPECT_NE(dangerous_reason("builtins", "getattr"), "");
-  EXPECT_NE(dangerous_reason("subprocess", "check_output"), "");
-  EXPECT_NE(dangerous_reason("pickle", "loads"), "");
-  EXPECT_NE(dangerous_reason("_pickle", "Unpickler"), "");
-  EXPECT_NE(dangerous_reason("runpy", "run_path"), "");
-  EXPECT_NE(dangerous_reason("shutil", "rmtree"), "");
-  EXPECT_NE(dangerous_reason("webbrowser", "open"), "");
-  EXPECT_NE(dangerous_reason("socket", "socket"), "");
-  EXPECT_NE(dangerous_reason("importlib.machinery", "SourceFileLoader"), "");  // submodule
-  EXPECT_NE(dangerous_reason("bdb", "Bdb.run"), "");             // an attribute of a class
-  EXPECT_NE(dangerous_reason("builtins", "eval.__call__"), "");  // an attribute of a function
-  EXPECT_NE(dangerous_reason("torch", "load"), "");
-  EXPECT_EQ(dangerous_reason("builtins", "evaluate"), "");  // a prefix of a name is not it
-  EXPECT_EQ(dangerous_reason("osx", "system"), "");         // nor a prefix of a module
-  EXPECT_EQ(dangerous_reason("collections", "OrderedDict"), "");
-  EXPECT_EQ(dangerous_reason("numpy.core.multiarray", "_reconstruct"), "");
+  const std::pair<const char*, const char*> dangerous[] = {
+      {"os", "system"},
+      {"posix", "system"},
+      {"nt", "system"},
+      {"builtins", "eval"},
+      {"builtins", "getattr"},
+      {"subprocess", "check_output"},
+      {"pickle", "loads"},
+      {"_pickle", "Unpickler"},
+      {"runpy", "run_path"},
+      {"shutil", "rmtree"},
+      {"webbrowser", "open"},
+      {"socket", "socket"},
+      {"importlib.machinery", "SourceFileLoader"},  // a submodule
+      {"bdb", "Bdb.run"},                           // an attribute of a class
+      {"builtins", "eval.__call__"},                // an attribute of a function
+      {"torch", "load"},
+  };
+  for (const auto& [module, name] : dangerous) {
+    EXPECT_NE(dangerous_reason(module, name), "") << module << "." << name;
+  }
+  const std::pair<const char*, const char*> not_listed[] = {
+      {"builtins", "evaluate"},  // a prefix of a name is not it
+      {"osx", "system"},         // nor a prefix of a module
+      {"collections", "OrderedDict"},
+      {"numpy.core.multiarray", "_reconstruct"},
+  };
+  for (const auto& [module, name] : not_listed) {
+    EXPECT_EQ(dangerous_reason(module, name), "") << module << "." << name;
+  }
 }
 
 // A wildcard vouches for a module's unknown globals, never for its dangerous ones: only the
