@@ -185,7 +185,7 @@ class Walker {
     return names_to_loader ? WalkEnd::kNeedsLoader : WalkEnd::kStop;
   }
 
-  std::string error;  // why the walk found the pickle malformed
+  std::string error;  // why the walk found the pickle malformed (the loader's message wins)
 
  private:
   void add_call(const RawInstruction& ins) {
@@ -244,6 +244,17 @@ class Walker {
     return fail(marks_.empty() ? "unpickling stack underflow" : "unexpected MARK found");
   }
 
+  // Far entries the dense memo has grown over move into it (memo_get looks there first).
+  void absorb_sparse() {
+    for (auto it = sparse_memo_.begin(); it != sparse_memo_.end();) {
+      if (it->first < memo_.size()) {
+        memo_[it->first] = it->second;
+        it = sparse_memo_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
   Token memo_get(std::uint64_t index) const {
     if (index < memo_.size()) return memo_[index];
     const auto it = sparse_memo_.find(index);
@@ -254,7 +265,8 @@ class Walker {
     const Token t = stack_.back();
     // Dense indices (MEMOIZE, BINPUT from 0) in chunks; a far index in a map, so that a
     // hostile LONG_BINPUT 4000000000 costs one entry, not gigabytes.
-    if (index == memo_.size()) {  // the common case: MEMOIZE, or PUTs counting up
+    if (index == memo_.size() &&
+        sparse_memo_.empty()) {  // the common case: MEMOIZE, PUTs 0, 1, ...
       if (memo_.size() == memo_.capacity() && !can_grow(memo_, memo_.size() + 1)) {
         return WalkEnd::kOverLimit;
       }
@@ -264,7 +276,10 @@ class Walker {
     }
     if (index < memo_.size() + 65536) {
       if (!can_grow(memo_, index + 1)) return WalkEnd::kOverLimit;
-      memo_.grow_to(index + 1, kNoMemo);
+      if (index >= memo_.size()) {
+        memo_.grow_to(index + 1, kNoMemo);
+        absorb_sparse();
+      }
       if (memo_[index] == kNoMemo) ++memo_len_;
       memo_[index] = t;
     } else {
@@ -725,25 +740,33 @@ ScanReport scan(std::span<const std::byte> data, const ScanOptions& options) {
     }
     // The loader, in a heap of its own: for the exact name the walk cannot decode (its
     // globals replace the walk's for this pickle), or for a malformed pickle's message.
-    const bool needs_names = end == WalkEnd::kNeedsLoader;
-    if (needs_names) report.globals.resize(globals_before);
     std::string error;
-    LoadEnd loaded;
-    {
+    const auto load = [&](bool report_globals) {
       HeapScope scope(loader_heap());
-      loaded =
-          inspect_load(loader_heap(), rest, start, options, report, needs_names, consumed, error);
+      return inspect_load(loader_heap(), rest, start, options, report, report_globals, consumed,
+                          error);
+    };
+    LoadEnd loaded = LoadEnd::kStop;
+    if (end == WalkEnd::kMalformed) {
+      // The loader's message (CPython's, with offset and opcode) is the one loads gives.
+      // Should the loader, which checks more, get past the walk's objection, it is the
+      // reference: its globals replace the walk's.
+      loaded = load(false);
+      if (loaded == LoadEnd::kStop) end = WalkEnd::kNeedsLoader;
     }
-    if (loaded == LoadEnd::kStop && needs_names) {
-      start += consumed;
-      continue;
+    if (end == WalkEnd::kNeedsLoader) {
+      report.globals.resize(globals_before);
+      loaded = load(true);
+      if (loaded == LoadEnd::kStop) {
+        start += consumed;
+        continue;
+      }
     }
     ended = loaded == LoadEnd::kOverLimit ? Verdict::kOverLimit : Verdict::kMalformed;
-    // The loader's message (CPython's, with offset and opcode) is the one loads gives; the
-    // walk's own only when the loader, which checks more, got past the walk's objection.
-    report.error = loaded == LoadEnd::kStop ? walker.error : error;
-    if (start > 0)
+    report.error = error.empty() ? walker.error : error;  // the loader's, CPython's words
+    if (start > 0) {
       report.error += " (in the pickle starting at byte " + std::to_string(start) + ")";
+    }
     break;
   } while (start < data.size());
   report.verdict = ended;

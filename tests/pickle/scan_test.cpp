@@ -373,5 +373,24 @@ TEST(ScanTest, WalkMemoryIsBoundedByTheLimit) {
   EXPECT_EQ(small.verdict, Verdict::kOverLimit);
 }
 
+// A far memo index (kept apart from the dense memo) stays reachable once the dense memo
+// grows past it; and a memo miss is malformed, with the loader's message.
+TEST(ScanTest, FarMemoIndicesStayReachable) {
+  const std::string data =
+      "\x80\x02Nr\x70\x11\x01\x00"
+      "0Nr\x60\xea\x00\x00"
+      "0Nr\x71\x11\x01\x00"
+      "0j\x70\x11\x01\x00."s;
+  const ScanReport r = scan(data);
+  EXPECT_EQ(r.verdict, Verdict::kSafe) << r.error;
+  EXPECT_EQ(r.error, "");
+  const ScanReport missing = scan(
+      "\x80\x02Nr\x70\x11\x01\x00"
+      "0j\x71\x11\x01\x00."s);
+  EXPECT_EQ(missing.verdict, Verdict::kMalformed);
+  EXPECT_NE(missing.error.find("Memo value not found at index 70001"), std::string::npos)
+      << missing.error;
+}
+
 }  // namespace
 }  // namespace ouro::pickle
