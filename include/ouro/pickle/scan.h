@@ -1,9 +1,10 @@
-// ouro::pickle::scan: what a pickle would import and call if CPython loaded it, found by
-// ouro's own loader (the OpcodeReader that `dis` and the unpickler share, and the
-// unpickler itself run in inspect mode), so the list is exact where pattern-matching
-// scanners (picklescan, fickling) guess: a STACK_GLOBAL whose names come from the memo is
-// reported with the names it really resolves to. Nothing is imported or called (DESIGN.md
-// I8); the scan's values live in a private heap whose limit bounds any input (I7).
+// ouro::pickle::scan: what a pickle would import and call if CPython loaded it, and a
+// verdict people can gate on (safe, suspicious, dangerous: docs/pickle.md, "Verdicts").
+// An opcode walk over the loader's own OpcodeReader that builds no value, so the list is
+// exact where pattern-matching scanners (picklescan, fickling) guess: a STACK_GLOBAL whose
+// names come from the memo is reported with the names it really resolves to. Nothing is
+// imported or called (DESIGN.md I8); the walk's memory has a limit that bounds any input
+// (I7). Host-only: the firmware has no scanner.
 #pragma once
 
 #include <cstddef>
