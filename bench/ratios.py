@@ -58,6 +58,10 @@ ROWS = [
 ] + [
     ('dumps_bytes', 'pickle dumps (c) 100 MiB bytes: ouro time / memcpy time', '<=', 1.2),
     ('loads_bytes', 'pickle loads (c) 100 MiB bytes: ouro time / memcpy time', '<=', 1.2),
+    # ouro pickle scan (the whole process) against CPython's loads: bench/scan_vs_cpython.py.
+    ('scan_array', 'pickle scan 50 MB float64 array: CPython loads / ouro scan CPU time', '>=',
+     5.0),
+    ('scan_records', 'pickle scan 400k records: CPython loads / ouro scan CPU time', '>=', 5.0),
 ]
 
 
@@ -191,6 +195,13 @@ def one_run(build_dir):
     memcpy = ours['memcpy_bytes']
     for op in ('dumps', 'loads'):
         put(f'{op}_bytes', ours[f'{op}_bytes'] / memcpy, ours[f'{op}_bytes'], memcpy)
+
+    sys.path.insert(0, BENCH_DIR)
+    import scan_vs_cpython
+    with tempfile.TemporaryDirectory() as directory:
+        scan_vs_cpython.make_files(directory)
+        for key, (ours, theirs) in scan_vs_cpython.measure(build_dir, directory).items():
+            put(key, theirs / ours, ours, theirs)
     return ratio, raw
 
 

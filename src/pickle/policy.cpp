@@ -73,6 +73,19 @@ std::pair<std::string, std::string> map_python3_name(std::string_view module,
   return map_compat_name(kReverseNameMapping, kReverseImportMapping, module, name);
 }
 
+bool global_matches(std::string_view pattern, std::string_view module,
+                    std::string_view name) noexcept {
+#if !OURO_BARE_METAL
+  if (pattern.ends_with(".*")) {
+    const std::string_view prefix = pattern.substr(0, pattern.size() - 2);
+    return module.starts_with(prefix) &&
+           (module.size() == prefix.size() || module[prefix.size()] == '.');
+  }
+#endif
+  return pattern.size() == module.size() + 1 + name.size() && pattern.starts_with(module) &&
+         pattern[module.size()] == '.' && pattern.ends_with(name);
+}
+
 GlobalKind classify_global(std::string_view module, std::string_view name,
                            const LoadOptions& options) {
   for (const AllowedGlobal& row : kAllowList) {
@@ -81,10 +94,7 @@ GlobalKind classify_global(std::string_view module, std::string_view name,
   if (find_catalogued(module, name) != nullptr) return GlobalKind::kInert;
   if (find_registration(module, name) != nullptr) return GlobalKind::kRegistered;
   for (const std::string& allowed : options.allow) {
-    if (allowed.size() == module.size() + 1 + name.size() && allowed.starts_with(module) &&
-        allowed[module.size()] == '.' && allowed.ends_with(name)) {
-      return GlobalKind::kCallerAllowed;
-    }
+    if (global_matches(allowed, module, name)) return GlobalKind::kCallerAllowed;
   }
   return GlobalKind::kUnknown;
 }

@@ -13,7 +13,9 @@
 //              defaultdict, Counter, deque, the datetime family, Decimal, Fraction, UUID:
 //              allowed as names; a call of them stays an inert Reduce (nothing is run, the
 //              bytes dump back unchanged) that catalogue_repr() prints as CPython;
-//   registered C++ types (find_registration) and the caller's LoadOptions::allow names.
+//   registered C++ types (find_registration) and the caller's LoadOptions::allow patterns:
+//              "module.qualname" exactly, or (on the host) "module.*" for a module and
+//              its submodules (global_matches).
 // Everything else is unknown: refused under Policy::kStrict, an inert Global under kInspect.
 #pragma once
 
@@ -65,6 +67,12 @@ std::pair<std::string, std::string> map_python2_name(std::string_view module,
 /// REVERSE_IMPORT_MAPPING), as Pickler.save_global writes GLOBAL below protocol 3.
 std::pair<std::string, std::string> map_python3_name(std::string_view module,
                                                      std::string_view name);
+
+/// Whether the allow pattern `pattern` ("module.qualname", or "module.*" for the module and
+/// its submodules) names `module.name`. The wildcard form is host-only: the firmware's
+/// loader matches exact names.
+bool global_matches(std::string_view pattern, std::string_view module,
+                    std::string_view name) noexcept;
 
 /// The decision for `module.name` (already mapped): built-in row, registration, caller's
 /// allow list, or unknown.

@@ -171,5 +171,26 @@ TEST_F(PolicyTest, DumpingWritesPython2NamesAsCPython) {
   }
 }
 
+// The loader's allow list takes the same patterns as scan: an exact name, or module.* for
+// the module and its submodules (not a module that only starts alike).
+TEST(GlobalMatchesTest, ExactNamesAndModuleWildcards) {
+  EXPECT_TRUE(detail::global_matches("os.system", "os", "system"));
+  EXPECT_FALSE(detail::global_matches("os.system", "os", "systems"));
+  EXPECT_TRUE(detail::global_matches("a.b.C", "a.b", "C"));
+  EXPECT_TRUE(detail::global_matches("a.b.C", "a", "b.C"));  // a dotted qualname
+  EXPECT_TRUE(detail::global_matches("numpy.*", "numpy", "ndarray"));
+  EXPECT_TRUE(detail::global_matches("numpy.*", "numpy.core.multiarray", "_reconstruct"));
+  EXPECT_FALSE(detail::global_matches("numpy.*", "numpyx", "f"));
+  EXPECT_FALSE(detail::global_matches("numpy.core.*", "numpy", "core"));
+}
+
+TEST_F(PolicyTest, StrictLoadsAcceptModuleWildcards) {
+  const std::string data = "cmylib.models\nNet\n)R.";
+  EXPECT_THROW(loads(data), UnpicklingError);
+  const Value v = loads(data, {.allow = {"mylib.*"}});
+  EXPECT_EQ(repr(v), "<reduce mylib.models.Net()>");
+  EXPECT_THROW(loads(data, {.allow = {"mylibrary.*"}}), UnpicklingError);
+}
+
 }  // namespace
 }  // namespace ouro::pickle
