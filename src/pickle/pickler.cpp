@@ -1251,8 +1251,9 @@ void Pickler::save_reduce(const Reduce& r) {
   push_write(std::string_view("R", 1));
 #if !OURO_BARE_METAL
   // The catalogue's datetime states carry fold only from protocol 4 on (catalogue.h).
-  if (Value args = proto_ < 4 ? detail::datetime_args_without_fold(r) : Value(); !args.is_none()) {
-    push_save(&keep_alive_.emplace_back(std::move(args)));
+  if (Value unfolded = proto_ < 4 ? detail::datetime_args_without_fold(r) : Value();
+      !unfolded.is_none()) {
+    push_save(&keep_alive_.emplace_back(std::move(unfolded)));
     return push_save(&r.callable);
   }
 #endif

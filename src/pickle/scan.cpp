@@ -29,7 +29,9 @@
 
 #include "ouro/core/heap.h"
 #include "ouro/errors.h"
+#include "ouro/pickle/numpy.h"
 #include "ouro/pickle/pickle.h"
+#include "ouro/pickle/torch.h"
 #include "pickle/opcodes.h"
 #include "pickle/policy.h"
 #include "pickle/unpickler.h"
@@ -80,8 +82,18 @@ std::size_t add_global(ScanGlobal global, const ScanOptions& options, ScanReport
   return SIZE_MAX;
 }
 
+/// numpy's and torch's rebuild functions and types: the catalogue's array rows, which their
+/// own loaders allow (numpy::safe_globals(), torch::safe_globals(): the same lists).
+bool in_array_catalogue(const std::string& full) {
+  for (const auto* names : {&numpy::safe_globals(), &torch::safe_globals()}) {
+    if (std::find(names->begin(), names->end(), full) != names->end()) return true;
+  }
+  return false;
+}
+
 /// The tier of `module.name` (already mapped): the loader's allow-list first (one source
-/// of truth: policy.h's table, the catalogue, registrations), then the dangerous table,
+/// of truth: policy.h's table, the catalogue, registrations) and the array rows, then the
+/// dangerous table,
 /// which only an exact --allow overrides, then the caller's wildcards.
 ScanGlobal classify(std::string module, std::string name, std::int64_t offset,
                     std::string_view opcode, const ScanOptions& options) {
@@ -89,6 +101,7 @@ ScanGlobal classify(std::string module, std::string name, std::int64_t offset,
   const detail::GlobalKind kind = detail::classify_global(g.module, g.name, {});
   if (kind != detail::GlobalKind::kUnknown) return g;
   const std::string full = g.module + "." + g.name;
+  if (in_array_catalogue(full)) return g;
   const bool exact =
       std::find(options.allow.begin(), options.allow.end(), full) != options.allow.end();
   if (const std::string_view why = dangerous_reason(g.module, g.name); !why.empty() && !exact) {

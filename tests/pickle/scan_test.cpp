@@ -17,6 +17,7 @@
 #include "ouro/core/heap.h"
 #include "ouro/errors.h"
 #include "ouro/pickle/pickle.h"
+#include "ouro/pickle/torch.h"
 
 namespace ouro::pickle {
 namespace {
@@ -180,6 +181,30 @@ TEST(ScanTest, GlobalsAreTieredWithAReason) {
   EXPECT_EQ(tier_name(both.globals[1].tier), "dangerous");
   EXPECT_EQ(both.globals[1].reason, "runs a shell command or program");
   EXPECT_EQ(both.verdict, Verdict::kDangerous);
+}
+
+std::string read_realworld(const std::string& name) {
+  std::ifstream in(std::filesystem::path(OURO_SOURCE_DIR) / "tests/data/realworld" / name,
+                   std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// numpy arrays and torch tensors are catalogue rows: their rebuild functions are safe, what
+// a fitted model imports is not (golden files of tools/gen/make_realworld_pickles.py).
+TEST(ScanTest, ArraysAndCheckpointsAreSafeModelsSuspicious) {
+  const std::string array = read_realworld("np_float64_p5.pkl");
+  ASSERT_FALSE(array.empty());
+  EXPECT_EQ(scan(array).verdict, Verdict::kSafe);
+
+  const std::string checkpoint = read_realworld("tiny_state_dict.pt");
+  const auto data_pkl = torch::find_data_pickle(std::as_bytes(std::span(checkpoint)), "pt");
+  ASSERT_TRUE(data_pkl.has_value());
+  const ScanReport tensors = scan(data_pkl->data);
+  EXPECT_EQ(tensors.verdict, Verdict::kSafe);
+  EXPECT_FALSE(tensors.globals.empty());
+
+  const ScanReport model = scan(read_realworld("sk_random_forest_p4.pkl"));
+  EXPECT_EQ(model.verdict, Verdict::kSuspicious);
 }
 
 TEST(ScanTest, DangerousTableCoversModulesAndQualifiedNames) {
