@@ -392,6 +392,64 @@ struct Tracer::Impl {
     return it->second;
   }
 
+  // --- the site of the running chain, cached -----------------------------------------------
+  // Every allocation under an entry point needs its site: walking the chain, skipping the
+  // library's own frames (a file-name test) and interning the frames (hashing and comparing
+  // them) cost more than the rest of the callback. The result depends only on the frames the
+  // walk looked at, so it is cached by their identities: where SourceLocation is
+  // std::source_location, one pointer to the compiler's static record of the call site.
+  // Direct-mapped, indexed by the innermost two frames (a library entry point called from
+  // several user lines gets several entries).
+  static constexpr bool kLocationIsPointer = sizeof(ouro::SourceLocation) == sizeof(void*);
+  static constexpr std::uint32_t kCachedDepth = 4;  // deeper walks are not cached
+  struct SiteCacheEntry {
+    const void* frame[kCachedDepth];  // identities of the frames the walk looked at
+    std::uint32_t depth = 0;          // how many; 0: empty entry
+    bool chain_ended = false;         // the walk stopped because the chain ended
+    std::uint32_t site = kNoSite;
+    int limit = 0;
+  };
+  static constexpr std::size_t kSiteCacheSize = 256;
+  std::unique_ptr<SiteCacheEntry[]> site_cache;  // made on first use
+
+  static const void* identity(const ouro::SourceLocation& location) noexcept {
+    const void* id;
+    std::memcpy(&id, &location, sizeof id);
+    return id;
+  }
+  static std::size_t cache_index(const SiteFrame* innermost) noexcept {
+    const SiteFrame* next = innermost->caller;
+    const auto a = reinterpret_cast<std::uintptr_t>(identity(innermost->location));
+    const auto b = next == nullptr ? 0 : reinterpret_cast<std::uintptr_t>(identity(next->location));
+    return static_cast<std::size_t>(mix(a ^ (b * 0x9e3779b97f4a7c15ULL)) & (kSiteCacheSize - 1));
+  }
+
+  /// The cached site of the chain starting at `innermost`, or kNoSite.
+  std::uint32_t cached_site(const SiteFrame* innermost, int limit) const noexcept {
+    if (!site_cache) return kNoSite;
+    const SiteCacheEntry& e = site_cache[cache_index(innermost)];
+    if (e.depth == 0 || e.limit != limit) return kNoSite;
+    const SiteFrame* f = innermost;
+    for (std::uint32_t k = 0; k < e.depth; ++k, f = f->caller) {
+      if (f == nullptr || identity(f->location) != e.frame[k]) return kNoSite;
+    }
+    if (e.chain_ended && f != nullptr) return kNoSite;
+    return e.site;
+  }
+
+  void cache_site(const SiteFrame* innermost, int limit, std::uint32_t depth, bool chain_ended,
+                  std::uint32_t site) {
+    if (depth > kCachedDepth) return;
+    if (!site_cache) site_cache = std::make_unique<SiteCacheEntry[]>(kSiteCacheSize);
+    SiteCacheEntry& e = site_cache[cache_index(innermost)];
+    const SiteFrame* f = innermost;
+    for (std::uint32_t k = 0; k < depth; ++k, f = f->caller) e.frame[k] = identity(f->location);
+    e.depth = depth;
+    e.chain_ended = chain_ended;
+    e.site = site;
+    e.limit = limit;
+  }
+
   /// The site of an allocation made now: up to `limit` user frames of the entry-point
   /// chain (library frames skipped; the innermost one kept if there is no user frame).
   std::uint32_t current_site(int limit) {
@@ -400,18 +458,24 @@ struct Tracer::Impl {
       if (unknown_site == kNoSite) unknown_site = intern(nullptr, 0);
       return unknown_site;
     }
+    if constexpr (kLocationIsPointer) {
+      const std::uint32_t cached = cached_site(innermost, limit);
+      if (cached != kNoSite) return cached;
+    }
     RawFrame buffer[kMaxFrames];
-    std::uint32_t n = 0;
-    for (const SiteFrame* f = innermost; f != nullptr && n < static_cast<std::uint32_t>(limit);
-         f = f->caller) {
+    std::uint32_t n = 0, depth = 0;
+    const SiteFrame* f = innermost;
+    for (; f != nullptr && n < static_cast<std::uint32_t>(limit); f = f->caller, ++depth) {
       if (is_library(f->location.file_name())) continue;
       buffer[n++] = {f->location.file_name(), f->location.function_name(), f->location.line()};
     }
-    if (n == 0 && innermost != nullptr) {
+    if (n == 0) {
       buffer[n++] = {innermost->location.file_name(), innermost->location.function_name(),
                      innermost->location.line()};
     }
-    return intern(buffer, n);
+    const std::uint32_t site = intern(buffer, n);
+    if constexpr (kLocationIsPointer) cache_site(innermost, limit, depth, f == nullptr, site);
+    return site;
   }
 
   std::uint32_t intern(const RawFrame* raw, std::uint32_t n) {
@@ -462,7 +526,8 @@ struct Tracer::Impl {
   std::uint64_t memory() const noexcept {
     return block_table_bytes() + big_sizes.size() * 32 + frames.capacity() * sizeof(RawFrame) +
            sites.capacity() * sizeof(Site) + stats.capacity() * sizeof(SiteStats) +
-           site_index.capacity() * sizeof(std::uint32_t) + library_file.size() * 32 + sizeof(Impl);
+           site_index.capacity() * sizeof(std::uint32_t) + library_file.size() * 32 + sizeof(Impl) +
+           (site_cache ? kSiteCacheSize * sizeof(SiteCacheEntry) : 0);
   }
 };
 
@@ -510,6 +575,7 @@ void Tracer::start(int frames) {
                  }});
   heap_.allocator().set_observer(this);
   tracing_ = true;
+  ouro::detail::running_tracers.fetch_add(1, std::memory_order_relaxed);  // entry points record
   start_ns_ = process_epoch_ns();
   add_sample();
 }
@@ -518,6 +584,7 @@ void Tracer::stop() noexcept {
   if (!tracing_) return;
   heap_.allocator().set_observer(nullptr);
   tracing_ = false;
+  ouro::detail::running_tracers.fetch_sub(1, std::memory_order_relaxed);
   if (gc_callback_) gc::callbacks(heap_).remove(*gc_callback_);
   gc_callback_.reset();
   clear_traces();

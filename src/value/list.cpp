@@ -106,14 +106,16 @@ void List::set(std::int64_t i, Value v) {
   Value old = std::exchange(slot, std::move(v));  // dies after the list is consistent
 }
 
-void List::append(Value v) {
+void List::append(Value v, ouro::SiteLocation loc) {
+  SiteScope site(loc);
   vd::check_same_heap(vd::heap_of(*this), v);
   if (size_ == capacity_) grow_to(grown_capacity(std::size_t{size_} + 1, capacity_));
   ::new (static_cast<void*>(items_ + size_)) Value(std::move(v));
   ++size_;
 }
 
-void List::extend(std::span<const Value> more) {
+void List::extend(std::span<const Value> more, ouro::SiteLocation loc) {
+  SiteScope site(loc);
   vd::check_same_heap(vd::heap_of(*this), more);
   // `more` may be this list's own items (l.extend(l)): read them by index after growth.
   const bool self = !more.empty() && more.data() >= items_ && more.data() < items_ + size_;
@@ -127,7 +129,8 @@ void List::extend(std::span<const Value> more) {
   }
 }
 
-void List::insert(std::int64_t i, Value v) {
+void List::insert(std::int64_t i, Value v, ouro::SiteLocation loc) {
+  SiteScope site(loc);
   vd::check_same_heap(vd::heap_of(*this), v);
   // Python clamps the position of list.insert instead of raising.
   if (i < 0) i = std::max<std::int64_t>(i + size_, 0);
