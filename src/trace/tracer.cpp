@@ -22,6 +22,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "native.h"
 #include "ouro/core/gc.h"
 #include "ouro/core/site.h"
 
@@ -39,6 +40,19 @@ bool is_library_file(std::string_view file) noexcept {
     if (file.find(layer) != std::string_view::npos) return true;
   }
   return false;
+}
+
+/// Whether two spellings name the same file: the compiler's (often relative to the build
+/// directory, "../../tests/x.cpp") and DWARF's (often absolute).
+bool same_file(std::string_view a, std::string_view b) noexcept {
+  const auto strip = [](std::string_view path) {
+    while (path.starts_with("../") || path.starts_with("./"))
+      path.remove_prefix(path.find('/') + 1);
+    return path;
+  };
+  a = strip(a);
+  b = strip(b);
+  return a.size() <= b.size() ? b.ends_with(a) : a.ends_with(b);
 }
 
 std::uint64_t steady_ns() noexcept {
@@ -263,10 +277,12 @@ struct Tracer::Impl {
     }
   }
 
-  /// The pool's slots for a block of `block_size`, made if needed (nullptr: no memory).
-  PoolSlots* pool_slots_for(std::uintptr_t block, std::uint32_t block_size) {
+  /// The pool's slots for a block of `size` requested bytes, made if needed (nullptr: no
+  /// memory). The pool's block size is looked up only then (a call into the allocator).
+  PoolSlots* pool_slots_for(std::uintptr_t block, std::uint64_t size) {
     const std::uintptr_t pool = block >> pool_shift;
     if (PoolSlots** e = pool_entry(pool)) return *e;
+    const auto block_size = static_cast<std::uint32_t>(Allocator::block_size_for(size));
     if ((pools_used + 1) * 2 > pool_table.size()) grow_pool_table();
     const std::uint32_t count =
         static_cast<std::uint32_t>((std::size_t{1} << pool_shift) / block_size);
@@ -327,8 +343,7 @@ struct Tracer::Impl {
 
   bool add_block(std::uintptr_t block, std::uint32_t site, std::uint64_t size) {
     if (!is_small(size)) return insert(block, site, size);
-    PoolSlots* p =
-        pool_slots_for(block, static_cast<std::uint32_t>(Allocator::block_size_for(size)));
+    PoolSlots* p = pool_slots_for(block, size);
     PoolSlot* slot = p == nullptr ? nullptr : pool_slot(p, block);
     if (slot == nullptr) return false;
     if (slot->site == kNoSite) ++p->live;
@@ -452,8 +467,9 @@ struct Tracer::Impl {
 
   /// The site of an allocation made now: up to `limit` user frames of the entry-point
   /// chain (library frames skipped; the innermost one kept if there is no user frame).
-  std::uint32_t current_site(int limit) {
+  std::uint32_t current_site(int limit, int native_frames) {
     const SiteFrame* innermost = ouro::current_site();
+    if (native_frames > 0) return site_with_native_frames(innermost, limit, native_frames);
     if (innermost == nullptr) {  // no entry point running: the unknown site, interned once
       if (unknown_site == kNoSite) unknown_site = intern(nullptr, 0);
       return unknown_site;
@@ -476,6 +492,53 @@ struct Tracer::Impl {
     const std::uint32_t site = intern(buffer, n);
     if constexpr (kLocationIsPointer) cache_site(innermost, limit, depth, f == nullptr, site);
     return site;
+  }
+
+  // --- native frames ------------------------------------------------------------------------
+  // A native frame is kept raw in the site (file nullptr, the return address in `function`)
+  // and symbolized when a traceback is read. The stack is captured deeper than asked: the
+  // first frames are the tracer's and the allocator's own, skipped when symbolized.
+  static constexpr int kNativeSlack = 24;  // ouro's frames above the user's, at most
+  mutable native::Symbolizer symbolizer;
+
+  std::uint32_t site_with_native_frames(const SiteFrame* innermost, int limit, int native_frames) {
+    RawFrame buffer[kMaxFrames + kMaxFrames + kNativeSlack];
+    std::uint32_t n = 0;
+    for (const SiteFrame* f = innermost; f != nullptr && n < static_cast<std::uint32_t>(limit);
+         f = f->caller) {
+      if (is_library(f->location.file_name())) continue;
+      buffer[n++] = {f->location.file_name(), f->location.function_name(), f->location.line()};
+    }
+    if (n == 0 && innermost != nullptr) {
+      buffer[n++] = {innermost->location.file_name(), innermost->location.function_name(),
+                     innermost->location.line()};
+    }
+    void* stack[kMaxFrames + kNativeSlack];
+    const int got = native::capture(stack, native_frames + kNativeSlack);
+    for (int k = 0; k < got; ++k) buffer[n++] = {nullptr, static_cast<const char*>(stack[k]), 0};
+    return intern(buffer, n);
+  }
+
+  /// The native frames of a site as the user sees them: ouro's own frames at the top of
+  /// the stack dropped, at most `limit` kept, and none repeating a line already shown.
+  void append_native_frames(const RawFrame* raw, std::uint32_t n, int limit,
+                            std::vector<Frame>& out) const {
+    std::uint32_t k = 0;
+    while (k < n && symbolizer.resolve(reinterpret_cast<std::uintptr_t>(raw[k].function)).library) {
+      ++k;
+    }
+    if (k == n) k = 0;  // all of it ouro's (a program inside namespace ouro): show it all
+    for (int kept = 0; k < n && kept < limit; ++k) {
+      const native::Symbol& s =
+          symbolizer.resolve(reinterpret_cast<std::uintptr_t>(raw[k].function));
+      Frame frame{s.file.empty() ? std::string("<native>") : s.file, s.line, s.function};
+      const bool repeated = std::any_of(out.begin(), out.end(), [&](const Frame& f) {
+        return f.lineno == frame.lineno && same_file(f.filename, frame.filename);
+      });
+      if (repeated) continue;
+      out.push_back(std::move(frame));
+      ++kept;
+    }
   }
 
   std::uint32_t intern(const RawFrame* raw, std::uint32_t n) {
@@ -512,11 +575,15 @@ struct Tracer::Impl {
     }
   }
 
-  Traceback traceback_of(std::uint32_t id) const {
+  Traceback traceback_of(std::uint32_t id, int native_limit) const {
     Traceback tb;
     const Site& site = sites[id];
     for (std::uint32_t k = 0; k < site.frame_count; ++k) {
       const RawFrame& raw = frames[site.first_frame + k];
+      if (raw.file == nullptr) {  // the native frames follow the entry points
+        append_native_frames(&raw, site.frame_count - k, native_limit, tb.frames);
+        break;
+      }
       tb.frames.push_back({raw.file, raw.line, raw.function});
     }
     if (tb.frames.empty()) tb.frames.push_back({"<unknown>", 0, {}});
@@ -556,12 +623,23 @@ Tracer* Tracer::of(const Heap& heap) noexcept {
   return nullptr;
 }
 
-void Tracer::start(int frames) {
+void Tracer::start(int frames, int native_frames) {
   if (frames < 1 || frames > kMaxFrames) {
     throw std::invalid_argument(fmt::format(
         "ouro::trace::Tracer::start: frames must be in 1..{}, got {}", kMaxFrames, frames));
   }
+  if (native_frames < 0 || native_frames > kMaxFrames) {
+    throw std::invalid_argument(
+        fmt::format("ouro::trace::Tracer::start: native_frames must be in 0..{}, got {}",
+                    kMaxFrames, native_frames));
+  }
   frames_ = frames;
+  if (native_frames > 0 && native_frames_ == 0) {
+    // The first backtrace() loads the unwinder (a dlopen and malloc): not inside a callback.
+    void* warm_up[1];
+    native::capture(warm_up, 1);
+  }
+  native_frames_ = native_frames;
   if (tracing_) return;
   if (heap_.allocator().observer() != nullptr) {
     throw std::logic_error(
@@ -637,7 +715,7 @@ void Tracer::on_allocate(void* block, std::size_t size) noexcept {
   if (in_callback_) return;  // the tracer never traces itself
   in_callback_ = true;
   try {
-    const std::uint32_t site = impl_->current_site(frames_);
+    const std::uint32_t site = impl_->current_site(frames_, native_frames_);
     if (impl_->add_block(reinterpret_cast<std::uintptr_t>(block), site, size)) {
       ++live_blocks_;
       auto& s = impl_->stats[site];
@@ -744,7 +822,7 @@ Snapshot Tracer::snapshot_of(int which) const {
       count = s.total_count;
     }
     if (count == 0) continue;
-    Traceback tb = impl_->traceback_of(id);
+    Traceback tb = impl_->traceback_of(id, native_frames_);
     auto& trace = merged[tb];
     if (trace.count == 0) trace.traceback = std::move(tb);
     trace.size += bytes;
@@ -763,7 +841,7 @@ Snapshot Tracer::totals_snapshot() const { return snapshot_of(2); }
 std::optional<Traceback> Tracer::get_traceback(const void* block) const {
   const auto found = impl_->find_block(reinterpret_cast<std::uintptr_t>(block));
   if (!found) return std::nullopt;
-  return impl_->traceback_of(found->site);
+  return impl_->traceback_of(found->site, native_frames_);
 }
 
 std::optional<Traceback> Tracer::get_object_traceback(const Object& object) const {

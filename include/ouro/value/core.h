@@ -132,15 +132,24 @@ class Value {
   requires(!std::same_as<T, bool>)
       Value(T n, ouro::SiteLocation loc =
                      ouro::SiteLocation::current()) {  // NOLINT(google-explicit-constructor)
-    SiteScope site(loc);  // a big int is charged to the caller's line (ouro/core/site.h)
+    // Only a big int allocates, so only it records the caller's line (ouro/core/site.h):
+    // a small int stays a shift and a tag, traced or not.
     if constexpr (std::is_signed_v<T>) {
       const auto wide = static_cast<std::int64_t>(n);
-      bits_ = fits_small(wide) ? small_bits(wide) : to_bits(detail::make_big_int(wide));
+      if (fits_small(wide)) {
+        bits_ = small_bits(wide);
+      } else {
+        SiteScope site(loc);
+        bits_ = to_bits(detail::make_big_int(wide));
+      }
     } else {
       const auto wide = static_cast<std::uint64_t>(n);
-      bits_ = wide <= static_cast<std::uint64_t>(kSmallIntMax)
-                  ? small_bits(static_cast<std::int64_t>(wide))
-                  : to_bits(detail::make_big_uint(wide));
+      if (wide <= static_cast<std::uint64_t>(kSmallIntMax)) {
+        bits_ = small_bits(static_cast<std::int64_t>(wide));
+      } else {
+        SiteScope site(loc);
+        bits_ = to_bits(detail::make_big_uint(wide));
+      }
     }
   }
   /// A float object in the current heap.
