@@ -249,6 +249,17 @@ struct Tracer::Impl {
   std::size_t pools_used = 0;
   std::uint64_t pool_bytes = 0;           // bytes of all PoolSlots arrays
   PoolSlots** last_pool_entry = nullptr;  // pool_entry's last answer (reset when entries move)
+  // The pool each size class last used: allocations and frees alternate between classes (a
+  // dict, its key, a float...) but mostly stay in one pool per class, so this answers
+  // without probing pool_table (callgrind: add_block went from 86 instructions a call).
+  // Indexed by (size - 1) / 16 of the request or of the block, which agree.
+  static constexpr std::size_t kSmallClasses = kSmallRequestLimit / 16;
+  PoolSlots* recent_pool[kSmallClasses] = {};
+
+  PoolSlots* recent_slots(std::uintptr_t block, std::uint64_t size) noexcept {
+    PoolSlots* p = recent_pool[(size - 1) / 16];
+    return p != nullptr && p->pool == (block >> pool_shift) ? p : nullptr;
+  }
 
   std::size_t pool_home(std::uintptr_t pool) const noexcept {
     return reduce(mix(pool), pool_table.size());
@@ -314,6 +325,9 @@ struct Tracer::Impl {
   void drop_pool(PoolSlots** entry) noexcept {
     last_pool_entry = nullptr;
     PoolSlots* p = *entry;
+    for (PoolSlots*& recent : recent_pool) {
+      if (recent == p) recent = nullptr;
+    }
     pool_bytes -= sizeof(PoolSlots) + (p->count - 1) * sizeof(PoolSlot);
     std::free(p);
     // Backward-shift deletion, as in the large-block table.
@@ -343,7 +357,11 @@ struct Tracer::Impl {
 
   bool add_block(std::uintptr_t block, std::uint32_t site, std::uint64_t size) {
     if (!is_small(size)) return insert(block, site, size);
-    PoolSlots* p = pool_slots_for(block, size);
+    PoolSlots* p = recent_slots(block, size);
+    if (p == nullptr) {
+      p = pool_slots_for(block, size);
+      recent_pool[(size - 1) / 16] = p;
+    }
     PoolSlot* slot = p == nullptr ? nullptr : pool_slot(p, block);
     if (slot == nullptr) return false;
     if (slot->site == kNoSite) ++p->live;
@@ -363,7 +381,18 @@ struct Tracer::Impl {
     return std::nullopt;
   }
 
-  std::optional<Found> remove_block(std::uintptr_t block) noexcept {
+  std::optional<Found> remove_block(std::uintptr_t block, std::uint64_t size) noexcept {
+    if (is_small(size) && size != 0) {
+      if (PoolSlots* p = recent_slots(block, size)) {
+        PoolSlot* slot = pool_slot(p, block);
+        if (slot != nullptr && slot->site != kNoSite) {
+          const Found found{slot->site, slot->size};
+          slot->site = kNoSite;
+          if (--p->live == 0) drop_pool(pool_entry(p->pool));
+          return found;
+        }
+      }
+    }
     if (pool_shift != 0) {
       if (PoolSlots** e = pool_entry(block >> pool_shift)) {
         PoolSlot* slot = pool_slot(*e, block);
@@ -390,6 +419,7 @@ struct Tracer::Impl {
       p = nullptr;
     }
     last_pool_entry = nullptr;
+    for (PoolSlots*& recent : recent_pool) recent = nullptr;
     pools_used = 0;
     pool_bytes = 0;
   }
@@ -730,10 +760,10 @@ void Tracer::on_allocate(void* block, std::size_t size) noexcept {
   in_callback_ = false;
 }
 
-void Tracer::on_deallocate(void* block, std::size_t /*size*/) noexcept {
+void Tracer::on_deallocate(void* block, std::size_t size) noexcept {
   if (in_callback_) return;
   in_callback_ = true;
-  if (const auto found = impl_->remove_block(reinterpret_cast<std::uintptr_t>(block))) {
+  if (const auto found = impl_->remove_block(reinterpret_cast<std::uintptr_t>(block), size)) {
     --live_blocks_;
     note_change(found->site, -static_cast<std::int64_t>(found->size), -1);
     maybe_sample();
