@@ -58,6 +58,13 @@ ROWS = [
 ] + [
     ('dumps_bytes', 'pickle dumps (c) 100 MiB bytes: ouro time / memcpy time', '<=', 1.2),
     ('loads_bytes', 'pickle loads (c) 100 MiB bytes: ouro time / memcpy time', '<=', 1.2),
+] + [
+    # The tracer (issue 11, bench/trace_bench.cpp): traced with one frame / untraced, CPU time.
+    (f'trace_{name}', f'tracing on, one frame: {label}: traced time / untraced time', '<=', 1.3)
+    for name, label in (('ints', 'values (a) 1M small ints'), ('records', 'values 100k dicts'),
+                        ('dumps', 'pickle dumps (b)'), ('loads', 'pickle loads (b)'))
+] + [
+    ('trace_make_off', 'tracing off: make<T> / make_in<T> time (line recording)', '<=', 1.01),
 ]
 
 
@@ -191,6 +198,16 @@ def one_run(build_dir):
     memcpy = ours['memcpy_bytes']
     for op in ('dumps', 'loads'):
         put(f'{op}_bytes', ours[f'{op}_bytes'] / memcpy, ours[f'{op}_bytes'], memcpy)
+
+    # "NAME cpu off X s on|located Y s ratio R ..." per workload (bench/trace_bench.cpp).
+    keys = {'values.ints': 'trace_ints', 'values.records': 'trace_records',
+            'pickle.dumps': 'trace_dumps', 'pickle.loads': 'trace_loads',
+            'make.site': 'trace_make_off'}
+    for line in lines_of([os.path.join(bench, 'trace_bench'), str(INNER_RUNS)]):
+        words = line.split()
+        if words and words[0] in keys and words[1] == 'cpu':
+            off, on = float(words[3]), float(words[6])
+            put(keys[words[0]], on / off, on, off)
     return ratio, raw
 
 
