@@ -74,6 +74,13 @@ void print_top(const trace::Snapshot& snap, const TopOptions& o, const std::stri
              snap.total_count());
   for (std::size_t i = 0; i < stats.size() && i < o.limit; ++i) {
     fmt::print("#{}: {}\n", i + 1, stats[i].str());
+    // By traceback, each statistic's frames follow (as tracemalloc's documentation prints
+    // them), most recent first: entry points, then native frames with their functions.
+    if (o.by == "traceback" && !o.cumulative) {
+      for (const std::string& line : stats[i].traceback.format(std::nullopt, true)) {
+        fmt::print("{}\n", line);
+      }
+    }
   }
   if (stats.size() > o.limit) fmt::print("{} other entries\n", stats.size() - o.limit);
 }
