@@ -1358,7 +1358,8 @@ std::span<const std::byte> Buffer::data() const noexcept {
   return {};
 }
 
-std::string dumps(const Value& value, const DumpOptions& options) {
+std::string dumps(const Value& value, const DumpOptions& options, ouro::SiteLocation loc) {
+  SiteScope site(loc);
   return Pickler(options).dump(value);
 }
 

@@ -1469,7 +1469,8 @@ Value unpickle(Heap& heap, std::istream& in, const LoadOptions& options) {
 
 }  // namespace detail
 
-Value loads(std::string_view data, const LoadOptions& options) {
+Value loads(std::string_view data, const LoadOptions& options, ouro::SiteLocation loc) {
+  SiteScope site(loc);  // what loading allocates is charged to the caller's loads line
   Heap* heap = Heap::current();
   if (heap == nullptr) ouro::detail::throw_no_current_heap("ouro::loads()");
   return detail::unpickle(*heap, as_bytes(data), options);

@@ -20,7 +20,8 @@ Ref<Dict> Dict::make(Heap& heap, std::size_t reserve) {
   return d;
 }
 
-void Dict::set(Value key, Value value) {
+void Dict::set(Value key, Value value, ouro::SiteLocation loc) {
+  SiteScope site(loc);
   Heap& heap = value::detail::heap_of(*this);
   value::detail::check_same_heap(heap, key);
   value::detail::check_same_heap(heap, value);

@@ -413,21 +413,25 @@ std::size_t deep_sizeof(const Value& v) {
 
 // --- builders ---------------------------------------------------------------------------
 
-Value list(std::initializer_list<Value> items) {
+Value list(std::initializer_list<Value> items, ouro::SiteLocation loc) {
+  SiteScope site(loc);
   return List::make(vd::current_heap(), std::span<const Value>(items.begin(), items.size()));
 }
 
-Value tuple(std::initializer_list<Value> items) {
+Value tuple(std::initializer_list<Value> items, ouro::SiteLocation loc) {
+  SiteScope site(loc);
   return Tuple::make(vd::current_heap(), std::span<const Value>(items.begin(), items.size()));
 }
 
-Value dict(std::initializer_list<std::pair<Value, Value>> items) {
+Value dict(std::initializer_list<std::pair<Value, Value>> items, ouro::SiteLocation loc) {
+  SiteScope site(loc);
   Ref<Dict> d = Dict::make(vd::current_heap(), items.size());
   for (const auto& [key, value] : items) d->set(key, value);
   return d;
 }
 
-Value set(std::initializer_list<Value> items) {
+Value set(std::initializer_list<Value> items, ouro::SiteLocation loc) {
+  SiteScope site(loc);
   Ref<Set> s = Set::make(vd::current_heap());
   for (const Value& item : items) s->add(item);
   return s;
@@ -437,7 +441,10 @@ Value frozenset(std::initializer_list<Value> items) {
   return FrozenSet::make(vd::current_heap(), std::span<const Value>(items.begin(), items.size()));
 }
 
-Value bytes(std::string_view data) { return Bytes::make(vd::current_heap(), as_bytes(data)); }
+Value bytes(std::string_view data, ouro::SiteLocation loc) {
+  SiteScope site(loc);
+  return Bytes::make(vd::current_heap(), as_bytes(data));
+}
 
 Value bytearray(std::string_view data) {
   return ByteArray::make(vd::current_heap(), as_bytes(data));

@@ -145,7 +145,8 @@ struct LoadOptions {
 /// be <= 5", "cannot pickle 'X' object" for an unregistered C++ type, ...), MemoryError.
 ///
 ///     std::string bytes = ouro::pickle::dumps(ouro::list({1, "two", 3.0}), {.protocol = 5});
-std::string dumps(const Value& value, const DumpOptions& options = {});
+std::string dumps(const Value& value, const DumpOptions& options = {},
+                  ouro::SiteLocation loc = ouro::SiteLocation::current());
 #if !OURO_BARE_METAL  // no streams on bare metal: use dumps
 /// Pickles `value` to a stream.
 void dump(const Value& value, std::ostream& out, const DumpOptions& options = {});
@@ -159,7 +160,8 @@ void dump(const Value& value, std::ostream& out, const DumpOptions& options = {}
 ///
 ///     ouro::Value v = ouro::pickle::loads(bytes);
 ///     ouro::Value p = ouro::pickle::loads(bytes, {.allow = {"__main__.Point"}});
-Value loads(std::string_view data, const LoadOptions& options = {});
+Value loads(std::string_view data, const LoadOptions& options = {},
+            ouro::SiteLocation loc = ouro::SiteLocation::current());
 #if !OURO_BARE_METAL  // no streams on bare metal: use loads
 /// Unpickles one pickle from a stream. The stream is read to its end; a seekable stream is
 /// positioned just after the pickle's STOP (so several pickles can be read in a row).
