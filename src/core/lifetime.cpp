@@ -43,8 +43,9 @@ void* block_of(Object* object) noexcept {
                                                              : static_cast<void*>(object);
 }
 
-// Runs ~T and gives the block back. The count is zero and the object untracked.
-void destroy_and_free(Heap& heap, Object* object) noexcept {
+// Runs ~T and gives the block back. The count is zero and the object untracked. Inlined
+// into both of its callers (a call here cost a collection 9 instructions per object).
+[[gnu::always_inline]] inline void destroy_and_free(Heap& heap, Object* object) noexcept {
   const std::uint32_t flags = ObjectAccess::flags(*object);
   void* block = block_of(object);
   ObjectAccess::destroy(*object);
@@ -109,6 +110,14 @@ void dealloc(Object* object) noexcept {
   if (OURO_UNLIKELY(allocator == nullptr)) return;
   Heap& heap = Heap::of(*allocator);
   CoreState& rt = core_state(heap);
+  // A plain object (not a container, so it owns no references and cannot start a chain;
+  // no finalizer; no weak reference): neither the trashcan, nor a finalizer, nor weak
+  // references apply, so it is freed without the depth count or the drain (which the
+  // outermost dealloc of any chain still does). The commonest death (strings, numbers, a
+  // make<T> of a leaf type): 20 fewer instructions (docs/benchmarks.md).
+  if (!(flags & (Object::kContainer | Object::kHasFinalizer | Object::kWeaklyReferenced))) {
+    return destroy_and_free(heap, object);
+  }
   // I2: the trashcan comes before the finalizer, which may itself drop the last reference
   // to the next object of a chain (each finalizer running inside the previous one).
   if ((flags & Object::kContainer) && rt.dealloc_depth >= kTrashcanDepth) {

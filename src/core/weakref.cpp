@@ -214,8 +214,7 @@ namespace {
 Ref<WeakRef> make_weakref(Object* referent) {
   if (OURO_LIKELY(referent != nullptr)) {
     const std::uint32_t bits = flags(*referent);
-    if ((bits & (Object::kWeaklyReferenced | Object::kConstructing)) ==
-        Object::kWeaklyReferenced) {
+    if ((bits & (Object::kWeaklyReferenced | Object::kConstructing)) == Object::kWeaklyReferenced) {
       if (Heap* heap = heap_of_constructed(*referent); OURO_LIKELY(heap != nullptr)) {
         WeakRef* head = weak_list_head(*core_state(*heap).weak, referent);
         if (head != nullptr && !head->has_callback()) return Ref<WeakRef>::borrow(head);
@@ -240,7 +239,11 @@ void throw_weak_type_mismatch(const char* mangled_target, const Object& referent
 
 WeakRef::~WeakRef() {
   if (referent_ == nullptr) return;
-  if (detail::WeakState* state = detail::weak_state_if_any(heap())) {
+  // A linked weak reference is fully made (its referent is set last), and it is being
+  // destroyed by its heap's dealloc or collection: its heap is in its block's header.
+  Heap* heap = detail::heap_of_constructed(*this);
+  if (detail::WeakState* state =
+          detail::weak_state_if_any(heap != nullptr ? *heap : this->heap())) {
     detail::unlink_and_clear(*state, *this);
   }
 }
