@@ -47,21 +47,6 @@ void keep(T& value) {
   asm volatile("" : : "r,m"(value) : "memory");
 }
 
-__attribute__((noinline)) void probe_make(long n) {
-  for (long i = 0; i < n; ++i) {
-    ouro::Ref<Triple> object = ouro::make<Triple>(static_cast<int>(i), 2, 3);
-    keep(object);
-    ouro::Ref<Triple> copy0 = object;
-    keep(copy0);
-    ouro::Ref<Triple> copy1 = copy0;
-    keep(copy1);
-    ouro::Ref<Triple> copy2 = copy1;
-    keep(copy2);
-    ouro::Ref<Triple> copy3 = copy2;
-    keep(copy3);
-  }
-}
-
 struct Plain {
   Plain(int a, int b, int c) : a_(a), b_(b), c_(c) {}
   int a_, b_, c_;
@@ -84,21 +69,31 @@ __attribute__((noinline)) void probe_churn(ouro::Heap& heap, std::vector<Slot>& 
   }
 }
 
+// make + 4 copies + drop, for any smart pointer: `create(i)` makes the object.
+template <class Create>
+[[gnu::always_inline]] inline void copy_four_times(long n, Create create) {
+  for (long i = 0; i < n; ++i) {
+    auto object = create(static_cast<int>(i));
+    keep(object);
+    auto copy0 = object;
+    keep(copy0);
+    auto copy1 = copy0;
+    keep(copy1);
+    auto copy2 = copy1;
+    keep(copy2);
+    auto copy3 = copy2;
+    keep(copy3);
+  }
+}
+
+__attribute__((noinline)) void probe_make(long n) {
+  copy_four_times(n, [](int i) { return ouro::make<Triple>(i, 2, 3); });
+}
+
 // The peers, for the same count: std::make_shared + 4 shared_ptr copies + drop, and a
 // std::weak_ptr made from a shared_ptr and locked (bench/weakref_bench.cpp's peer).
 __attribute__((noinline)) void probe_make_shared(long n) {
-  for (long i = 0; i < n; ++i) {
-    std::shared_ptr<Plain> object = std::make_shared<Plain>(static_cast<int>(i), 2, 3);
-    keep(object);
-    std::shared_ptr<Plain> copy0 = object;
-    keep(copy0);
-    std::shared_ptr<Plain> copy1 = copy0;
-    keep(copy1);
-    std::shared_ptr<Plain> copy2 = copy1;
-    keep(copy2);
-    std::shared_ptr<Plain> copy3 = copy2;
-    keep(copy3);
-  }
+  copy_four_times(n, [](int i) { return std::make_shared<Plain>(i, 2, 3); });
 }
 
 __attribute__((noinline)) void probe_weak_ptr(const std::shared_ptr<Plain>& object, long n) {
