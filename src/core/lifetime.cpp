@@ -44,8 +44,14 @@ void* block_of(Object* object) noexcept {
 }
 
 // Runs ~T and gives the block back. The count is zero and the object untracked. Inlined
-// into both of its callers (a call here cost a collection 9 instructions per object).
-[[gnu::always_inline]] inline void destroy_and_free(Heap& heap, Object* object) noexcept {
+// into both of its callers (a call here cost a collection 9 instructions per object),
+// except in the firmware, whose flash has no room for the second copy.
+#if OURO_BARE_METAL
+#define OURO_INLINE_HOT inline
+#else
+#define OURO_INLINE_HOT [[gnu::always_inline]] inline
+#endif
+OURO_INLINE_HOT void destroy_and_free(Heap& heap, Object* object) noexcept {
   const std::uint32_t flags = ObjectAccess::flags(*object);
   void* block = block_of(object);
   ObjectAccess::destroy(*object);
@@ -135,9 +141,11 @@ void dealloc(Object* object) noexcept {
   // references apply, so it is freed without the depth count or the drain (which the
   // outermost dealloc of any chain still does). The commonest death (strings, numbers, a
   // make<T> of a leaf type): 20 fewer instructions (docs/benchmarks.md).
+#if !OURO_BARE_METAL  // the firmware's flash has no room for it; release() does the same
   if (!(flags & (Object::kContainer | Object::kHasFinalizer | Object::kWeaklyReferenced))) {
     return destroy_and_free(heap, object);
   }
+#endif
   // I2: the trashcan comes before the finalizer, which may itself drop the last reference
   // to the next object of a chain (each finalizer running inside the previous one).
   if ((flags & Object::kContainer) && rt.dealloc_depth >= kTrashcanDepth) {

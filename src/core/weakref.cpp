@@ -212,6 +212,10 @@ namespace {
 }  // namespace
 
 Ref<WeakRef> make_weakref(Object* referent) {
+#if OURO_BARE_METAL
+  // The firmware's flash has no room for the short path: the general one answers the same.
+  return make_basic_weakref_slow(referent);
+#else
   if (OURO_LIKELY(referent != nullptr)) {
     const std::uint32_t bits = flags(*referent);
     if ((bits & (Object::kWeaklyReferenced | Object::kConstructing)) == Object::kWeaklyReferenced) {
@@ -222,6 +226,7 @@ Ref<WeakRef> make_weakref(Object* referent) {
     }
   }
   return make_basic_weakref_slow(referent);
+#endif
 }
 
 void clear_callback(WeakRef& wr) noexcept { A::callback(wr) = nullptr; }
