@@ -1,7 +1,8 @@
 // ouro::Dict: Python's dict on the compact table of value/table.h — insertion-ordered
 // iteration, 16-byte entries (key, value), 1-byte indices for small dicts, and tables sized
 // exactly for a known number of items (Dict::make(heap, n)), so a 4-key record costs one
-// 48-byte object and one 80-byte table.
+// 48-byte object and one 80-byte table. While every key is a str the collector visits only
+// the values (CPython's unicode-keys dict_traverse).
 //
 // Invariants kept here (DESIGN.md):
 //   I3  traverse() visits each key and value once; clear() drops them all.
@@ -25,8 +26,7 @@ void Dict::set(Value key, Value value) {
   value::detail::check_same_heap(heap, key);
   value::detail::check_same_heap(heap, value);
   DictEntry entry{std::move(key), std::move(value)};
-  if (DictEntry* existing =
-          DictOps::insert(*this, value::detail::heap_of(*this), std::move(entry))) {
+  if (DictEntry* existing = DictOps::insert(*this, heap, std::move(entry))) {
     // The key stays (Python keeps the first key object); the old value dies last.
     Value old = std::exchange(existing->value, std::move(entry.value));
   }

@@ -205,6 +205,7 @@ struct TableOps {
     TableHeader* h = s.header();
     Entry* e = s.entries() + h->nentries;
     ::new (static_cast<void*>(e)) Entry(std::move(entry));
+    if (!e->key.template is<Str>()) s.str_keys_only_ = false;
     set_index(s.table_, s.log2_, slot, h->nentries);
     ++h->nentries;
     ++s.used_;
@@ -251,16 +252,24 @@ struct TableOps {
     const unsigned log2 = s.log2_;
     s.used_ = 0;
     s.log2_ = 0;
+    s.str_keys_only_ = true;
     auto* h = static_cast<TableHeader*>(table);
     Entry* entries = entries_of(table, log2);
     for (std::uint32_t i = 0; i < h->nentries; ++i) entries[i].~Entry();
     heap.deallocate(table, table_bytes(log2, h->capacity));
   }
 
+  /// CPython's dict_traverse: each value, then its key unless every key is a str (a str
+  /// owns nothing, so skipping the keys halves a record's visits); gc.get_referents sees
+  /// the same references in the same order as CPython's.
   static void traverse(const Storage& s, Visitor& visit) {
+    if (s.str_keys_only_) {
+      for (const Entry& e : s) e.value.visit(visit);
+      return;
+    }
     for (const Entry& e : s) {
+      e.value.visit(visit);
       e.key.visit(visit);
-      if constexpr (requires { e.value; }) e.value.visit(visit);
     }
   }
 
@@ -487,6 +496,7 @@ struct TableOps<SetEntry> {
     const unsigned log2 = s.log2_;
     s.used_ = 0;
     s.log2_ = 0;
+    s.str_keys_only_ = true;
     SetEntry* keys = keys_of(table, log2);
     for (std::size_t i = 0; i < (std::size_t{1} << log2); ++i) keys[i].~SetEntry();
     deallocate_table(heap, table, log2);
