@@ -16,7 +16,9 @@
 //   3. move_unreachable(young, unreachable): objects with gc_refs > 0 are reachable, and so
 //      is everything they reach; the rest move, tentatively, to `unreachable`, and move
 //      back when a reachable object turns out to reach them.
-//   4. Survivors (young) are promoted: merged into `old`.
+//   4. Survivors (young) are promoted: merged into `old`. First, those that hold only
+//      atoms leave the lists (CPython's untrack_tuples, and untrack_dicts in a full
+//      collection): the value layer's UntrackCheck says which.
 //   5. handle_weakrefs: weak references to unreachable objects are cleared; callbacks run
 //      only for weak references that are themselves reachable (src/weakref, I5).
 //   6. finalize_garbage: finalize() of each unreachable object that has not run it (I6).
@@ -45,6 +47,7 @@
 // as it goes. Everywhere else lists are doubly linked and validate_list() holds.
 #include <fmt/format.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
@@ -202,6 +205,25 @@ std::size_t deduce_unreachable(GcList& young, GcList& unreachable) noexcept {
   return reachable;
 }
 
+// Step 4's untracking (CPython's untrack_tuples / untrack_dicts): survivors that the
+// value layer's check finds holding only atoms leave young. Returns how many left.
+std::atomic<UntrackCheck> untrack_check{nullptr};
+
+std::size_t untrack_atom_holders(GcList& young, bool full) noexcept {
+  const UntrackCheck check = untrack_check.load(std::memory_order_acquire);
+  if (check == nullptr) return 0;
+  std::size_t untracked = 0;
+  for (GcLinks* l = young.head.next; l != &young.head;) {
+    GcLinks* next = l->next;
+    if (check(*object_of(l), full)) {
+      untrack_container(object_of(l));
+      ++untracked;
+    }
+    l = next;
+  }
+  return untracked;
+}
+
 // --- steps 6-8 ----------------------------------------------------------------------------
 
 // Step 6. Each object is moved to `seen` before its finalizer runs, because a finalizer
@@ -302,7 +324,8 @@ std::size_t collect_main(Heap& heap, int generation) noexcept {
   OURO_ASSERT_EXPENSIVE(validate_list(young, kGcStateMask, 0));
 
   GcList unreachable;
-  const std::size_t survivors = deduce_unreachable(young, unreachable);
+  std::size_t survivors = deduce_unreachable(young, unreachable);
+  survivors -= untrack_atom_holders(young, &young == &old);
   if (&young != &old) {
     if (generation == kGenerations - 2) rt.long_lived_pending += survivors;
     gc_list_merge(young, old);
@@ -409,6 +432,10 @@ void collect_generations(Heap& heap) noexcept {
 }
 
 }  // namespace
+
+void set_untrack_check(UntrackCheck check) noexcept {
+  untrack_check.store(check, std::memory_order_release);
+}
 
 void collect_on_allocation(Heap& heap) noexcept {
   CoreState& rt = core_state(heap);

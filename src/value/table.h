@@ -263,18 +263,25 @@ struct TableOps {
   /// owns nothing, so skipping the keys halves a record's visits); gc.get_referents sees
   /// the same references in the same order as CPython's.
   static void traverse(const Storage& s, Visitor& visit) {
-    if (s.str_keys_only_) {
-      for (const Entry& e : s) e.value.visit(visit);
-      return;
-    }
+    const bool keys = !s.str_keys_only_;
     for (const Entry& e : s) {
       e.value.visit(visit);
-      e.key.visit(visit);
+      if (keys) e.key.visit(visit);
     }
   }
 
   static std::size_t owned_bytes(const Storage& s) noexcept {
     return s.table_ ? Heap::block_size_for(table_bytes(s.log2_, s.header()->capacity)) : 0;
+  }
+
+  /// CPython's _PyDict_MaybeUntrack test: no value, nor (unless every key is a str) key,
+  /// is a container that is or may become tracked.
+  static bool holds_only_atoms(const Storage& s) noexcept {
+    for (const Entry& e : s) {
+      if (value::detail::may_be_tracked(e.value)) return false;
+      if (!s.str_keys_only_ && value::detail::may_be_tracked(e.key)) return false;
+    }
+    return true;
   }
 };
 

@@ -180,6 +180,27 @@ inline void link_into_generation0(CoreState& rt, Object* object) noexcept {
   ++rt.generations[0].count;
 }
 
+/// CPython's untracking of containers that hold only atoms (tuples and dicts, decided by
+/// the value layer): takes a tracked container off its list (_PyObject_GC_UNTRACK), or puts
+/// an untracked one at the end of generation 0 (_PyObject_GC_TRACK). Generation 0's count
+/// is left alone: it counts allocations, as CPython's does.
+inline void untrack_container(Object* object) noexcept {
+  GcLinks* links = reinterpret_cast<GcLinks*>(object) - 1;
+  gc_list_remove(links);
+  links->prev = links->next = nullptr;
+  ObjectAccess::flags(*object) &= ~(Object::kTracked | Object::kCollecting | Object::kUnreachable);
+}
+inline void retrack_container(CoreState& rt, Object* object) noexcept {
+  gc_list_append(reinterpret_cast<GcLinks*>(object) - 1, rt.generations[0].list);
+  ObjectAccess::flags(*object) |= Object::kTracked;
+}
+/// Asked by each collection, for each survivor of the collected generations before they
+/// move on: true if `object` owns nothing the collector must see, which untracks it
+/// (CPython's untrack_tuples; untrack_dicts when `full`, a collection of the oldest
+/// generation). One check per process, set by the value layer; none: nothing is untracked.
+using UntrackCheck = bool (*)(const Object& object, bool full) noexcept;
+void set_untrack_check(UntrackCheck check) noexcept;
+
 /// True if T overrides Object::traverse (directly or through a base): it owns references
 /// and so needs GcLinks and tracking.
 template <class T>
