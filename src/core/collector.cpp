@@ -205,18 +205,27 @@ std::size_t deduce_unreachable(GcList& young, GcList& unreachable) noexcept {
   return reachable;
 }
 
-// Step 4's untracking (CPython's untrack_tuples / untrack_dicts): survivors that the
-// value layer's check finds holding only atoms leave young. Returns how many left.
-std::atomic<UntrackCheck> untrack_check{nullptr};
+// Step 4's untracking (CPython's untrack_tuples / untrack_dicts): survivors of the two
+// types the value layer named that its check finds holding only atoms leave young.
+// Returns how many left.
+struct UntrackRule {
+  UntrackCheck check = nullptr;
+  std::uint16_t every = 0;  // a type id examined in every collection (tuple)
+  std::uint16_t full = 0;   // a type id examined in full collections only (dict)
+};
+std::atomic<const UntrackRule*> untrack_rule{nullptr};
 
 std::size_t untrack_atom_holders(GcList& young, bool full) noexcept {
-  const UntrackCheck check = untrack_check.load(std::memory_order_acquire);
-  if (check == nullptr) return 0;
+  const UntrackRule* rule = untrack_rule.load(std::memory_order_acquire);
+  if (rule == nullptr) return 0;
+  const std::uint16_t full_type = full ? rule->full : rule->every;
   std::size_t untracked = 0;
   for (GcLinks* l = young.head.next; l != &young.head;) {
     GcLinks* next = l->next;
-    if (check(*object_of(l), full)) {
-      untrack_container(object_of(l));
+    Object* object = object_of(l);
+    const std::uint16_t type = object->type_id();
+    if ((type == rule->every || type == full_type) && rule->check(*object)) {
+      untrack_container(object);
       ++untracked;
     }
     l = next;
@@ -433,8 +442,10 @@ void collect_generations(Heap& heap) noexcept {
 
 }  // namespace
 
-void set_untrack_check(UntrackCheck check) noexcept {
-  untrack_check.store(check, std::memory_order_release);
+void set_untrack_check(UntrackCheck check, std::uint16_t every, std::uint16_t full) noexcept {
+  static UntrackRule rule;  // set once per process (the value layer's first tuple or dict)
+  rule = UntrackRule{check, every, full};
+  untrack_rule.store(&rule, std::memory_order_release);
 }
 
 void collect_on_allocation(Heap& heap) noexcept {

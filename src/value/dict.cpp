@@ -20,26 +20,27 @@ using DictOps = detail::TableOps<DictEntry>;
 
 namespace {
 
-// The collector's UntrackCheck (ouro/core/object.h): CPython's untrack_tuples in every
-// collection, untrack_dicts in full ones (only there, to avoid re-examining a dict that is
-// being built on every young collection: CPython's issue #14775).
-bool holds_only_atoms(const Object& object, bool full) noexcept {
-  const std::uint16_t type = object.type_id();
-  if (type == detail::value_type_id<Tuple>()) {
-    for (const Value& item : static_cast<const Tuple&>(object)) {
-      if (value::detail::may_be_tracked(item)) return false;
-    }
-    return true;
+// The collector's UntrackCheck (ouro/core/object.h) for tuples, asked in every collection,
+// and dicts, asked in full ones only (to avoid re-examining a dict that is being built on
+// every young collection: CPython's untrack_tuples / untrack_dicts, issue #14775).
+bool holds_only_atoms(const Object& object) noexcept {
+  if (object.type_id() == detail::value_type_id<Dict>()) {
+    return DictOps::holds_only_atoms(static_cast<const Dict&>(object));
   }
-  return full && type == detail::value_type_id<Dict>() &&
-         DictOps::holds_only_atoms(static_cast<const Dict&>(object));
+  for (const Value& item : static_cast<const Tuple&>(object)) {
+    if (value::detail::may_be_tracked(item)) return false;
+  }
+  return true;
 }
 
 }  // namespace
 
 void value::detail::register_untrack_check() noexcept {
   if constexpr (!OURO_BARE_METAL) {
-    static const bool registered = (ouro::detail::set_untrack_check(&holds_only_atoms), true);
+    static const bool registered =
+        (ouro::detail::set_untrack_check(&holds_only_atoms, ouro::detail::value_type_id<Tuple>(),
+                                         ouro::detail::value_type_id<Dict>()),
+         true);
     (void)registered;
   }
 }

@@ -194,12 +194,14 @@ inline void retrack_container(CoreState& rt, Object* object) noexcept {
   gc_list_append(reinterpret_cast<GcLinks*>(object) - 1, rt.generations[0].list);
   ObjectAccess::flags(*object) |= Object::kTracked;
 }
-/// Asked by each collection, for each survivor of the collected generations before they
-/// move on: true if `object` owns nothing the collector must see, which untracks it
-/// (CPython's untrack_tuples; untrack_dicts when `full`, a collection of the oldest
-/// generation). One check per process, set by the value layer; none: nothing is untracked.
-using UntrackCheck = bool (*)(const Object& object, bool full) noexcept;
-void set_untrack_check(UntrackCheck check) noexcept;
+/// Asked by each collection about the survivors of the collected generations of two types,
+/// before they move on: true if `object` owns nothing the collector must see, which
+/// untracks it. Objects of type `every` are asked in every collection, those of type `full`
+/// in collections of the oldest generation only (CPython's untrack_tuples and untrack_dicts;
+/// the value layer sets it for tuple and dict). One check per process; none: nothing is
+/// untracked.
+using UntrackCheck = bool (*)(const Object& object) noexcept;
+void set_untrack_check(UntrackCheck check, std::uint16_t every, std::uint16_t full) noexcept;
 
 /// True if T overrides Object::traverse (directly or through a base): it owns references
 /// and so needs GcLinks and tracking.
