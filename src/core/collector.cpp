@@ -205,31 +205,36 @@ std::size_t deduce_unreachable(GcList& young, GcList& unreachable) noexcept {
   return reachable;
 }
 
-// Step 4's untracking (CPython's untrack_tuples / untrack_dicts): survivors of the two
-// types the value layer named that its check finds holding only atoms leave young.
-// Returns how many left.
+// Step 4's untracking (CPython's untrack_tuples, then untrack_dicts in a full collection):
+// survivors of the type the value layer named that its check finds holding only atoms
+// leave young. Returns how many left.
 struct UntrackRule {
   UntrackCheck check = nullptr;
-  std::uint16_t every = 0;  // a type id examined in every collection (tuple)
-  std::uint16_t full = 0;   // a type id examined in full collections only (dict)
+  std::uint16_t every = 0;  // the type id examined in every collection (tuple)
+  std::uint16_t full = 0;   // the type id examined in full collections only (dict)
 };
 std::atomic<const UntrackRule*> untrack_rule{nullptr};
 
-std::size_t untrack_atom_holders(GcList& young, bool full) noexcept {
-  const UntrackRule* rule = untrack_rule.load(std::memory_order_acquire);
-  if (rule == nullptr) return 0;
-  const std::uint16_t full_type = full ? rule->full : rule->every;
+std::size_t untrack_type(GcList& young, UntrackCheck check, std::uint16_t type) noexcept {
   std::size_t untracked = 0;
   for (GcLinks* l = young.head.next; l != &young.head;) {
     GcLinks* next = l->next;
     Object* object = object_of(l);
-    const std::uint16_t type = object->type_id();
-    if ((type == rule->every || type == full_type) && rule->check(*object)) {
+    if (object->type_id() == type && check(*object)) {
       untrack_container(object);
       ++untracked;
     }
     l = next;
   }
+  return untracked;
+}
+
+std::size_t untrack_atom_holders(GcList& young, bool full) noexcept {
+  const UntrackRule* rule = untrack_rule.load(std::memory_order_acquire);
+  if (rule == nullptr) return 0;
+  // Tuples first, over the whole list, so that a dict sees its tuples already untracked.
+  std::size_t untracked = untrack_type(young, rule->check, rule->every);
+  if (full) untracked += untrack_type(young, rule->check, rule->full);
   return untracked;
 }
 

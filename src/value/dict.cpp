@@ -48,9 +48,10 @@ void value::detail::register_untrack_check() noexcept {
 Ref<Dict> Dict::make(Heap& heap, std::size_t reserve) {
   Ref<Dict> d = make_in<Dict>(heap, 0);
   if constexpr (!OURO_BARE_METAL) {
-    // A new dict holds nothing: untracked until it may hold a container (CPython's).
+    // A new dict holds nothing: untracked until it may hold a container (CPython's). A
+    // full collection run by the allocation above may have untracked it already.
     value::detail::register_untrack_check();
-    detail::untrack_container(d.get());
+    if (d->is_tracked()) detail::untrack_container(d.get());
   }
   DictOps::presize(*d, heap, reserve);
   return d;

@@ -79,6 +79,11 @@ TEST_F(TrackingTest, DictsAndTuplesOfAtomsAreUntrackedAsInCPython) {
   Ref<Dict> fresh_key = Dict::make(heap());
   fresh_key->set(fresh, 1);  // a tuple not yet examined is tracked: it may hold anything
   record("dict_with_tracked_tuple_key", fresh_key);
+  Ref<Dict> before_its_tuple = Dict::make(heap());
+  before_its_tuple->set("x", List::make(heap()));  // tracked: ahead of the tuple below
+  before_its_tuple->set("x", Tuple::make(heap(), {1}));
+  gc::collect();  // tuples are untracked over the whole list before dicts are examined
+  record("dict_before_its_tuple", before_its_tuple);
 
   const auto expected = value::testing::python_lines(R"(import gc
 def step(name, x): print(name, int(x))
@@ -124,6 +129,11 @@ fresh = tuple([1])
 fresh_key = {}
 fresh_key[fresh] = 1
 step('dict_with_tracked_tuple_key', gc.is_tracked(fresh_key))
+before_its_tuple = {}
+before_its_tuple['x'] = []
+before_its_tuple['x'] = tuple([1])
+gc.collect()
+step('dict_before_its_tuple', gc.is_tracked(before_its_tuple))
 )",
                                                      "");
   EXPECT_EQ(mine, expected);
@@ -181,6 +191,31 @@ TEST_F(TrackingTest, ACollectionUntracksEveryTupleOfAtoms) {
   gc::collect();
   EXPECT_EQ(gc::get_objects().size(), before - 100);
   for (const Ref<Tuple>& t : tuples) EXPECT_FALSE(t->is_tracked());
+  EXPECT_TRUE(heap().verify());
+}
+
+TEST_F(TrackingTest, DictsAndTuplesSurviveACollectionAtEveryAllocation) {
+  // Thresholds of 1: every container allocation collects, and full collections (which
+  // untrack dicts) run inside Dict::make and Tuple::make themselves.
+  gc::set_threshold(1, 1, 1);
+  Ref<List> records = List::make(heap());
+  for (int i = 0; i < 2000; ++i) {
+    Ref<Dict> d = Dict::make(heap(), 2);
+    d->set("id", i);
+    d->set("pair", Tuple::make(heap(), {i, "x"}));
+    if (i % 3 == 0) d->set("tags", List::make(heap()));
+    records->append(std::move(d));
+  }
+  gc::set_threshold(700, 10, 10);
+  gc::collect();
+  std::size_t tracked = 0;
+  for (const Value& v : *records) {
+    const Dict& d = v.as<Dict>();
+    EXPECT_EQ(d.is_tracked(), d.contains("tags"));
+    EXPECT_FALSE(d.at("pair").object()->is_tracked());
+    tracked += d.is_tracked() ? 1 : 0;
+  }
+  EXPECT_EQ(tracked, 667u);
   EXPECT_TRUE(heap().verify());
 }
 
