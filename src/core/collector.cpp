@@ -339,7 +339,7 @@ std::size_t collect_main(Heap& heap, int generation) noexcept {
 
   GcList unreachable;
   std::size_t survivors = deduce_unreachable(young, unreachable);
-  survivors -= untrack_atom_holders(young, &young == &old);
+  if constexpr (!OURO_BARE_METAL) survivors -= untrack_atom_holders(young, &young == &old);
   if (&young != &old) {
     if (generation == kGenerations - 2) rt.long_lived_pending += survivors;
     gc_list_merge(young, old);

@@ -18,6 +18,7 @@ namespace ouro {
 
 using DictOps = detail::TableOps<DictEntry>;
 
+#if !OURO_BARE_METAL
 namespace {
 
 // The collector's UntrackCheck (ouro/core/object.h) for tuples, asked in every collection,
@@ -36,14 +37,13 @@ bool holds_only_atoms(const Object& object) noexcept {
 }  // namespace
 
 void value::detail::register_untrack_check() noexcept {
-  if constexpr (!OURO_BARE_METAL) {
-    static const bool registered =
-        (ouro::detail::set_untrack_check(&holds_only_atoms, ouro::detail::value_type_id<Tuple>(),
-                                         ouro::detail::value_type_id<Dict>()),
-         true);
-    (void)registered;
-  }
+  static const bool registered =
+      (ouro::detail::set_untrack_check(&holds_only_atoms, ouro::detail::value_type_id<Tuple>(),
+                                       ouro::detail::value_type_id<Dict>()),
+       true);
+  (void)registered;
 }
+#endif
 
 Ref<Dict> Dict::make(Heap& heap, std::size_t reserve) {
   Ref<Dict> d = make_in<Dict>(heap, 0);

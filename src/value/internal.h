@@ -54,7 +54,11 @@ inline bool may_be_tracked(const Value& v) noexcept {
 /// Gives the collector the value layer's UntrackCheck (once per process; dict.cpp), so
 /// that collections untrack tuples and dicts of atoms as CPython's do. Not on bare metal,
 /// where every container stays tracked (no flash for it).
+#if OURO_BARE_METAL
+inline void register_untrack_check() noexcept {}
+#else
 void register_untrack_check() noexcept;
+#endif
 
 /// The heap for builders without an explicit one: Heap::current(), or std::logic_error.
 Heap& current_heap();

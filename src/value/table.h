@@ -205,7 +205,7 @@ struct TableOps {
     TableHeader* h = s.header();
     Entry* e = s.entries() + h->nentries;
     ::new (static_cast<void*>(e)) Entry(std::move(entry));
-    if (!e->key.template is<Str>()) s.str_keys_only_ = false;
+    if (!OURO_BARE_METAL && !e->key.template is<Str>()) s.str_keys_only_ = false;
     set_index(s.table_, s.log2_, slot, h->nentries);
     ++h->nentries;
     ++s.used_;
@@ -262,8 +262,9 @@ struct TableOps {
   /// CPython's dict_traverse: each value, then its key unless every key is a str (a str
   /// owns nothing, so skipping the keys halves a record's visits); gc.get_referents sees
   /// the same references in the same order as CPython's.
+  /// (Bare metal keeps visiting every key: no flash for the flag's upkeep.)
   static void traverse(const Storage& s, Visitor& visit) {
-    const bool keys = !s.str_keys_only_;
+    const bool keys = OURO_BARE_METAL || !s.str_keys_only_;
     for (const Entry& e : s) {
       e.value.visit(visit);
       if (keys) e.key.visit(visit);
