@@ -252,7 +252,7 @@ struct TableOps {
     const unsigned log2 = s.log2_;
     s.used_ = 0;
     s.log2_ = 0;
-    s.str_keys_only_ = true;
+    if (!OURO_BARE_METAL) s.str_keys_only_ = true;
     auto* h = static_cast<TableHeader*>(table);
     Entry* entries = entries_of(table, log2);
     for (std::uint32_t i = 0; i < h->nentries; ++i) entries[i].~Entry();
@@ -504,7 +504,7 @@ struct TableOps<SetEntry> {
     const unsigned log2 = s.log2_;
     s.used_ = 0;
     s.log2_ = 0;
-    s.str_keys_only_ = true;
+    if (!OURO_BARE_METAL) s.str_keys_only_ = true;
     SetEntry* keys = keys_of(table, log2);
     for (std::size_t i = 0; i < (std::size_t{1} << log2); ++i) keys[i].~SetEntry();
     deallocate_table(heap, table, log2);

@@ -320,12 +320,16 @@ std::int64_t frozenset_hash(const FrozenSet& s) {
 
 std::int64_t object_hash(const Value& v) {
   const Object* o = v.object();
-  // str first: it is the usual dict key, and its hash is cached.
-  if (const Str* s = v.get_if<Str>()) return s->hash();
+  // str first, the usual dict key with its hash cached (not on bare metal: its code is
+  // smaller with one str test, below).
+  if (!OURO_BARE_METAL) {
+    if (const Str* s = v.get_if<Str>()) return s->hash();
+  }
   if (const Float* f = v.get_if<Float>()) {
     return vd::hash_double(f->value(), reinterpret_cast<std::uintptr_t>(o));
   }
   if (const Int* i = v.get_if<Int>()) return vd::hash_bigint({i->limbs(), i->negative()});
+  if (const Str* s = v.get_if<Str>()) return s->hash();
   if (const Bytes* b = v.get_if<Bytes>()) return b->hash();
   if (const Tuple* t = v.get_if<Tuple>()) {
     vd::RecursionGuard guard(" while calling a Python object");

@@ -96,7 +96,8 @@ class TableStorage {
   // Dict only: every key inserted since the dict was made or cleared is a str (CPython's
   // "unicode keys" kind). traverse() then skips the keys, as CPython's dict_traverse does:
   // a str owns no reference, so the collector and gc.get_referents never need to see it.
-  bool str_keys_only_ = true;
+  // (Bare metal neither reads nor keeps it: false there costs no store.)
+  bool str_keys_only_ = !OURO_BARE_METAL;
 };
 
 }  // namespace detail
