@@ -65,13 +65,10 @@ OURO_INLINE_HOT void destroy_and_free(Heap& heap, Object* object) noexcept {
 }
 
 void untrack(CoreState& rt, Object* object) noexcept {
-  GcLinks* links = links_of(object);
-  gc_list_remove(links);
-  links->prev = links->next = nullptr;
   // The collector's state goes with the list (CPython's _PyObject_GC_UNTRACK keeps only
   // FINALIZED): an object that leaves a collection's list mid-collection and is re-tracked
   // from the trashcan must not look like a member of that collection.
-  ObjectAccess::flags(*object) &= ~(Object::kTracked | Object::kCollecting | Object::kUnreachable);
+  untrack_container(object);
   // CPython counts generation 0 as allocations minus deallocations of containers.
   if (rt.generations[0].count > 0) --rt.generations[0].count;
 }

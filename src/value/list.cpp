@@ -30,6 +30,7 @@ Tuple::Tuple(std::span<const Value> items) noexcept : size_(items.size()) {
 
 Ref<Tuple> Tuple::make(Heap& heap, std::span<const Value> items) {
   vd::check_same_heap(heap, items);
+  vd::register_untrack_check();  // collections untrack tuples of atoms (dict.cpp)
   return make_in<Tuple>(heap, items.size() * sizeof(Value), items);
 }
 

@@ -320,6 +320,11 @@ std::int64_t frozenset_hash(const FrozenSet& s) {
 
 std::int64_t object_hash(const Value& v) {
   const Object* o = v.object();
+  // str first, the usual dict key with its hash cached (not on bare metal: its code is
+  // smaller with one str test, below).
+  if (!OURO_BARE_METAL) {
+    if (const Str* s = v.get_if<Str>()) return s->hash();
+  }
   if (const Float* f = v.get_if<Float>()) {
     return vd::hash_double(f->value(), reinterpret_cast<std::uintptr_t>(o));
   }

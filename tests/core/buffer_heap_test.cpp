@@ -177,7 +177,9 @@ TEST(BufferBacking, NothingButTheBufferFromConstructionToDestruction) {
       a.reset();
       b.reset();
       records = ouro::Value();
-      EXPECT_GE(ouro::gc::collect(), 4u);
+      // The records list and the two Phoenixes (the dicts hold only atoms: untracked, as
+      // in CPython, so the collector neither walks nor counts them).
+      EXPECT_GE(ouro::gc::collect(), 3u);
       EXPECT_EQ(cache.size(), 0u);
       EXPECT_EQ(seen.size(), 0u);
       EXPECT_FALSE(f.alive());

@@ -93,6 +93,11 @@ class TableStorage {
   void* table_ = nullptr;   // heap block: header, indices, entries; null while never filled
   std::uint32_t used_ = 0;  // live entries (len())
   std::uint8_t log2_ = 0;   // log2 of the index slots (>= 3 once a table exists)
+  // Dict only: every key inserted since the dict was made or cleared is a str (CPython's
+  // "unicode keys" kind). traverse() then skips the keys, as CPython's dict_traverse does:
+  // a str owns no reference, so the collector and gc.get_referents never need to see it.
+  // (Bare metal neither reads nor keeps it: false there costs no store.)
+  bool str_keys_only_ = !OURO_BARE_METAL;
 };
 
 }  // namespace detail
