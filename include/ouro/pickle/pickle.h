@@ -67,6 +67,35 @@ class UnpicklingError : public PickleError {
   std::string opcode_;
 };
 
+/// A failed load as try_loads reports it: the python_type, message, offset and opcode that
+/// loads' UnpicklingError (or MemoryError) carries, held in fixed storage so that reporting
+/// the unpickler's own findings allocates nothing. A message longer than kMessageCapacity
+/// is cut (message_cut()); loads' exception has the whole text.
+class LoadError {
+ public:
+  static constexpr std::size_t kMessageCapacity = 240;
+  bool failed() const noexcept { return type_size_ != 0; }
+  /// "UnpicklingError", "EOFError", "ValueError", "MemoryError", ...; "" when nothing failed.
+  std::string_view python_type() const noexcept { return {type_, type_size_}; }
+  std::string_view message() const noexcept { return {message_, message_size_}; }
+  std::int64_t offset() const noexcept { return offset_; }  ///< byte offset, -1 if none
+  std::string_view opcode() const noexcept { return {opcode_, opcode_size_}; }  ///< "" if none
+  bool message_cut() const noexcept { return message_cut_; }
+  /// Records an error, copying what fits (the unpickler's; a caller has no need to).
+  void set(std::string_view python_type, std::string_view message, std::int64_t offset,
+           std::string_view opcode) noexcept;
+
+ private:
+  char type_[31] = {};
+  std::uint8_t type_size_ = 0;
+  char opcode_[23] = {};
+  std::uint8_t opcode_size_ = 0;
+  bool message_cut_ = false;
+  std::uint16_t message_size_ = 0;
+  std::int64_t offset_ = -1;
+  char message_[kMessageCapacity] = {};
+};
+
 /// pickle.PickleBuffer: a bytes-like value (a Bytes or ByteArray) offered to protocol 5's
 /// out-of-band channel. Pickled in band it is written as the bytes (readonly) or bytearray
 /// it views; out of band as NEXT_BUFFER (+ READONLY_BUFFER), its data left to the caller.
@@ -160,6 +189,22 @@ void dump(const Value& value, std::ostream& out, const DumpOptions& options = {}
 ///     ouro::Value v = ouro::pickle::loads(bytes);
 ///     ouro::Value p = ouro::pickle::loads(bytes, {.allow = {"__main__.Point"}});
 Value loads(std::string_view data, const LoadOptions& options = {});
+/// loads without exceptions for bad input: the value, or what went wrong. The unpickler's
+/// own findings are reported without allocating outside the heap: the input ending early
+/// (EOFError, "pickle data was truncated", frame errors), an unknown opcode, stack and MARK
+/// underflow, a missing memo entry, a refused global, a hash bomb, a bad PROTO, EXT,
+/// NEXT_BUFFER or STACK_GLOBAL argument, an odd DICT. Everything else that fails (the
+/// heap's limit, and the errors docs/pickle.md lists) is caught and reported here too, but
+/// its exception was allocated on the way. The heap is left as after a failed loads.
+///
+///     ouro::pickle::LoadResult r = ouro::pickle::try_loads(bytes);
+///     if (!r) log(r.error.python_type(), r.error.message(), r.error.offset());
+struct LoadResult {
+  Value value;      ///< the loaded value; None when the load failed
+  LoadError error;  ///< what failed; error.failed() is false on success
+  explicit operator bool() const noexcept { return !error.failed(); }
+};
+LoadResult try_loads(std::string_view data, const LoadOptions& options = {});
 #if !OURO_BARE_METAL  // no streams on bare metal: use loads
 /// Unpickles one pickle from a stream. The stream is read to its end; a seekable stream is
 /// positioned just after the pickle's STOP (so several pickles can be read in a row).
