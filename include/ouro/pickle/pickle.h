@@ -175,6 +175,13 @@ struct LoadOptions {
 ///
 ///     std::string bytes = ouro::pickle::dumps(ouro::list({1, "two", 3.0}), {.protocol = 5});
 std::string dumps(const Value& value, const DumpOptions& options = {});
+/// The same pickle as a Bytes in the current heap (CPython's dumps returns bytes too): the
+/// pickler's tables and its output are all in the heap, so with a static-buffer heap
+/// nothing touches the system allocator, and the heap's limit bounds it all (MemoryError).
+///
+///     ouro::Ref<ouro::Bytes> b = ouro::pickle::dumps_bytes(value, {.protocol = 5});
+///     ouro::Value back = ouro::pickle::loads(*b);
+Ref<Bytes> dumps_bytes(const Value& value, const DumpOptions& options = {});
 #if !OURO_BARE_METAL  // no streams on bare metal: use dumps
 /// Pickles `value` to a stream.
 void dump(const Value& value, std::ostream& out, const DumpOptions& options = {});
@@ -205,6 +212,16 @@ struct LoadResult {
   explicit operator bool() const noexcept { return !error.failed(); }
 };
 LoadResult try_loads(std::string_view data, const LoadOptions& options = {});
+/// loads and try_loads of a Bytes (what dumps_bytes gives).
+inline std::string_view bytes_text(const Bytes& data) noexcept {
+  return {reinterpret_cast<const char*>(data.data().data()), data.size()};
+}
+inline Value loads(const Bytes& data, const LoadOptions& options = {}) {
+  return loads(bytes_text(data), options);
+}
+inline LoadResult try_loads(const Bytes& data, const LoadOptions& options = {}) {
+  return try_loads(bytes_text(data), options);
+}
 #if !OURO_BARE_METAL  // no streams on bare metal: use loads
 /// Unpickles one pickle from a stream. The stream is read to its end; a seekable stream is
 /// positioned just after the pickle's STOP (so several pickles can be read in a row).
