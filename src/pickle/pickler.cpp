@@ -36,6 +36,7 @@
 #include <ostream>
 #endif
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
@@ -1182,11 +1183,8 @@ void Pickler::save_global(std::string_view module, std::string_view qualname, st
     return memo_put(key);
   }
   std::string_view m = module, n = qualname;
-  std::pair<std::string, std::string> python2_name;  // owns m and n when they are mapped
   if (proto_ < 3 && options_.fix_imports) {
-    python2_name = detail::map_python3_name(module, qualname);
-    m = python2_name.first;
-    n = python2_name.second;
+    std::tie(m, n) = detail::map_python3_name(module, qualname);
   }
   if (proto_ < 3) {
     const auto ascii = [](std::string_view s) {

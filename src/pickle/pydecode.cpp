@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -57,18 +58,21 @@ int hex_value(char c) noexcept {
 }
 
 // _Py_string_to_number_with_underscores: an underscore must sit between two digits.
-bool remove_float_underscores(std::string_view text, std::string& out) {
+// Writes the text without its underscores to `out` (room for text.size()); returns the
+// length, or npos for a misplaced underscore.
+std::size_t remove_float_underscores(std::string_view text, char* out) noexcept {
+  std::size_t size = 0;
   char prev = '\0';
   for (char c : text) {
     if (c == '_') {
-      if (!is_digit(prev)) return false;
+      if (!is_digit(prev)) return std::string_view::npos;
     } else {
-      if (prev == '_' && !is_digit(c)) return false;
-      out += c;
+      if (prev == '_' && !is_digit(c)) return std::string_view::npos;
+      out[size++] = c;
     }
     prev = c;
   }
-  return prev != '_';
+  return prev == '_' ? std::string_view::npos : size;
 }
 
 bool match_nocase(std::string_view text, std::size_t pos, std::string_view word) {
@@ -391,16 +395,23 @@ std::string parse_python_int(std::string_view text) {
   return out;
 }
 
+bool parse_python_float(std::string_view text, double& value) {
+  if (text.find('_') == std::string_view::npos) return parse_float_inner(text, value);
+  // Underscores (no pickler writes them): the text without them, on the stack when short.
+  std::array<char, 64> small;
+  std::string large;
+  char* out = small.data();
+  if (text.size() > small.size()) {
+    large.resize(text.size());
+    out = large.data();
+  }
+  const std::size_t size = remove_float_underscores(text, out);
+  return size != std::string_view::npos && parse_float_inner({out, size}, value);
+}
+
 double parse_python_float(std::string_view text) {
   double value = 0.0;
-  bool ok = true;
-  if (text.find('_') != std::string_view::npos) {  // only then a copy (no pickler writes '_')
-    std::string cleaned;
-    ok = remove_float_underscores(text, cleaned) && parse_float_inner(cleaned, value);
-  } else {
-    ok = parse_float_inner(text, value);
-  }
-  if (!ok) {
+  if (!parse_python_float(text, value)) {
     throw_value_error("could not convert string to float: " + repr_bytes(text));
   }
   return value;

@@ -33,6 +33,9 @@ inline constexpr std::string_view kIntDigitsLimitFormat =
     "sys.set_int_max_str_digits() to increase the limit";
 /// float(b"...") (underscores, whitespace, inf/nan spellings). Throws ValueError.
 double parse_python_float(std::string_view text);
+/// The same without an exception: false for an invalid literal. Allocates only for a text
+/// of more than 64 characters with underscores.
+bool parse_python_float(std::string_view text, double& value);
 /// codecs.escape_decode(b"...")[0]: undoes a bytes literal's backslash escapes.
 std::string escape_decode(std::string_view text);
 /// bytes.decode("ascii"); throws UnicodeDecodeError at the first byte >= 0x80.

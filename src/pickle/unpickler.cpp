@@ -54,6 +54,7 @@
 #include "pickle/policy.h"
 #include "pickle/pydecode.h"
 #include "pickle/pyrepr.h"
+#include "value/bigint.h"
 #include "value/unicode.h"
 
 namespace ouro::pickle {
@@ -112,19 +113,23 @@ std::string_view as_text(std::span<const std::byte> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
-// Room for text converted without the system heap: short texts (nearly all) in place,
-// longer ones in the heap, counted against its limit.
-class ScratchText {
+// Room for a conversion's output without the system heap: small outputs (nearly all) in
+// place, larger ones in the heap, counted against its limit.
+template <class T, std::size_t kSmall>
+class Scratch {
  public:
-  ScratchText(StdAllocator<char> alloc, std::size_t capacity) : large_(alloc) {
-    if (capacity > small_.size()) large_.resize(capacity);
+  Scratch(StdAllocator<char> alloc, std::size_t size) : large_(alloc), size_(size) {
+    if (size > kSmall) large_.resize(size);
   }
-  char* data() noexcept { return large_.empty() ? small_.data() : large_.data(); }
+  T* data() noexcept { return size_ > kSmall ? large_.data() : small_.data(); }
+  std::span<T> span() noexcept { return {data(), size_}; }
 
  private:
-  std::array<char, 64> small_;
-  HeapString large_;
+  std::array<T, kSmall> small_;
+  HeapVector<T> large_;
+  std::size_t size_;
 };
+using ScratchText = Scratch<char, 64>;
 
 // A canonical decimal of at most 18 digits (and a sign) as an int64.
 std::int64_t small_decimal(std::string_view canonical) noexcept {
@@ -259,6 +264,7 @@ class Unpickler {
     return slot;
   }
   Value make_int_text(std::string_view canonical);
+  Value make_int_bytes(std::span<const std::byte> bytes);
   void push_decimal(std::string_view text, std::string_view shown, bool long_form);
   Value decode_python2_string(std::string_view bytes);
   Value empty_tuple();
@@ -440,7 +446,18 @@ Value Unpickler::make_str(std::string_view utf8) {
 Value Unpickler::make_int_text(std::string_view canonical) {
   if (canonical.size() <= 18) return Value(small_decimal(canonical));
   if (lean_) return Value(0);
-  return Int::from_decimal(heap_, canonical);
+  // Int::from_decimal, with the limbs in the heap.
+  Scratch<vd::Limb, 8> limbs(alloc(), vd::decimal_limbs(canonical));
+  const std::optional<vd::LimbsResult> r = vd::from_decimal(canonical, limbs.span());
+  return Int::from_limbs(heap_, limbs.span().first(r->size), r->negative);
+}
+
+// LONG1/LONG4's two's complement bytes: Int::from_bytes, with the limbs in the heap.
+Value Unpickler::make_int_bytes(std::span<const std::byte> bytes) {
+  if (lean_) return Value(0);
+  Scratch<vd::Limb, 8> limbs(alloc(), vd::twos_complement_limbs(bytes.size()));
+  const vd::LimbsResult r = vd::from_twos_complement(bytes, limbs.span());
+  return Int::from_limbs(heap_, limbs.span().first(r.size), r.negative);
 }
 
 // INT and LONG's decimal line as a value; nothing pushed after reporting an error.
@@ -585,12 +602,8 @@ Value Unpickler::global_value(std::string_view module, std::string_view name) {
 
 // Unpickler.find_class, without importing: the Python 2 mapping, then the policy.
 Value Unpickler::find_class(std::string_view module, std::string_view name) {
-  std::pair<std::string, std::string> mapped;
-  if (proto_ < 3 && options_.fix_imports) {
-    mapped = map_python2_name(module, name);
-  } else {
-    mapped = {std::string(module), std::string(name)};
-  }
+  std::pair<std::string_view, std::string_view> mapped{module, name};
+  if (proto_ < 3 && options_.fix_imports) mapped = map_python2_name(module, name);
   const GlobalKind kind = classify_global(mapped.first, mapped.second, options_);
   const bool allowed = kind != GlobalKind::kUnknown;
   if (options_.on_global) {
@@ -1192,14 +1205,12 @@ void Unpickler::execute(const RawInstruction& ins) {
     }
     case Op::kLong1:
     case Op::kLong4:
-      push(lean_ ? Value(0) : Int::from_bytes(heap_, as_bytes(ins.text)));
+      push(make_int_bytes(as_bytes(ins.text)));
       return;
     case Op::kFloat: {
       if (ins.text.empty()) return truncated();
       double x = 0;
-      try {
-        x = detail::parse_python_float(ins.text);
-      } catch (const OpcodeError&) {
+      if (!parse_python_float(ins.text, x)) {
         return report("ValueError", "could not convert string to float");
       }
       push(make_float(x));
