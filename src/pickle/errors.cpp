@@ -1,5 +1,5 @@
-// pickle's exception types (ouro/pickle.h): UnpicklingError formats CPython's message with
-// where in the input it happened.
+// pickle's error types (ouro/pickle.h): UnpicklingError formats CPython's message with
+// where in the input it happened; LoadError holds the same facts in fixed storage (try_loads).
 #include <fmt/format.h>
 
 #include <algorithm>

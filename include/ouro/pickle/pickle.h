@@ -8,6 +8,8 @@
 // registered C++ types, and the caller's additions). Unknown globals are refused (strict,
 // the default) or kept as inert Global/Reduce/Instance values that dump back to the same
 // bytes (inspect). Every allocation is in the heap, so the heap's limit bounds any input.
+// dumps_bytes and try_loads are the forms that stay entirely in the heap: the pickle as a
+// Bytes, and a failed load as a LoadError instead of an exception.
 #pragma once
 
 #include <cstddef>
