@@ -132,6 +132,7 @@ std::vector<Hostile> hostile_inputs() {
       {"invalid text memo index", "gxyz\n."},
       {"invalid INT", "Iabc\n."},
       {"invalid LONG", "L12x\n."},
+      {"invalid LONG quoting 300 bytes (the message is cut)", "L" + std::string(300, '9') + "x\n."},
       {"invalid FLOAT", "Fone\n."},
       {"odd DICT", "(Nd."},
       {"unsupported protocol", "\x80\x09N."},
@@ -204,6 +205,25 @@ TEST_F(PickleInBuffer, VendoredMaliciousPicklesAreRefusedWithoutTheSystemAllocat
     ASSERT_FALSE(*result);
     EXPECT_TRUE(heap_.verify());
   }
+}
+
+// Errors found below the unpickler (here the value layer's unhashable key) still come as
+// exceptions inside; try_loads reports them as loads throws them.
+TEST_F(PickleInBuffer, TryLoadsReportsTheErrorsFoundDeeperAsLoadsThrowsThem) {
+  const std::string unhashable_key = "\x80\x04}]Ns.";
+  const pickle::LoadResult result = pickle::try_loads(unhashable_key);
+  ASSERT_FALSE(result);
+  try {
+    (void)pickle::loads(unhashable_key);
+    ADD_FAILURE() << "loads accepted it";
+  } catch (const pickle::UnpicklingError& e) {
+    EXPECT_EQ(e.python_type(), "TypeError");
+    EXPECT_EQ(result.error.python_type(), e.python_type());
+    EXPECT_EQ(result.error.message(), e.message());
+    EXPECT_EQ(result.error.offset(), e.offset());
+    EXPECT_EQ(result.error.opcode(), e.opcode());
+  }
+  EXPECT_TRUE(heap_.verify());
 }
 
 // The heap's limit still throws inside the unpickler (the allocator's MemoryError): try_loads
