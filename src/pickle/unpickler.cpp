@@ -167,8 +167,8 @@ class Unpickler {
  private:
   // --- errors ------------------------------------------------------------------------
   // Two ways to fail. report() is the unpickler's own finding: with a LoadError to report
-  // to (try_loads) it is recorded there without allocating, execution returns to run()'s
-  // loop, which stops at the failed_ check after the instruction; otherwise (loads) it
+  // to (try_loads) it is recorded there without allocating and the reader is stopped, so
+  // run()'s loop ends at its next read (no check per instruction); otherwise (loads) it
   // throws UnpicklingError at once. So after report() the caller returns without touching
   // the machine. fail() always throws: the errors found deep in building values.
   void report_formatted(std::string_view python_type, fmt::string_view format,
@@ -179,12 +179,12 @@ class Unpickler {
   }
   static constexpr std::string_view kUnpicklingError = "UnpicklingError";
   void truncated() { report(kUnpicklingError, "pickle data was truncated"); }
-  void underflow() {
+  [[gnu::noinline]] void underflow() {
     report(kUnpicklingError, "{}",
            marks_.empty() ? "unpickling stack underflow" : "unexpected MARK found");
   }
   // True when the stack holds `n` items above the innermost mark; else reports underflow.
-  bool has_items(std::size_t n) {
+  [[gnu::always_inline]] bool has_items(std::size_t n) {
     if (OURO_LIKELY(stack_.size() >= fence_ + n)) return true;
     underflow();
     return false;
@@ -362,6 +362,9 @@ void Unpickler::report_formatted(std::string_view python_type, fmt::string_view 
   }
   if (failed_) return;  // the first finding is the one reported
   failed_ = true;
+  // Stop reading: a reader of nothing reports the end, so the loop ends at its next read.
+  reader_ = OpcodeReader({});
+  reader_.report_faults();
   std::array<char, LoadError::kMessageCapacity + 1> text;  // one more: LoadError sees a cut
   const auto written = fmt::vformat_to_n(text.data(), text.size(), format, args);
   report_to_->set(python_type, std::string_view(text.data(), std::min(written.size, text.size())),
@@ -1114,7 +1117,7 @@ void Unpickler::report_read_fault() {
 }
 
 // Runs the instructions to STOP. An error either throws (loads) or was recorded by report()
-// (try_loads), which ends the loop at the failed_ check; either way everything built so far
+// (try_loads), which stopped the reader and so ends the loop; either way everything built so far
 // is released and half-built cycles are collected.
 Value Unpickler::run(std::size_t* consumed) {
   RawInstruction ins;
@@ -1124,7 +1127,7 @@ Value Unpickler::run(std::size_t* consumed) {
       offset_ = base_ + reader_.position();
       op_ = nullptr;
       if (OURO_UNLIKELY(!reader_.next_raw(ins))) {
-        report_read_fault();
+        if (!failed_) report_read_fault();  // else report() stopped the reader
         break;
       }
       op_ = ins.info;
@@ -1141,7 +1144,6 @@ Value Unpickler::run(std::size_t* consumed) {
         return result;
       }
       execute(ins);
-      if (OURO_UNLIKELY(failed_)) break;
     }
   } catch (const UnpicklingError&) {
     release_all();
