@@ -35,7 +35,7 @@ void LoadError::set(std::string_view python_type, std::string_view message, std:
                     std::string_view opcode) noexcept {
   const auto copy = [](std::string_view from, char* to, std::size_t capacity) {
     const std::size_t n = std::min(from.size(), capacity);
-    std::memcpy(to, from.data(), n);
+    if (n != 0) std::memcpy(to, from.data(), n);  // an empty view may hold nullptr
     return n;
   };
   type_size_ = static_cast<std::uint8_t>(copy(python_type, type_, sizeof type_));

@@ -118,7 +118,9 @@ std::vector<Hostile> hostile_inputs() {
       {"empty input", ""},
       {"unknown opcode", "\xff"},
       {"printable unknown opcode", "\x80\x02z."},
-      {"argument cut short", std::string("X\x05\x00\x00\x00ab", 8)},
+      {"argument cut short", std::string("X\x05\x00\x00\x00"
+                                         "ab",
+                                         7)},
       {"pickle cut short", cut},
       {"no newline", "I12"},
       {"negative LONG4 count", std::string("\x8b\xff\xff\xff\xff", 5)},
