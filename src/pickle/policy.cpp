@@ -36,40 +36,40 @@ struct CompatModule {
 #include "pickle/compat_pickle.inc"
 
 /// _compat_pickle's rule, the same both ways: the (module, name) table first, then the
-/// module table for the module alone; names in neither are unchanged.
+/// module table for the module alone; names in neither are unchanged. The views are
+/// the table's or the arguments' (nothing is allocated).
 template <std::size_t kNames, std::size_t kModules>
-std::pair<std::string, std::string> map_compat_name(const CompatName (&names)[kNames],
-                                                    const CompatModule (&modules)[kModules],
-                                                    std::string_view module,
-                                                    std::string_view name) {
+std::pair<std::string_view, std::string_view> map_compat_name(
+    const CompatName (&names)[kNames], const CompatModule (&modules)[kModules],
+    std::string_view module, std::string_view name) {
   const auto row = std::lower_bound(
       std::begin(names), std::end(names), std::pair{module, name},
       [](const CompatName& a, const std::pair<std::string_view, std::string_view>& b) {
         return std::pair{a.from_module, a.from_name} < b;
       });
   if (row != std::end(names) && row->from_module == module && row->from_name == name) {
-    return {std::string(row->to_module), std::string(row->to_name)};
+    return {row->to_module, row->to_name};
   }
   const auto renamed =
       std::lower_bound(std::begin(modules), std::end(modules), module,
                        [](const CompatModule& a, std::string_view b) { return a.from_module < b; });
   if (renamed != std::end(modules) && renamed->from_module == module) {
-    return {std::string(renamed->to_module), std::string(name)};
+    return {renamed->to_module, name};
   }
-  return {std::string(module), std::string(name)};
+  return {module, name};
 }
 
 }  // namespace
 
 std::span<const AllowedGlobal> builtin_allow_list() noexcept { return kAllowList; }
 
-std::pair<std::string, std::string> map_python2_name(std::string_view module,
-                                                     std::string_view name) {
+std::pair<std::string_view, std::string_view> map_python2_name(std::string_view module,
+                                                               std::string_view name) {
   return map_compat_name(kNameMapping, kImportMapping, module, name);
 }
 
-std::pair<std::string, std::string> map_python3_name(std::string_view module,
-                                                     std::string_view name) {
+std::pair<std::string_view, std::string_view> map_python3_name(std::string_view module,
+                                                               std::string_view name) {
   return map_compat_name(kReverseNameMapping, kReverseImportMapping, module, name);
 }
 

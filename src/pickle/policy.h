@@ -61,12 +61,13 @@ std::span<const AllowedGlobal> builtin_allow_list() noexcept;
 
 /// _compat_pickle's mapping of a Python 2 name to Python 3 (NAME_MAPPING first, then
 /// IMPORT_MAPPING for the module), as Unpickler.find_class applies it below protocol 3.
-std::pair<std::string, std::string> map_python2_name(std::string_view module,
-                                                     std::string_view name);
+/// The views are the tables' or the arguments'.
+std::pair<std::string_view, std::string_view> map_python2_name(std::string_view module,
+                                                               std::string_view name);
 /// The reverse: a Python 3 name to Python 2 (REVERSE_NAME_MAPPING, then
 /// REVERSE_IMPORT_MAPPING), as Pickler.save_global writes GLOBAL below protocol 3.
-std::pair<std::string, std::string> map_python3_name(std::string_view module,
-                                                     std::string_view name);
+std::pair<std::string_view, std::string_view> map_python3_name(std::string_view module,
+                                                               std::string_view name);
 
 /// Whether the allow pattern `pattern` ("module.qualname", or "module.*" for the module and
 /// its submodules) names `module.name`. The wildcard form is host-only: the firmware's

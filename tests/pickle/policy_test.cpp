@@ -90,7 +90,8 @@ TEST_F(PolicyTest, LoadingMapsEveryPython2NameAsCPythonsFindClass) {
     EXPECT_EQ(reported, row[2] + "\t" + row[3]) << row[0] << "." << row[1];
     if (row[0] != row[2] || row[1] != row[3]) ++mapped;
     // And the table lookup itself.
-    EXPECT_EQ(detail::map_python2_name(row[0], row[1]), std::pair(row[2], row[3]));
+    const std::pair<std::string_view, std::string_view> expected(row[2], row[3]);
+    EXPECT_EQ(detail::map_python2_name(row[0], row[1]), expected);
   }
   EXPECT_GT(mapped, 140u);
 }
