@@ -304,11 +304,10 @@ class Walker {
 
   // Reports a global and pushes its token.
   WalkEnd global(std::string_view module, std::string_view name, const RawInstruction& ins) {
-    std::pair<std::string, std::string> mapped =
-        proto_ < 3 ? detail::map_python2_name(module, name)
-                   : std::pair{std::string(module), std::string(name)};
+    const std::pair<std::string_view, std::string_view> mapped =
+        proto_ < 3 ? detail::map_python2_name(module, name) : std::pair{module, name};
     const std::size_t index = add_global(
-        classify(std::move(mapped.first), std::move(mapped.second),
+        classify(std::string(mapped.first), std::string(mapped.second),
                  static_cast<std::int64_t>(base_ + ins.offset), ins.info->name, options_),
         options_, report_);
     return push(index == SIZE_MAX ? kSomething : (Token{index} << 2) | kGlobalTag);
