@@ -668,7 +668,7 @@ std::string Argument::int_text() const {
 
 std::optional<Instruction> OpcodeReader::next() {
   if (stopped_) return std::nullopt;
-  const std::size_t offset = pos_;
+  const std::size_t offset = first_offset_ + pos_;
   if (pos_ >= data_.size()) {
     stopped_ = true;
     throw OpcodeError("ValueError", "pickle exhausted before seeing STOP", offset);
@@ -693,7 +693,8 @@ std::optional<Instruction> OpcodeReader::next() {
     stopped_ = true;
     throw OpcodeError(e.python_type(), e.what(), offset, e.truncated());
   }
-  pos_ = ins.end = in.position();
+  pos_ = in.position();
+  ins.end = first_offset_ + pos_;
   stopped_ = info->code == Op::kStop;
   return ins;
 }

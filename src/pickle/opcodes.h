@@ -151,6 +151,52 @@ std::string_view arg_kind_name(ArgKind kind) noexcept;
 /// pickletools' name of a stack kind ("int_or_bool", "mark", ...): the repr dis prints.
 std::string_view stack_kind_name(StackKind kind) noexcept;
 
+/// How an argument sits in the input, all a stream reader needs to read an instruction whole
+/// before decoding it (the unpickler's load(istream), dis of a stream): `width` bytes (the
+/// value, or a little-endian count of the payload that follows), or lines.
+struct ArgFraming {
+  std::size_t width = 0;
+  bool counted = false;       // `width` bytes of count, then that many bytes
+  bool signed_count = false;  // the count is an int4 (negative: the reader complains)
+  int lines = 0;              // newline-terminated lines instead
+};
+
+constexpr ArgFraming argument_framing(ArgKind kind) noexcept {
+  switch (kind) {
+    case ArgKind::kNone:
+      return {};
+    case ArgKind::kUint1:
+      return {.width = 1};
+    case ArgKind::kUint2:
+      return {.width = 2};
+    case ArgKind::kInt4:
+    case ArgKind::kUint4:
+      return {.width = 4};
+    case ArgKind::kUint8:
+    case ArgKind::kFloat8:
+      return {.width = 8};
+    case ArgKind::kLong1:
+    case ArgKind::kString1:
+    case ArgKind::kBytes1:
+    case ArgKind::kUnicodeString1:
+      return {.width = 1, .counted = true};
+    case ArgKind::kLong4:
+    case ArgKind::kString4:
+      return {.width = 4, .counted = true, .signed_count = true};
+    case ArgKind::kBytes4:
+    case ArgKind::kUnicodeString4:
+      return {.width = 4, .counted = true};
+    case ArgKind::kBytes8:
+    case ArgKind::kBytearray8:
+    case ArgKind::kUnicodeString8:
+      return {.width = 8, .counted = true};
+    case ArgKind::kStringNlNoescapePair:
+      return {.lines = 2};
+    default:  // decimalnl, stringnl, unicodestringnl, floatnl
+      return {.lines = 1};
+  }
+}
+
 /// One row of the opcode table. Rows live in static storage; pointers to them stay valid.
 struct OpcodeInfo {
   Op code;                                  // the opcode byte
@@ -259,6 +305,11 @@ struct RawInstruction {
 class OpcodeReader {
  public:
   explicit OpcodeReader(std::span<const std::byte> data) noexcept : data_(data) {}
+  /// A reader of a window of a longer input that starts at offset `first_offset` of it (a
+  /// stream read piece by piece): next() reports offsets of the whole input, in its
+  /// Instructions, errors and messages; position() and next_raw stay window-relative.
+  OpcodeReader(std::span<const std::byte> data, std::size_t first_offset) noexcept
+      : data_(data), first_offset_(first_offset) {}
   /// The next instruction, or nullopt once STOP has been returned.
   std::optional<Instruction> next();
   /// The next instruction with its argument as a view (no copy, no text decoding), or false
@@ -321,6 +372,7 @@ class OpcodeReader {
 
   std::span<const std::byte> data_;
   std::size_t pos_ = 0;
+  std::size_t first_offset_ = 0;  // offset of data_[0] in the whole input (next() only)
   bool stopped_ = false;
 };
 

@@ -928,51 +928,6 @@ void Unpickler::read_line_from(std::size_t from) {
   }
 }
 
-// How an argument sits in the input, all fetch_instruction needs to read it whole: `width`
-// bytes (the value, or a little-endian count of the payload that follows), or lines.
-struct ArgFraming {
-  std::size_t width = 0;
-  bool counted = false;       // `width` bytes of count, then that many bytes
-  bool signed_count = false;  // the count is an int4 (negative: the reader complains)
-  int lines = 0;              // newline-terminated lines instead
-};
-
-constexpr ArgFraming framing_of(ArgKind kind) noexcept {
-  switch (kind) {
-    case ArgKind::kNone:
-      return {};
-    case ArgKind::kUint1:
-      return {.width = 1};
-    case ArgKind::kUint2:
-      return {.width = 2};
-    case ArgKind::kInt4:
-    case ArgKind::kUint4:
-      return {.width = 4};
-    case ArgKind::kUint8:
-    case ArgKind::kFloat8:
-      return {.width = 8};
-    case ArgKind::kLong1:
-    case ArgKind::kString1:
-    case ArgKind::kBytes1:
-    case ArgKind::kUnicodeString1:
-      return {.width = 1, .counted = true};
-    case ArgKind::kLong4:
-    case ArgKind::kString4:
-      return {.width = 4, .counted = true, .signed_count = true};
-    case ArgKind::kBytes4:
-    case ArgKind::kUnicodeString4:
-      return {.width = 4, .counted = true};
-    case ArgKind::kBytes8:
-    case ArgKind::kBytearray8:
-    case ArgKind::kUnicodeString8:
-      return {.width = 8, .counted = true};
-    case ArgKind::kStringNlNoescapePair:
-      return {.lines = 2};
-    default:  // decimalnl, stringnl, unicodestringnl, floatnl
-      return {.lines = 1};
-  }
-}
-
 // Makes sure the whole next instruction is in buffer_, as far as the stream has it.
 void Unpickler::fetch_instruction() {
   std::size_t at = reader_.position();
@@ -989,7 +944,7 @@ void Unpickler::fetch_instruction() {
   const OpcodeInfo* info = find_opcode(byte_at(at));
   if (info == nullptr) return;
   const std::size_t arg = at + 1;
-  const ArgFraming framing = framing_of(info->arg);
+  const ArgFraming framing = argument_framing(info->arg);
   if (framing.lines > 0) {
     read_line_from(arg);
     if (framing.lines == 2) {
