@@ -51,6 +51,7 @@ std::string repr_bytearray(std::string_view bytes) {
 
 char repr_quote(std::string_view text) noexcept { return vd::repr_quote(text); }
 
+#if !OURO_BARE_METAL  // dis only: its tables would take 5 KiB of the firmware's RAM
 namespace {
 
 // Each byte's escape in a bytes repr for one quote and type, taken from the value layer's
@@ -86,6 +87,7 @@ std::size_t write_bytes_repr_body(char* out, std::string_view bytes, char quote,
   }
   return static_cast<std::size_t>(p - out);
 }
+#endif
 
 std::string repr_float(double value) { return vd::float_repr(value); }
 
