@@ -12,6 +12,10 @@
 // literals), so ouro's pickles equal CPython's byte for byte (--write lets the script
 // check that).
 //
+// --load FILE N times loads of a pickle file's bytes (numpy's globals allowed), best of N,
+// and a memcpy of as many bytes into a fresh buffer: bench/pickle_big_files.py's "loading
+// big payloads at memcpy speed" row, one JSON line each ("op": "load_file" / "memcpy").
+//
 // Run as a Google Benchmark, or with --report N [--write DIR] [--only DATASET] to print one JSON
 // object per line,
 // {"dataset": ..., "op": ..., "seconds": best of N, "bytes": output size}, which
@@ -30,9 +34,11 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <string>
 
+#include "ouro/pickle/numpy.h"
 #include "ouro/pickle/pickle.h"
 #include "ouro/value/value.h"
 
@@ -180,9 +186,31 @@ void report(int runs, const char* write_dir, const char* only) {
   }
 }
 
+void report_file(const char* path, int runs) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string data{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  ouro::Heap heap;
+  ouro::HeapScope scope(heap);
+  ouro::pickle::LoadOptions options;
+  options.allow = ouro::pickle::numpy::safe_globals();
+  const double l = best_seconds(
+      runs, [&] { benchmark::DoNotOptimize(ouro::pickle::loads(data, options).bits()); });
+  print_row("file", "load_file", l, data.size());
+  const double m = best_seconds(runs, [&] {
+    std::unique_ptr<char[]> copy(new char[data.size()]);
+    std::memcpy(copy.get(), data.data(), data.size());
+    benchmark::DoNotOptimize(copy.get());
+  });
+  print_row("file", "memcpy", m, data.size());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 3 && std::strcmp(argv[1], "--load") == 0) {
+    report_file(argv[2], argc >= 4 ? std::atoi(argv[3]) : 5);
+    return 0;
+  }
   if (argc >= 2 && std::strcmp(argv[1], "--report") == 0) {
     const int runs = argc >= 3 ? std::atoi(argv[2]) : 5;
     const char* write_dir = nullptr;
