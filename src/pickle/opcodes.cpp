@@ -600,6 +600,18 @@ const std::array<std::uint8_t, 256> OpcodeReader::kFastArgument = [] {
       case ArgKind::kUint4:
         fast[byte] = kFastUint4;
         break;
+      case ArgKind::kString1:
+      case ArgKind::kBytes1:
+      case ArgKind::kUnicodeString1:
+        fast[byte] = kFastCounted1;
+        break;
+      case ArgKind::kBytes4:
+      case ArgKind::kUnicodeString4:
+        fast[byte] = kFastCounted4;
+        break;
+      case ArgKind::kFloat8:
+        fast[byte] = kFastFloat8;
+        break;
       default:
         break;
     }
