@@ -18,6 +18,8 @@
 #include <unistd.h>
 #endif
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <bit>
 #include <cstdio>
@@ -124,19 +126,24 @@ void validate(const HeapOptions& options) {
 MemoryError::MemoryError(std::size_t requested, std::size_t limit, std::size_t reserved,
                          std::size_t in_use) noexcept
     : requested_(requested), limit_(limit), reserved_(reserved), in_use_(in_use) {
-  // %lu, not %zu: newlib's printf (bare-metal builds) has no C99 size modifiers.
-  using Long = unsigned long;
+  // {fmt} into the fixed buffer: no allocation (memory just ran out), and no printf family in
+  // the firmware's flash.
+  const std::size_t room = sizeof message_ - 1;
+  char* end = nullptr;
   if (limit != 0) {
-    std::snprintf(message_, sizeof message_,
-                  "ouro::MemoryError: cannot allocate %lu bytes: heap limit is %lu bytes, "
-                  "%lu taken from the backing, %lu in live blocks",
-                  Long{requested}, Long{limit}, Long{reserved}, Long{in_use});
+    end = fmt::format_to_n(message_, room,
+                           "ouro::MemoryError: cannot allocate {} bytes: heap limit is {} bytes, "
+                           "{} taken from the backing, {} in live blocks",
+                           requested, limit, reserved, in_use)
+              .out;
   } else {
-    std::snprintf(message_, sizeof message_,
-                  "ouro::MemoryError: cannot allocate %lu bytes: the backing has no memory "
-                  "left (%lu bytes taken, %lu in live blocks)",
-                  Long{requested}, Long{reserved}, Long{in_use});
+    end = fmt::format_to_n(message_, room,
+                           "ouro::MemoryError: cannot allocate {} bytes: the backing has no "
+                           "memory left ({} bytes taken, {} in live blocks)",
+                           requested, reserved, in_use)
+              .out;
   }
+  *end = '\0';
 }
 
 // --- construction -------------------------------------------------------------------------

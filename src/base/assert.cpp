@@ -1,4 +1,7 @@
 // Where broken invariants end: one place that prints and aborts (config.h's tiers).
+// {fmt}, not printf: the firmware links no printf family (docs/embedded.md).
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -7,13 +10,13 @@
 namespace ouro::detail {
 
 void fail_assertion(const char* what, const char* file, int line) noexcept {
-  std::fprintf(stderr, "ouro: internal check failed: %s at %s:%d\n", what, file, line);
+  fmt::print(stderr, "ouro: internal check failed: {} at {}:{}\n", what, file, line);
   std::fflush(stderr);
   std::abort();
 }
 
 void fatal(const char* message) noexcept {
-  std::fprintf(stderr, "ouro: fatal: %s\n", message);
+  fmt::print(stderr, "ouro: fatal: {}\n", message);
   std::fflush(stderr);
   std::abort();
 }

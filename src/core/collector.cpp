@@ -240,8 +240,7 @@ void handle_resurrected_objects(GcList& unreachable, GcList& still_unreachable,
 
 void print_object(const char* what, Object* object) {
   const std::string_view type = object->type_name();
-  std::fprintf(stderr, "gc: %s <%.*s %p>\n", what, static_cast<int>(type.size()), type.data(),
-               static_cast<void*>(object));
+  fmt::print(stderr, "gc: {} <{} {}>\n", what, type, fmt::ptr(object));
 }
 
 // Step 8. clear() breaks each cycle; refcounting frees the objects, which takes them off
@@ -279,9 +278,9 @@ void delete_garbage(Heap& heap, GcList& collectable, GcList& old) noexcept {
 }
 
 void print_generation_sizes(const CoreState& rt) {
-  std::fprintf(stderr, "gc: objects in each generation:");
-  for (const Generation& g : rt.generations) std::fprintf(stderr, " %zu", gc_list_size(g.list));
-  std::fprintf(stderr, "\ngc: objects in permanent generation: %zu\n", gc_list_size(rt.permanent));
+  std::fputs("gc: objects in each generation:", stderr);
+  for (const Generation& g : rt.generations) fmt::print(stderr, " {}", gc_list_size(g.list));
+  fmt::print(stderr, "\ngc: objects in permanent generation: {}\n", gc_list_size(rt.permanent));
 }
 
 // Steps 0-8 for one generation. Returns unreachable objects found (collected + 0
@@ -290,7 +289,7 @@ std::size_t collect_main(Heap& heap, int generation) noexcept {
   CoreState& rt = core_state(heap);
   const auto started = std::chrono::steady_clock::now();
   if (rt.debug_flags & gc::DEBUG_STATS) {
-    std::fprintf(stderr, "gc: collecting generation %d...\n", generation);
+    fmt::print(stderr, "gc: collecting generation {}...\n", generation);
     print_generation_sizes(rt);
   }
   if (generation + 1 < kGenerations) ++rt.generations[generation + 1].count;
@@ -343,8 +342,8 @@ std::size_t collect_main(Heap& heap, int generation) noexcept {
   stats.collected += found;
   if (rt.debug_flags & gc::DEBUG_STATS) {
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
-    std::fprintf(stderr, "gc: done, %zu unreachable, 0 uncollectable, %.4fs elapsed\n", found,
-                 elapsed.count());
+    fmt::print(stderr, "gc: done, {} unreachable, 0 uncollectable, {:.4f}s elapsed\n", found,
+               elapsed.count());
   }
   return found;
 }

@@ -25,6 +25,8 @@
 // object; if a locked weak reference kept it alive, it simply lives on, finalizer pending.
 // A deferred object without a pending finalizer has its weak references cleared before it
 // waits, and waits with count 0.
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <exception>
 
@@ -166,9 +168,11 @@ void report_unraisable(Heap& heap, std::string_view where, const Object* object)
   } catch (...) {
   }
   const std::string_view type = object != nullptr ? object->type_name() : std::string_view("?");
-  std::fprintf(stderr, "Exception ignored in %.*s of <%.*s object at %p>:\n%s\n",
-               static_cast<int>(where.size()), where.data(), static_cast<int>(type.size()),
-               type.data(), static_cast<const void*>(object), message);
+  // Short pieces: fmt's inline buffer holds each, so nothing is allocated.
+  fmt::print(stderr, "Exception ignored in {} of <{} object at {}>:\n", where, type,
+             fmt::ptr(object));
+  std::fputs(message, stderr);
+  std::fputc('\n', stderr);
 }
 
 }  // namespace ouro::detail

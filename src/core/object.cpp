@@ -220,12 +220,12 @@ void report_outside_references(Heap& heap) noexcept {
   } catch (...) {
     types = "(no memory to list their types)";
   }
-  std::fprintf(stderr,
-               "ouro: heap at %p destroyed while %lu object%s still referenced from outside it "
-               "(a Ref or Value outlives its heap): %s. Their memory is kept so that dropping "
-               "those references is harmless; any other use of them is an error.\n",
-               static_cast<void*>(&heap), static_cast<unsigned long>(core_state(heap).live_objects),
-               core_state(heap).live_objects == 1 ? " is" : "s are", types.c_str());
+  fmt::print(stderr,
+             "ouro: heap at {} destroyed while {} object{} still referenced from outside it "
+             "(a Ref or Value outlives its heap): {}. Their memory is kept so that dropping "
+             "those references is harmless; any other use of them is an error.\n",
+             fmt::ptr(&heap), core_state(heap).live_objects,
+             core_state(heap).live_objects == 1 ? " is" : "s are", types);
 }
 
 #if OURO_DEBUG >= 1
@@ -236,11 +236,10 @@ void report_unvisited_references(Heap& heap) noexcept {
     for (const gc::UnvisitedReference& miss : gc::find_unvisited_references(heap)) {
       const std::string_view owner = miss.container->type_name();
       const std::string_view referent = miss.referent->type_name();
-      std::fprintf(stderr,
-                   "ouro: %.*s holds a reference to a %.*s (at byte %zu) that its traverse() "
-                   "does not visit: a cycle through it is never collected (I3)\n",
-                   static_cast<int>(owner.size()), owner.data(), static_cast<int>(referent.size()),
-                   referent.data(), miss.offset);
+      fmt::print(stderr,
+                 "ouro: {} holds a reference to a {} (at byte {}) that its traverse() "
+                 "does not visit: a cycle through it is never collected (I3)\n",
+                 owner, referent, miss.offset);
     }
   } catch (...) {
     // no memory for the audit: nothing to report

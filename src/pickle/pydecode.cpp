@@ -11,6 +11,7 @@
 
 #include "pickle/opcodes.h"
 #include "pickle/pyrepr.h"
+#include "value/float_format.h"
 
 namespace ouro::pickle::detail {
 namespace {
@@ -165,11 +166,9 @@ double convert_decimal_float(std::string_view number, bool at_least_one) {
   const bool negative = number[0] == '-';
   if (number[0] == '-' || number[0] == '+') number.remove_prefix(1);
   double value = 0.0;
-  const auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
-  if (ec == std::errc::result_out_of_range) {
+  if (value::detail::decimal_to_double(number, value) == std::errc::result_out_of_range) {
     value = at_least_one ? std::numeric_limits<double>::infinity() : 0.0;
   }
-  (void)ptr;
   return negative ? -value : value;
 }
 

@@ -8,10 +8,14 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <new>
 
 namespace ouro::value::detail {
 namespace {
@@ -187,6 +191,44 @@ std::string float_repr(double x) {
   return std::string(buffer.data(), write_float_repr(x, buffer));
 }
 
+std::errc decimal_to_double_strtod(std::string_view literal, double& value) noexcept {
+  // strtod needs a terminated copy; literals longer than the stack copy are rare (a float
+  // written with all 767 significant digits) and take one allocation of the C library.
+  char small[128];
+  std::unique_ptr<char[]> large;
+  char* copy = small;
+  if (literal.size() >= sizeof small) {
+    large.reset(new (std::nothrow) char[literal.size() + 1]);
+    if (!large) return std::errc::not_enough_memory;
+    copy = large.get();
+  }
+  std::memcpy(copy, literal.data(), literal.size());
+  copy[literal.size()] = '\0';
+  errno = 0;
+  char* end = nullptr;
+  const double result = std::strtod(copy, &end);
+  if (end != copy + literal.size()) return std::errc::invalid_argument;
+  // strtod also reports ERANGE for subnormal results, which from_chars accepts.
+  if (errno == ERANGE && (result == 0.0 || std::isinf(result))) {
+    return std::errc::result_out_of_range;
+  }
+  value = result;
+  return std::errc{};
+}
+
+std::errc decimal_to_double(std::string_view literal, double& value) noexcept {
+#if OURO_BARE_METAL
+  return decimal_to_double_strtod(literal, value);
+#else
+  const auto [end, error] = std::from_chars(literal.data(), literal.data() + literal.size(), value,
+                                            std::chars_format::general);
+  if (error == std::errc{} && end != literal.data() + literal.size()) {
+    return std::errc::invalid_argument;
+  }
+  return error;
+#endif
+}
+
 FloatParse parse_float_checked(std::string_view text) noexcept {
   bool negative = !text.empty() && text[0] == '-';
   std::string_view body = text;
@@ -205,15 +247,14 @@ FloatParse parse_float_checked(std::string_view text) noexcept {
   // CPython converts the longest literal prefix first and reports its overflow before it
   // looks at what follows: "1e999x" is an OverflowError, "1e99x" a ValueError.
   double value = 0.0;
-  auto [end, error] =
-      std::from_chars(literal.data(), literal.data() + length, value, std::chars_format::general);
+  const std::errc error = decimal_to_double(literal, value);
   if (error == std::errc::result_out_of_range) {
     // from_chars leaves `value` alone out of range; Python gives inf or a signed zero.
     if (literal_is_huge(literal)) {
       return {sign * std::numeric_limits<double>::infinity(), FloatParseStatus::kOverflow};
     }
     value = 0.0;
-  } else if (error != std::errc{} || end != literal.data() + length) {
+  } else if (error != std::errc{}) {
     return {0.0, FloatParseStatus::kSyntax};
   }
   if (length != body.size()) return {0.0, FloatParseStatus::kSyntax};

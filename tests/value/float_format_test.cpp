@@ -250,6 +250,32 @@ TEST(FloatParse, MatchesPickleFloatOpcode) {
   EXPECT_EQ(mismatches, 0u) << "of " << texts.size();
 }
 
+// The firmware reads decimal literals with strtod (from_chars' tables cost 17 KB of flash):
+// the wrapper must agree with from_chars on every repr, on long literals past its stack
+// copy, and on overflow and underflow (here through the host's strtod).
+TEST(FloatParse, StrtodConversionAgreesWithFromChars) {
+  std::vector<std::string> literals = {"1e400", "1e-400", "2.4703282292062328e-324",
+                                       "4.9406564584124654e-324", "0." + std::string(300, '0') + "1",
+                                       "1" + std::string(200, '0'), std::string(400, '9')};
+  for (double x : edge_doubles()) {
+    if (std::isfinite(x) && !std::signbit(x)) literals.push_back(float_repr(x));
+  }
+  for (double x : random_doubles(2000)) {
+    if (std::isfinite(x) && !std::signbit(x)) literals.push_back(float_repr(x));
+  }
+  for (const std::string& literal : literals) {
+    double from_chars_value = -1.0;
+    double strtod_value = -1.0;
+    const std::errc expected = decimal_to_double(literal, from_chars_value);
+    ASSERT_EQ(decimal_to_double_strtod(literal, strtod_value), expected) << literal;
+    EXPECT_EQ(bits_hex(strtod_value), bits_hex(from_chars_value)) << literal;
+  }
+  double untouched = -1.0;
+  EXPECT_EQ(decimal_to_double_strtod("1e400", untouched), std::errc::result_out_of_range);
+  EXPECT_EQ(untouched, -1.0);
+  EXPECT_EQ(decimal_to_double_strtod("1x", untouched), std::errc::invalid_argument);
+}
+
 TEST(FloatParse, OverflowReadsAsInfinityLikeFloat) {
   EXPECT_EQ(parse_float("1e500"), std::numeric_limits<double>::infinity());
   EXPECT_EQ(parse_float("-1e500"), -std::numeric_limits<double>::infinity());
