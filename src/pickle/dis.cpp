@@ -35,6 +35,7 @@
 #include "pickle/heap_map.h"
 #include "pickle/opcodes.h"
 #include "pickle/pyrepr.h"
+#include "pickle/stream_read.h"
 
 namespace ouro::pickle {
 namespace {
@@ -216,18 +217,7 @@ class DisInput {
   }
   // Reads until the window holds `end` bytes or the stream ends.
   void fill(std::size_t end) {
-    while (buffer_.size() < end && !ended_) {
-      const std::size_t want = std::min(end - buffer_.size(), kPiece);
-      const std::size_t old = buffer_.size();
-      buffer_.resize(old + want);
-      const auto got = static_cast<std::size_t>(
-          stream_->sgetn(buffer_.data() + old, static_cast<std::streamsize>(want)));
-      buffer_.resize(old + got);
-      if (got < want) {
-        ended_ = true;
-        owner_->setstate(std::ios::eofbit);
-      }
-    }
+    if (!ended_ && !detail::read_into(buffer_, end, *stream_, *owner_, kPiece)) ended_ = true;
   }
   // Reads through the next newline (or to the end of the stream).
   void fill_line() {

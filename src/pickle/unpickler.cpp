@@ -53,6 +53,9 @@
 #include "pickle/opcodes.h"
 #include "pickle/policy.h"
 #include "pickle/pydecode.h"
+#if !OURO_BARE_METAL
+#include "pickle/stream_read.h"
+#endif
 #include "value/unicode.h"
 
 namespace ouro::pickle {
@@ -963,18 +966,8 @@ void Unpickler::read_until(std::size_t end) {
     end -= consumed;
   }
 #if !OURO_BARE_METAL
-  while (buffer_.size() < end) {
-    const std::size_t want = std::min(end - buffer_.size(), kStreamPiece);
-    const std::size_t old_size = buffer_.size();
-    buffer_.resize(old_size + want);
-    const auto got = static_cast<std::size_t>(
-        stream_->sgetn(buffer_.data() + old_size, static_cast<std::streamsize>(want)));
-    buffer_.resize(old_size + got);
-    if (got < want) {
-      stream_ended_ = true;
-      stream_owner_->setstate(std::ios::eofbit);
-      break;
-    }
+  if (!detail::read_into(buffer_, end, *stream_, *stream_owner_, kStreamPiece)) {
+    stream_ended_ = true;
   }
 #endif
   refresh_view();
