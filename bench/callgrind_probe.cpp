@@ -12,7 +12,8 @@
 //
 // Workloads: make (make<T> + 4 Ref copies + drop, bench/heap_bench.cpp's refs/ouro_make),
 // churn (random free + allocate over 200,000 live blocks of 16..512 bytes, fixed seed),
-// weak_first and weak_shared (bench/weakref_bench.cpp's create + lock).
+// weak_first and weak_shared (bench/weakref_bench.cpp's create + lock); make_shared and
+// weak_ptr, the C++ peers of make and of the weak references (no ouro heap involved).
 #if __has_include("ouro/core/heap.h")
 #include "ouro/core/ref.h"
 #include "ouro/core/weakref.h"
@@ -23,6 +24,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -45,20 +47,10 @@ void keep(T& value) {
   asm volatile("" : : "r,m"(value) : "memory");
 }
 
-__attribute__((noinline)) void probe_make(long n) {
-  for (long i = 0; i < n; ++i) {
-    ouro::Ref<Triple> object = ouro::make<Triple>(static_cast<int>(i), 2, 3);
-    keep(object);
-    ouro::Ref<Triple> copy0 = object;
-    keep(copy0);
-    ouro::Ref<Triple> copy1 = copy0;
-    keep(copy1);
-    ouro::Ref<Triple> copy2 = copy1;
-    keep(copy2);
-    ouro::Ref<Triple> copy3 = copy2;
-    keep(copy3);
-  }
-}
+struct Plain {
+  Plain(int a, int b, int c) : a_(a), b_(b), c_(c) {}
+  int a_, b_, c_;
+};
 
 struct Slot {
   void* block;
@@ -74,6 +66,41 @@ __attribute__((noinline)) void probe_churn(ouro::Heap& heap, std::vector<Slot>& 
     slot.size = 16 + (item >> 20) % 497;
     slot.block = heap.allocate(slot.size);
     *static_cast<std::size_t*>(slot.block) = slot.size;
+  }
+}
+
+// make + 4 copies + drop, for any smart pointer: `create(i)` makes the object.
+template <class Create>
+[[gnu::always_inline]] inline void copy_four_times(long n, Create create) {
+  for (long i = 0; i < n; ++i) {
+    auto object = create(static_cast<int>(i));
+    keep(object);
+    auto copy0 = object;
+    keep(copy0);
+    auto copy1 = copy0;
+    keep(copy1);
+    auto copy2 = copy1;
+    keep(copy2);
+    auto copy3 = copy2;
+    keep(copy3);
+  }
+}
+
+__attribute__((noinline)) void probe_make(long n) {
+  copy_four_times(n, [](int i) { return ouro::make<Triple>(i, 2, 3); });
+}
+
+// The peers, for the same count: std::make_shared + 4 shared_ptr copies + drop, and a
+// std::weak_ptr made from a shared_ptr and locked (bench/weakref_bench.cpp's peer).
+__attribute__((noinline)) void probe_make_shared(long n) {
+  copy_four_times(n, [](int i) { return std::make_shared<Plain>(i, 2, 3); });
+}
+
+__attribute__((noinline)) void probe_weak_ptr(const std::shared_ptr<Plain>& object, long n) {
+  for (long i = 0; i < n; ++i) {
+    std::weak_ptr<Plain> weak(object);
+    std::shared_ptr<Plain> strong = weak.lock();
+    keep(strong);
   }
 }
 
@@ -98,7 +125,8 @@ __attribute__((noinline)) void probe_weak_shared(const ouro::Ref<Triple>& object
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    std::fprintf(stderr, "usage: %s make|churn|weak_first|weak_shared\n", argv[0]);
+    std::fprintf(stderr, "usage: %s make|make_shared|churn|weak_first|weak_shared|weak_ptr\n",
+                 argv[0]);
     return 2;
   }
   ouro::Heap heap;
@@ -117,6 +145,11 @@ int main(int argc, char** argv) {
     for (std::uint32_t& item : plan) item = static_cast<std::uint32_t>(rng());
     probe_churn(heap, slots, plan, kOperations);
     for (Slot& slot : slots) heap.deallocate(slot.block, slot.size);
+  } else if (std::strcmp(workload, "make_shared") == 0) {
+    probe_make_shared(kOperations);
+  } else if (std::strcmp(workload, "weak_ptr") == 0) {
+    const auto object = std::make_shared<Plain>(1, 2, 3);
+    probe_weak_ptr(object, kOperations);
   } else if (std::strcmp(workload, "weak_first") == 0 ||
              std::strcmp(workload, "weak_shared") == 0) {
     const ouro::Ref<Triple> object = ouro::make<Triple>(1, 2, 3);

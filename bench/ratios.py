@@ -62,6 +62,17 @@ ROWS = [
 ] + [
     ('dumps_bytes', 'pickle dumps (c) 100 MiB bytes: ouro time / memcpy time', '<=', 1.2),
     ('loads_bytes', 'pickle loads (c) 100 MiB bytes: ouro time / memcpy time', '<=', 1.2),
+    # ouro pickle scan (the whole process) against CPython's loads: bench/scan_vs_cpython.py.
+    ('scan_array', 'pickle scan 50 MB float64 array: CPython loads / ouro scan CPU time', '>=',
+     5.0),
+    ('scan_records', 'pickle scan 400k records: CPython loads / ouro scan CPU time', '>=', 5.0),
+] + [
+    # The tracer (issue 11, bench/trace_bench.cpp): traced with one frame / untraced, CPU time.
+    (f'trace_{name}', f'tracing on, one frame: {label}: traced time / untraced time', '<=', 1.3)
+    for name, label in (('ints', 'values (a) 1M small ints'), ('records', 'values 100k dicts'),
+                        ('dumps', 'pickle dumps (b)'), ('loads', 'pickle loads (b)'))
+] + [
+    ('trace_make_off', 'tracing off: make<T> / make_in<T> time (line recording)', '<=', 1.01),
 ] + [
     # Issue 12, big files (bench/pickle_big_files.py): whole commands, dis output identical.
     row
@@ -210,6 +221,21 @@ def one_run(build_dir):
         put(f'{op}_bytes', ours[f'{op}_bytes'] / memcpy, ours[f'{op}_bytes'], memcpy)
 
     sys.path.insert(0, BENCH_DIR)
+    import scan_vs_cpython
+    with tempfile.TemporaryDirectory() as directory:
+        scan_vs_cpython.make_files(directory)
+        for key, (ours, theirs) in scan_vs_cpython.measure(build_dir, directory).items():
+            put(key, theirs / ours, ours, theirs)
+
+    # "NAME cpu off X s on|located Y s ratio R ..." per workload (bench/trace_bench.cpp).
+    keys = {'values.ints': 'trace_ints', 'values.records': 'trace_records',
+            'pickle.dumps': 'trace_dumps', 'pickle.loads': 'trace_loads',
+            'make.site': 'trace_make_off'}
+    for line in lines_of([os.path.join(bench, 'trace_bench'), str(INNER_RUNS)]):
+        words = line.split()
+        if words and words[0] in keys and words[1] == 'cpu':
+            off, on = float(words[3]), float(words[6])
+            put(keys[words[0]], on / off, on, off)
     import pickle_big_files
     figures = pickle_big_files.measure(build_dir, big_files_dir(), runs=1)
     for key, (value, ours, theirs) in pickle_big_files.ratios(figures).items():

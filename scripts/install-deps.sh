@@ -23,6 +23,7 @@ host_packages=(
   libmimalloc-dev libjemalloc-dev libgc-dev   # peers measured in the benchmarks
   clang libclang-rt-14-dev                    # libFuzzer targets (fuzz/)
   chromium                                    # opens the trace report in tests (headless)
+  libdw-dev                                   # the tracer's native frames (elfutils' libdw)
 )
 
 case "${1:-host}" in

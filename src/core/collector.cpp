@@ -16,7 +16,9 @@
 //   3. move_unreachable(young, unreachable): objects with gc_refs > 0 are reachable, and so
 //      is everything they reach; the rest move, tentatively, to `unreachable`, and move
 //      back when a reachable object turns out to reach them.
-//   4. Survivors (young) are promoted: merged into `old`.
+//   4. Survivors (young) are promoted: merged into `old`. First, those that hold only
+//      atoms leave the lists (CPython's untrack_tuples, and untrack_dicts in a full
+//      collection): the value layer's UntrackCheck says which.
 //   5. handle_weakrefs: weak references to unreachable objects are cleared; callbacks run
 //      only for weak references that are themselves reachable (src/weakref, I5).
 //   6. finalize_garbage: finalize() of each unreachable object that has not run it (I6).
@@ -45,6 +47,7 @@
 // as it goes. Everywhere else lists are doubly linked and validate_list() holds.
 #include <fmt/format.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
@@ -202,6 +205,39 @@ std::size_t deduce_unreachable(GcList& young, GcList& unreachable) noexcept {
   return reachable;
 }
 
+// Step 4's untracking (CPython's untrack_tuples, then untrack_dicts in a full collection):
+// survivors of the type the value layer named that its check finds holding only atoms
+// leave young. Returns how many left.
+struct UntrackRule {
+  UntrackCheck check = nullptr;
+  std::uint16_t every = 0;  // the type id examined in every collection (tuple)
+  std::uint16_t full = 0;   // the type id examined in full collections only (dict)
+};
+std::atomic<const UntrackRule*> untrack_rule{nullptr};
+
+std::size_t untrack_type(GcList& young, UntrackCheck check, std::uint16_t type) noexcept {
+  std::size_t untracked = 0;
+  for (GcLinks* l = young.head.next; l != &young.head;) {
+    GcLinks* next = l->next;
+    Object* object = object_of(l);
+    if (object->type_id() == type && check(*object)) {
+      untrack_container(object);
+      ++untracked;
+    }
+    l = next;
+  }
+  return untracked;
+}
+
+std::size_t untrack_atom_holders(GcList& young, bool full) noexcept {
+  const UntrackRule* rule = untrack_rule.load(std::memory_order_acquire);
+  if (rule == nullptr) return 0;
+  // Tuples first, over the whole list, so that a dict sees its tuples already untracked.
+  std::size_t untracked = untrack_type(young, rule->check, rule->every);
+  if (full) untracked += untrack_type(young, rule->check, rule->full);
+  return untracked;
+}
+
 // --- steps 6-8 ----------------------------------------------------------------------------
 
 // Step 6. Each object is moved to `seen` before its finalizer runs, because a finalizer
@@ -301,7 +337,8 @@ std::size_t collect_main(Heap& heap, int generation) noexcept {
   OURO_ASSERT_EXPENSIVE(validate_list(young, kGcStateMask, 0));
 
   GcList unreachable;
-  const std::size_t survivors = deduce_unreachable(young, unreachable);
+  std::size_t survivors = deduce_unreachable(young, unreachable);
+  if constexpr (!OURO_BARE_METAL) survivors -= untrack_atom_holders(young, &young == &old);
   if (&young != &old) {
     if (generation == kGenerations - 2) rt.long_lived_pending += survivors;
     gc_list_merge(young, old);
@@ -408,6 +445,12 @@ void collect_generations(Heap& heap) noexcept {
 }
 
 }  // namespace
+
+void set_untrack_check(UntrackCheck check, std::uint16_t every, std::uint16_t full) noexcept {
+  static UntrackRule rule;  // set once per process (the value layer's first tuple or dict)
+  rule = UntrackRule{check, every, full};
+  untrack_rule.store(&rule, std::memory_order_release);
+}
 
 void collect_on_allocation(Heap& heap) noexcept {
   CoreState& rt = core_state(heap);

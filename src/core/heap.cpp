@@ -43,6 +43,10 @@ bool gc_stress_requested() noexcept {
 Heap::Heap(HeapOptions options)
     : allocator_(options), state_(allocator_), owner_(detail::this_thread_token()) {
   allocator_.set_owner(this);
+  // Heap::of relies on it (folded away when it holds, which the layout of Heap ensures).
+  if (static_cast<void*>(&allocator_) != static_cast<void*>(this)) {
+    detail::fatal("ouro::Heap: the allocator must be the heap's first member (Heap::of)");
+  }
   allocator_.set_pressure_hook(&Heap::relieve_pressure, this);
   state_.stress = detail::gc_stress_requested();
   if (detail::heap_lifecycle_hooks.created != nullptr) detail::heap_lifecycle_hooks.created(*this);

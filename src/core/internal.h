@@ -7,11 +7,22 @@
 #include <cstddef>
 
 #include "ouro/core/heap.h"
+#include "ouro/core/object.h"
 #include "ouro/detail/core_state.h"
 
 namespace ouro::detail {
 
 // --- lifetime (object.cpp) ---------------------------------------------------------------
+/// The heap of a fully constructed object (not inside its make<T>), read from its block's
+/// pool or large-block header: Object::heap() without the construction case, inline, for
+/// the hot paths (dealloc, the shared weak reference). nullptr once its heap is gone.
+inline Heap* heap_of_constructed(const Object& object) noexcept {
+  const std::uint32_t flags = ObjectAccess::flags(object);
+  auto* self = const_cast<Object*>(&object);
+  const void* block = (flags & Object::kContainer) ? static_cast<void*>(links_of(self)) : self;
+  Allocator* allocator = Allocator::owner_of(block, flags & Object::kPoolShiftMask);
+  return allocator != nullptr ? &Heap::of(*allocator) : nullptr;
+}
 /// The heap's destructor's steps 1-6 (see ouro/core/heap.h for the order).
 void shutdown_object_world(Heap& heap) noexcept;
 /// Every check of Heap::verify() above the allocator (object.cpp's checker).

@@ -11,25 +11,10 @@ namespace ouro::detail {
 
 namespace {
 
-std::size_t slot_of(const Object* key, std::size_t capacity) noexcept {
-  // Objects are 16-byte aligned: drop the zero bits, then mix (Fibonacci hashing).
-  const auto bits = reinterpret_cast<std::uintptr_t>(key) >> 4;
-  return static_cast<std::size_t>((bits * 0x9E3779B97F4A7C15ull) >> 20) & (capacity - 1);
-}
-
-WeakSlot* find(const WeakState& state, const Object* key) noexcept {
-  if (state.capacity == 0) return nullptr;
-  for (std::size_t i = slot_of(key, state.capacity);; i = (i + 1) & (state.capacity - 1)) {
-    WeakSlot& slot = state.slots[i];
-    if (slot.key == key) return &slot;
-    if (slot.key == nullptr) return nullptr;
-  }
-}
-
 // Puts a key that is not in the table into the first empty or erased slot of its probe
 // sequence. True if it took an empty slot (one more used), false for a tombstone.
 bool place(WeakSlot* slots, std::size_t capacity, Object* key, WeakRef* head) noexcept {
-  std::size_t i = slot_of(key, capacity);
+  std::size_t i = weak_slot_of(key, capacity);
   while (slots[i].key != nullptr && slots[i].key != kTombstone) i = (i + 1) & (capacity - 1);
   const bool was_empty = slots[i].key == nullptr;
   slots[i] = {key, head};
@@ -62,13 +47,8 @@ WeakState& weak_state(Heap& heap) {
   return *state.weak;
 }
 
-WeakRef* weak_list_head(const WeakState& state, const Object* referent) noexcept {
-  const WeakSlot* slot = find(state, referent);
-  return slot != nullptr ? slot->head : nullptr;
-}
-
 void weak_set_head(WeakState& state, Object* referent, WeakRef* head) noexcept {
-  WeakSlot* slot = find(state, referent);
+  WeakSlot* slot = weak_find(state, referent);
   if (slot != nullptr) {
     if (head != nullptr) {
       slot->head = head;

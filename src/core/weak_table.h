@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "ouro/core/weakref.h"
 
@@ -52,8 +53,29 @@ WeakState& weak_state(Heap& heap);
 /// The heap's weak state if it exists.
 WeakState* weak_state_if_any(Heap& heap) noexcept;
 
+/// Where `key`'s probe sequence starts in a table of `capacity` (a power of two) slots.
+inline std::size_t weak_slot_of(const Object* key, std::size_t capacity) noexcept {
+  // Objects are 16-byte aligned: drop the zero bits, then mix (Fibonacci hashing).
+  const auto bits = reinterpret_cast<std::uintptr_t>(key) >> 4;
+  return static_cast<std::size_t>((bits * 0x9E3779B97F4A7C15ull) >> 20) & (capacity - 1);
+}
+
+/// The slot of `key`, or nullptr. Inline: finding the shared weak reference is one probe.
+inline WeakSlot* weak_find(const WeakState& state, const Object* key) noexcept {
+  if (state.capacity == 0) return nullptr;
+  const std::size_t mask = state.capacity - 1;
+  for (std::size_t i = weak_slot_of(key, state.capacity);; i = (i + 1) & mask) {
+    WeakSlot& slot = state.slots[i];
+    if (slot.key == key) return &slot;
+    if (slot.key == nullptr) return nullptr;
+  }
+}
+
 /// Head of `referent`'s list, or nullptr.
-WeakRef* weak_list_head(const WeakState& state, const Object* referent) noexcept;
+inline WeakRef* weak_list_head(const WeakState& state, const Object* referent) noexcept {
+  const WeakSlot* slot = weak_find(state, referent);
+  return slot != nullptr ? slot->head : nullptr;
+}
 /// Sets the head of `referent`'s list; head == nullptr erases the entry. Inserting a new
 /// key needs room reserved by weak_reserve_one() beforehand (this never allocates).
 void weak_set_head(WeakState& state, Object* referent, WeakRef* head) noexcept;

@@ -199,6 +199,36 @@ Ref<WeakRef> make_weakref(Object* referent, WeakCallback callback) {
   return wr;
 }
 
+// Weak<T>(target): the shared callback-less reference when the object has one (the
+// already-referenced case, as common as it is cheap in CPython), found with no callback
+// object, no heap lookup through Object::heap() and one inline probe; else the general path.
+// The header bit is set only while the object's list is in the table (so the state exists);
+// an object inside its make<T> takes the general path (its heap is not in its header yet).
+namespace {
+// Out of line, so that the short path of make_weakref(referent) needs no stack frame.
+[[gnu::noinline]] Ref<WeakRef> make_basic_weakref_slow(Object* referent) {
+  return make_weakref(referent, WeakCallback());
+}
+}  // namespace
+
+Ref<WeakRef> make_weakref(Object* referent) {
+#if OURO_BARE_METAL
+  // The firmware's flash has no room for the short path: the general one answers the same.
+  return make_basic_weakref_slow(referent);
+#else
+  if (OURO_LIKELY(referent != nullptr)) {
+    const std::uint32_t bits = flags(*referent);
+    if ((bits & (Object::kWeaklyReferenced | Object::kConstructing)) == Object::kWeaklyReferenced) {
+      if (Heap* heap = heap_of_constructed(*referent); OURO_LIKELY(heap != nullptr)) {
+        WeakRef* head = weak_list_head(*core_state(*heap).weak, referent);
+        if (head != nullptr && !head->has_callback()) return Ref<WeakRef>::borrow(head);
+      }
+    }
+  }
+  return make_basic_weakref_slow(referent);
+#endif
+}
+
 void clear_callback(WeakRef& wr) noexcept { A::callback(wr) = nullptr; }
 
 void throw_weak_type_mismatch(const char* mangled_target, const Object& referent) {
@@ -214,7 +244,11 @@ void throw_weak_type_mismatch(const char* mangled_target, const Object& referent
 
 WeakRef::~WeakRef() {
   if (referent_ == nullptr) return;
-  if (detail::WeakState* state = detail::weak_state_if_any(heap())) {
+  // A linked weak reference is fully made (its referent is set last), and it is being
+  // destroyed by its heap's dealloc or collection: its heap is in its block's header.
+  Heap* heap = detail::heap_of_constructed(*this);
+  if (detail::WeakState* state =
+          detail::weak_state_if_any(heap != nullptr ? *heap : this->heap())) {
     detail::unlink_and_clear(*state, *this);
   }
 }

@@ -52,6 +52,19 @@ constexpr std::array kCatalogue = {
     CatalogueEntry{"numpy._core.multiarray", "_reconstruct", kNumpy},
     CatalogueEntry{"numpy._core.multiarray", "scalar", kNumpy},
     CatalogueEntry{"numpy._core.numeric", "_frombuffer", kNumpy},
+    // The standard library's data types (catalogue_stdlib.cpp).
+    CatalogueEntry{"collections", "defaultdict", kDefaultDict},
+    CatalogueEntry{"collections", "Counter", kCounter},
+    CatalogueEntry{"collections", "deque", kDeque},
+    CatalogueEntry{"datetime", "date", kDate},
+    CatalogueEntry{"datetime", "time", kTime},
+    CatalogueEntry{"datetime", "datetime", kDateTime},
+    CatalogueEntry{"datetime", "timedelta", kTimeDelta},
+    CatalogueEntry{"datetime", "timezone", kTimeZone},
+    CatalogueEntry{"decimal", "Decimal", kDecimal},
+    CatalogueEntry{"fractions", "Fraction", kFraction},
+    CatalogueEntry{"uuid", "UUID", kUuid},
+    CatalogueEntry{"uuid", "SafeUUID", kSafeUuid},
 #endif
 };
 
@@ -63,6 +76,8 @@ const CatalogueEntry* find_catalogued(std::string_view module, std::string_view 
   }
   return nullptr;
 }
+
+std::span<const CatalogueEntry> catalogue_entries() noexcept { return kCatalogue; }
 
 }  // namespace detail
 
@@ -89,14 +104,16 @@ class CatalogueReprExtension final : public ReprExtension {
  public:
   bool write(const Value& v, std::string& out,
              const std::function<void(const Value&)>& item) const override {
-    if (const detail::CatalogueEntry* e = entry_of(v);
-        e != nullptr && e->role != CatalogueRole::kNumpy) {
-      if (e->role == CatalogueRole::kSingleton) {
-        out += e->name;
-      } else {
-        out += fmt::format("<class '{}'>", e->name);  // builtins' types print without module
+    if (const detail::CatalogueEntry* e = entry_of(v)) return write_global(*e, out);
+    if (const Instance* inst = v.get_if<Instance>()) {
+#if !OURO_BARE_METAL
+      // uuid.UUID is the one row restored by BUILD on an instance (its __setstate__).
+      if (const detail::CatalogueEntry* e = entry_of(inst->cls());
+          e != nullptr && e->role == CatalogueRole::kUuid) {
+        return detail::write_stdlib_repr(e->role, v, out, item);
       }
-      return true;
+#endif
+      return false;
     }
     const Reduce* r = v.get_if<Reduce>();
     if (r == nullptr) return false;
@@ -115,12 +132,38 @@ class CatalogueReprExtension final : public ReprExtension {
         return write_type_of(*args, out);
       case CatalogueRole::kNumpy:
         return write_numpy(v, out);
-      default:
+      case CatalogueRole::kType:
+      case CatalogueRole::kSingleton:
         return false;
+      default:
+#if OURO_BARE_METAL
+        return false;
+#else
+        return detail::write_stdlib_repr(e->role, v, out, item);
+#endif
     }
   }
 
  private:
+  // A catalogued global by itself: a builtin type prints without its module (<class
+  // 'int'>), a singleton as its name, an Enum as <enum 'Name'>; other classes keep the
+  // generic <class 'module.name'>,
+  // which is CPython's (<class 'collections.OrderedDict'>, <class 'datetime.date'>).
+  static bool write_global(const detail::CatalogueEntry& e, std::string& out) {
+    if (e.role == CatalogueRole::kSingleton) {
+      out += e.name;
+#if !OURO_BARE_METAL  // a host-only row
+    } else if (e.role == CatalogueRole::kSafeUuid) {
+      out += "<enum 'SafeUUID'>";  // EnumType.__repr__
+#endif
+    } else if (e.module == "builtins") {
+      out += fmt::format("<class '{}'>", e.name);
+    } else {
+      return false;
+    }
+    return true;
+  }
+
   // complex_repr: "(re+imj)", or "imj" alone when the real part is +0.0.
   static bool write_complex(const Tuple& args, std::string& out) {
     if (args.size() != 2 || !args[0].is<Float>() || !args[1].is<Float>()) return false;

@@ -158,7 +158,7 @@ class DisInput {
   /// Calls f(std::string_view piece) on big's payload, piece after piece, and moves past it.
   template <class F>
   void for_each_piece(const BigPayload& big, F&& f) {
-    const std::size_t header = 1 + argument_framing(big.info->arg).width;
+    const std::size_t header = 1 + framing_of(big.info->arg).width;
     const std::size_t payload_end = big.offset + header + static_cast<std::size_t>(big.size);
     if (stream_ == nullptr) {
       const auto* p = reinterpret_cast<const char*>(data_.data()) + big.offset + header;
@@ -195,7 +195,7 @@ class DisInput {
                                                     std::size_t at, const OpcodeInfo*& info) {
     info = at < window.size() ? find_opcode(static_cast<std::uint8_t>(window[at])) : nullptr;
     if (info == nullptr || !is_bytes_payload(info->arg)) return std::nullopt;
-    const std::size_t width = argument_framing(info->arg).width;
+    const std::size_t width = framing_of(info->arg).width;
     if (window.size() - at < 1 + width) return std::nullopt;
     std::uint64_t count = 0;
     for (std::size_t k = width; k > 0; --k) {
@@ -209,7 +209,7 @@ class DisInput {
     const OpcodeInfo* info = nullptr;
     const auto count = payload_count(data_, at, info);
     if (!count || *count <= kBigPayload) return;
-    const std::size_t start = at + 1 + argument_framing(info->arg).width;
+    const std::size_t start = at + 1 + framing_of(info->arg).width;
     if (*count > data_.size() - start) return;  // the reader reports the short payload
     const std::string_view payload(reinterpret_cast<const char*>(data_.data()) + start,
                                    static_cast<std::size_t>(*count));
@@ -236,7 +236,7 @@ class DisInput {
     const OpcodeInfo* info =
         buffer_.empty() ? nullptr : find_opcode(static_cast<std::uint8_t>(buffer_[0]));
     if (info != nullptr) {
-      const ArgFraming framing = argument_framing(info->arg);
+      const ArgFraming framing = framing_of(info->arg);
       if (framing.lines > 0) {
         for (int line = 0; line < framing.lines; ++line) fill_line();
       } else {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 
+#include "ouro/config.h"
 #include "pickle/pydecode.h"
 #include "pickle/pyrepr.h"
 
@@ -711,8 +712,39 @@ std::optional<Instruction> OpcodeReader::next() {
   return ins;
 }
 
+ReadFault OpcodeReader::fault(std::uint64_t* count) const noexcept {
+  if (pos_ >= data_.size()) return ReadFault::kEnd;
+  const OpcodeInfo* info = find_opcode(static_cast<std::uint8_t>(data_[pos_]));
+  if (info == nullptr) return ReadFault::kUnknownOpcode;
+  const ArgFraming framing = framing_of(info->arg);
+  const auto* arg = reinterpret_cast<const unsigned char*>(data_.data()) + pos_ + 1;
+  const std::size_t rest = data_.size() - pos_ - 1;
+  if (framing.lines > 0) {
+    const void* end = arg + rest;
+    const void* first = std::memchr(arg, '\n', rest);
+    if (first == nullptr) return ReadFault::kTruncated;
+    if (framing.lines == 2) {
+      const auto* second = static_cast<const unsigned char*>(first) + 1;
+      const auto left = static_cast<std::size_t>(static_cast<const unsigned char*>(end) - second);
+      if (std::memchr(second, '\n', left) == nullptr) return ReadFault::kTruncated;
+    }
+    return ReadFault::kNone;
+  }
+  if (rest < framing.width) return ReadFault::kTruncated;
+  if (!framing.counted) return ReadFault::kNone;
+  std::uint64_t n = 0;
+  for (std::size_t k = framing.width; k > 0; --k) n = (n << 8) | arg[k - 1];
+  if (count != nullptr) *count = n;
+  if (framing.signed_count && (n & 0x80000000U) != 0) return ReadFault::kNegativeCount;
+  if (n > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return ReadFault::kCountTooLarge;
+  }
+  return rest - framing.width < n ? ReadFault::kTruncated : ReadFault::kNone;
+}
+
 bool OpcodeReader::next_raw_slow(RawInstruction& out) {
   if (stopped_) return false;
+  if (report_faults_ && OURO_UNLIKELY(fault() != ReadFault::kNone)) return false;
   const std::size_t offset = pos_;
   const OpcodeInfo* info =
       pos_ < data_.size() ? find_opcode(static_cast<std::uint8_t>(data_[pos_])) : nullptr;

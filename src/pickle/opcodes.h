@@ -152,52 +152,6 @@ std::string_view arg_kind_name(ArgKind kind) noexcept;
 /// pickletools' name of a stack kind ("int_or_bool", "mark", ...): the repr dis prints.
 std::string_view stack_kind_name(StackKind kind) noexcept;
 
-/// How an argument sits in the input, all a stream reader needs to read an instruction whole
-/// before decoding it (the unpickler's load(istream), dis of a stream): `width` bytes (the
-/// value, or a little-endian count of the payload that follows), or lines.
-struct ArgFraming {
-  std::size_t width = 0;
-  bool counted = false;       // `width` bytes of count, then that many bytes
-  bool signed_count = false;  // the count is an int4 (negative: the reader complains)
-  int lines = 0;              // newline-terminated lines instead
-};
-
-constexpr ArgFraming argument_framing(ArgKind kind) noexcept {
-  switch (kind) {
-    case ArgKind::kNone:
-      return {};
-    case ArgKind::kUint1:
-      return {.width = 1};
-    case ArgKind::kUint2:
-      return {.width = 2};
-    case ArgKind::kInt4:
-    case ArgKind::kUint4:
-      return {.width = 4};
-    case ArgKind::kUint8:
-    case ArgKind::kFloat8:
-      return {.width = 8};
-    case ArgKind::kLong1:
-    case ArgKind::kString1:
-    case ArgKind::kBytes1:
-    case ArgKind::kUnicodeString1:
-      return {.width = 1, .counted = true};
-    case ArgKind::kLong4:
-    case ArgKind::kString4:
-      return {.width = 4, .counted = true, .signed_count = true};
-    case ArgKind::kBytes4:
-    case ArgKind::kUnicodeString4:
-      return {.width = 4, .counted = true};
-    case ArgKind::kBytes8:
-    case ArgKind::kBytearray8:
-    case ArgKind::kUnicodeString8:
-      return {.width = 8, .counted = true};
-    case ArgKind::kStringNlNoescapePair:
-      return {.lines = 2};
-    default:  // decimalnl, stringnl, unicodestringnl, floatnl
-      return {.lines = 1};
-  }
-}
-
 /// One row of the opcode table. Rows live in static storage; pointers to them stay valid.
 struct OpcodeInfo {
   Op code;                                  // the opcode byte
@@ -296,6 +250,62 @@ struct RawInstruction {
   std::string_view text2;  // second line of stringnl_noescape_pair
 };
 
+/// How an argument sits in the input: `width` bytes (the value, or a little-endian count of
+/// the payload that follows), or newline-terminated lines. Enough to know where an
+/// instruction ends without decoding it (a stream's reads, OpcodeReader::fault).
+struct ArgFraming {
+  std::size_t width = 0;
+  bool counted = false;       // `width` bytes of count, then that many bytes
+  bool signed_count = false;  // the count is an int4 (negative: the reader complains)
+  int lines = 0;              // newline-terminated lines instead
+};
+
+constexpr ArgFraming framing_of(ArgKind kind) noexcept {
+  switch (kind) {
+    case ArgKind::kNone:
+      return {};
+    case ArgKind::kUint1:
+      return {.width = 1};
+    case ArgKind::kUint2:
+      return {.width = 2};
+    case ArgKind::kInt4:
+    case ArgKind::kUint4:
+      return {.width = 4};
+    case ArgKind::kUint8:
+    case ArgKind::kFloat8:
+      return {.width = 8};
+    case ArgKind::kLong1:
+    case ArgKind::kString1:
+    case ArgKind::kBytes1:
+    case ArgKind::kUnicodeString1:
+      return {.width = 1, .counted = true};
+    case ArgKind::kLong4:
+    case ArgKind::kString4:
+      return {.width = 4, .counted = true, .signed_count = true};
+    case ArgKind::kBytes4:
+    case ArgKind::kUnicodeString4:
+      return {.width = 4, .counted = true};
+    case ArgKind::kBytes8:
+    case ArgKind::kBytearray8:
+    case ArgKind::kUnicodeString8:
+      return {.width = 8, .counted = true};
+    case ArgKind::kStringNlNoescapePair:
+      return {.lines = 2};
+    default:  // decimalnl, stringnl, unicodestringnl, floatnl
+      return {.lines = 1};
+  }
+}
+
+/// Why the next instruction cannot be read (OpcodeReader::fault), without an exception.
+enum class ReadFault : std::uint8_t {
+  kNone,
+  kEnd,            // no byte left where an opcode should be
+  kUnknownOpcode,  // the byte is no opcode
+  kTruncated,      // the argument is cut short (a missing newline, too few bytes)
+  kNegativeCount,  // an int4 count below 0
+  kCountTooLarge,  // a uint8 count above sys.maxsize
+};
+
 /// Streams instructions from a pickle, like pickletools.genops: stops after STOP (later bytes
 /// are not looked at), throws OpcodeError for an unknown opcode, a truncated or malformed
 /// argument, or data that ends before STOP. The span must outlive the reader.
@@ -379,6 +389,13 @@ class OpcodeReader {
   }
   /// next_raw for any instruction (the general decoder; also reports every error).
   bool next_raw_slow(RawInstruction& out);
+  /// From now on next_raw does not throw: where it would, it returns false and fault()
+  /// says why (the unpickler's error path, which must not allocate). Only the slow path
+  /// looks, so the fast path costs nothing more.
+  void report_faults() noexcept { report_faults_ = true; }
+  /// What keeps the next instruction from being read (kNone: nothing), and for a bad count
+  /// the count read.
+  ReadFault fault(std::uint64_t* count = nullptr) const noexcept;
   /// Offset of the next byte to read.
   std::size_t position() const noexcept { return pos_; }
 
@@ -410,6 +427,7 @@ class OpcodeReader {
   std::size_t pos_ = 0;
   std::size_t first_offset_ = 0;  // offset of data_[0] in the whole input (next() only)
   bool stopped_ = false;
+  bool report_faults_ = false;
 };
 
 }  // namespace ouro::pickle

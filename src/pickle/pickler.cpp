@@ -36,11 +36,15 @@
 #include <ostream>
 #endif
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
 
+#include "ouro/alloc/std_allocator.h"
 #include "ouro/pickle/pickle.h"
+#include "pickle/catalogue.h"
+#include "pickle/heap_map.h"
 #include "pickle/opcodes.h"
 #include "pickle/policy.h"
 #include "value/float_format.h"
@@ -79,7 +83,7 @@ constexpr std::uint64_t kTagNamed = 0x3;  // a name from Pickler::named_key()
 /// pointer-keyed open-addressing table (PyMemoTable).
 class MemoTable {
  public:
-  MemoTable() { rehash(64); }
+  explicit MemoTable(StdAllocator<char> alloc) : slots_(alloc) { rehash(64); }
   /// The index for `key`, or -1.
   std::int64_t find(std::uint64_t key) const noexcept {
     for (std::size_t i = slot(key);; i = (i + 1) & mask_) {
@@ -104,7 +108,7 @@ class MemoTable {
     return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 32) & mask_;
   }
   void rehash(std::size_t capacity) {
-    std::vector<Slot> old = std::move(slots_);
+    HeapVector<Slot> old = std::move(slots_);
     slots_.assign(capacity, Slot{0, 0});
     mask_ = capacity - 1;
     used_ = 0;
@@ -112,7 +116,7 @@ class MemoTable {
       if (s.key != 0) insert(s.key, s.index);
     }
   }
-  std::vector<Slot> slots_;
+  HeapVector<Slot> slots_;
   std::size_t mask_ = 0;
   std::size_t used_ = 0;
 };
@@ -157,11 +161,14 @@ struct Task {
   std::uint64_t bytes = 0;         // kWrite
 };
 
-/// One dumps() call.
+/// One dumps() call. Its tables are in `heap`; the pickle goes to a std::string (dumps) or
+/// to a string in the heap (dumps_bytes), chosen by which dump is called.
 class Pickler {
  public:
-  explicit Pickler(const DumpOptions& options);
+  Pickler(const DumpOptions& options, Heap& heap);
   std::string dump(const Value& root);
+  /// The pickle as a Bytes in the heap: nothing outside the heap is used.
+  Ref<Bytes> dump_bytes(const Value& root);
 
  private:
   // --- output and framing (_Pickler_Write, _Pickler_CommitFrame) ---
@@ -179,9 +186,14 @@ class Pickler {
     if (len_ + n > cap_) grow(len_ + n);
   }
   void grow(std::size_t need) {
-    out_.resize(std::max(need, out_.size() * 2));
-    buf_ = out_.data();
-    cap_ = out_.size();
+    if (to_heap_) {
+      heap_out_.resize(std::max(need, heap_out_.size() * 2));
+      buf_ = heap_out_.data();
+    } else {
+      out_.resize(std::max(need, out_.size() * 2));
+      buf_ = out_.data();
+    }
+    cap_ = std::max(need, cap_ * 2);
   }
   void open_frame() {
     frame_start_ = len_;
@@ -209,7 +221,20 @@ class Pickler {
     for (int i = 0; i < size; ++i) p[1 + i] = static_cast<char>(n >> (8 * i));
     len_ += 1 + static_cast<std::size_t>(size);
   }
+  /// Formatted text written in place (no temporary string): the text forms of protocol 0-1.
+  template <class... Args>
+  void write_format(fmt::format_string<Args...> format, Args&&... args) {
+    write_vformat(format, fmt::make_format_args(args...));
+  }
+  void write_vformat(fmt::string_view format, fmt::format_args args) {
+    std::array<char, 128> text;  // nearly always enough; else formatted again in place
+    const auto result = fmt::vformat_to_n(text.data(), text.size(), format, args);
+    if (result.size <= text.size()) return write(std::string_view(text.data(), result.size));
+    fmt::vformat_to(room(result.size), format, args);
+    len_ += result.size;
+  }
   void write_payload(std::string_view header, std::span<const std::byte> data);
+  void write_pickle(const Value& root);
   void commit_frame();
   /// pickle.py commits at the start of every save(): frames end at item boundaries.
   void frame_boundary() {
@@ -219,7 +244,8 @@ class Pickler {
   }
 
   // --- memo ---
-  std::uint64_t named_key(std::string_view kind, std::string_view name);
+  std::uint64_t named_key(std::string_view kind, std::string_view name,
+                          std::string_view qualname = {});
   bool write_get(std::uint64_t key);
   void write_get_index(std::uint32_t index);
   void memo_put(std::uint64_t key);
@@ -264,6 +290,9 @@ class Pickler {
   void save_class(const Value& cls, const TypeRegistration* registration);
   void save_class_by_name(std::string_view module, std::string_view qualname);
   void save_reduce(const Reduce& r);
+#if !OURO_BARE_METAL
+  void save_newobj_ex_as_partial(const Tuple& args);
+#endif
   void finish_reduce(const Task& task);
   void save_registered(const Object& obj, const TypeRegistration& registration);
   static bool has_state(const Value* state);
@@ -279,31 +308,45 @@ class Pickler {
   std::uint64_t bytes_key(std::span<const std::byte> data, const Object* o) const;
 
   const DumpOptions& options_;
+  StdAllocator<char> alloc_;  // the heap's, for everything below
   int proto_;
   bool bin_;
   bool plain_ints_;  // no persistent_id: ints in a run of items are written inline
   bool framing_ = false;
   std::size_t frame_start_ = kNoFrame;
-  std::string out_;      // the pickle so far: len_ bytes used, the rest spare
-  std::size_t len_ = 0;  // bytes of out_ written
-  char* buf_ = nullptr;  // out_.data(), cached
-  std::size_t cap_ = 0;  // out_.size(), cached
+  bool to_heap_ = false;  // the pickle goes to heap_out_ (dump_bytes), else to out_
+  std::string out_;       // the pickle so far: len_ bytes used, the rest spare
+  HeapString heap_out_;   // the same for dump_bytes
+  std::size_t len_ = 0;   // bytes of the output written
+  char* buf_ = nullptr;   // the output's data(), cached
+  std::size_t cap_ = 0;   // the output's size(), cached
   MemoTable memo_;
   std::uint32_t memo_size_ = 0;
-  std::unordered_map<std::string, std::uint64_t> names_;
-  std::vector<Task> stack_;
+  detail::HeapMap<HeapString, std::uint64_t, detail::TextHash> names_;
+  HeapVector<Task> stack_;
   std::size_t late_memo_shared_ = 0;  // open item regions of shared late-memoized objects
-  std::deque<Value> keep_alive_;      // temporaries, stable addresses (see the file comment)
+  std::deque<Value, StdAllocator<Value>> keep_alive_;  // temporaries, stable addresses (see
+                                                       // the file comment)
+#if !OURO_BARE_METAL
+  // cls.__new__ per class name (protocols 2-3 NEWOBJ_EX): one object per class in CPython.
+  std::unordered_map<std::string, const Value*> new_methods_;
+#endif
   // Type ids, looked up once.
   std::uint16_t int_id_, float_id_, str_id_, bytes_id_, bytearray_id_, tuple_id_, list_id_,
       dict_id_, set_id_, frozenset_id_, global_id_, instance_id_, reduce_id_, buffer_id_;
 };
 
-Pickler::Pickler(const DumpOptions& options)
+Pickler::Pickler(const DumpOptions& options, Heap& heap)
     : options_(options),
+      alloc_(heap.allocator()),
       proto_(options.protocol < 0 ? kHighestProtocol : options.protocol),
       bin_(proto_ >= 1),
       plain_ints_(!options.persistent_id),
+      heap_out_(alloc_),
+      memo_(alloc_),
+      names_(alloc_),
+      stack_(alloc_),
+      keep_alive_(alloc_),
       int_id_(ouro::detail::value_type_id<Int>()),
       float_id_(ouro::detail::value_type_id<Float>()),
       str_id_(ouro::detail::value_type_id<Str>()),
@@ -323,7 +366,7 @@ Pickler::Pickler(const DumpOptions& options)
   }
 }
 
-std::string Pickler::dump(const Value& root) {
+void Pickler::write_pickle(const Value& root) {
   grow(4096);
   stack_.reserve(64);
   if (proto_ >= 2) {
@@ -334,20 +377,30 @@ std::string Pickler::dump(const Value& root) {
   run();
   write(op(Op::kStop));
   commit_frame();
+}
+
+std::string Pickler::dump(const Value& root) {
+  write_pickle(root);
   out_.resize(len_);
   return std::move(out_);
+}
+
+Ref<Bytes> Pickler::dump_bytes(const Value& root) {
+  to_heap_ = true;
+  write_pickle(root);
+  return Bytes::make(Heap::of(alloc_.allocator()), std::as_bytes(std::span(buf_, len_)));
 }
 
 void Pickler::commit_frame() {
   if (frame_start_ == kNoFrame) return;
   const std::size_t length = len_ - frame_start_ - kFrameHeaderSize;
   if (length >= kFrameSizeMin) {
-    out_[frame_start_] = op(Op::kFrame);
+    buf_[frame_start_] = op(Op::kFrame);
     for (std::size_t i = 0; i < 8; ++i) {
-      out_[frame_start_ + 1 + i] = static_cast<char>(static_cast<std::uint64_t>(length) >> (8 * i));
+      buf_[frame_start_ + 1 + i] = static_cast<char>(static_cast<std::uint64_t>(length) >> (8 * i));
     }
   } else {
-    std::memmove(out_.data() + frame_start_, out_.data() + frame_start_ + kFrameHeaderSize, length);
+    std::memmove(buf_ + frame_start_, buf_ + frame_start_ + kFrameHeaderSize, length);
     len_ -= kFrameHeaderSize;
   }
   frame_start_ = kNoFrame;
@@ -358,28 +411,38 @@ void Pickler::write_payload(std::string_view header, std::span<const std::byte> 
   const std::string_view bytes(reinterpret_cast<const char*>(data.data()), data.size());
   if (framing_ && data.size() >= kFrameSizeTarget) {
     commit_frame();
-    // Grow to the exact size first: doubling a huge buffer would copy the payload twice.
-    if (len_ + header.size() + bytes.size() > out_.size()) {
-      out_.resize(len_);
-      out_.reserve(len_ + header.size() + bytes.size() + 64);
+    const auto append_exactly = [&](auto& out) {
+      // Grow to the exact size first: doubling a huge buffer would copy the payload twice.
+      if (len_ + header.size() + bytes.size() > out.size()) {
+        out.resize(len_);
+        out.reserve(len_ + header.size() + bytes.size() + 64);
+      }
+      out.resize(len_);  // no-op unless spare bytes follow
+      out.append(header);
+      out.append(bytes);
+      len_ = out.size();
+      out.resize(out.capacity());
+      buf_ = out.data();
+      cap_ = out.size();
+    };
+    if (to_heap_) {
+      append_exactly(heap_out_);
+    } else {
+      append_exactly(out_);
     }
-    out_.resize(len_);  // no-op unless spare bytes follow
-    out_.append(header);
-    out_.append(bytes);
-    len_ = out_.size();
-    out_.resize(out_.capacity());
-    buf_ = out_.data();
-    cap_ = out_.size();
     return;
   }
   write(header);
   write(bytes);
 }
 
-std::uint64_t Pickler::named_key(std::string_view kind, std::string_view name) {
-  std::string k;
-  k.reserve(kind.size() + name.size());
+// The memo key of a name: `kind` then the name, or then "module\nqualname" for a class.
+std::uint64_t Pickler::named_key(std::string_view kind, std::string_view name,
+                                 std::string_view qualname) {
+  HeapString k{alloc_};
+  k.reserve(kind.size() + name.size() + 1 + qualname.size());
   k.append(kind).append(name);
+  if (!qualname.empty()) k.append(1, '\n').append(qualname);
   auto [it, added] = names_.try_emplace(std::move(k), 0);
   if (added) it->second = ((names_.size()) << 4) | kTagNamed;
   return it->second;
@@ -387,7 +450,7 @@ std::uint64_t Pickler::named_key(std::string_view kind, std::string_view name) {
 
 void Pickler::write_get_index(std::uint32_t index) {
   if (!bin_) {
-    write(fmt::format("g{}\n", index));
+    write_format("g{}\n", index);
   } else if (index < 256) {
     write(op(Op::kBinGet));
     write(static_cast<char>(index));
@@ -411,7 +474,7 @@ void Pickler::memo_put(std::uint64_t key) {
   if (proto_ >= 4) {
     write(op(Op::kMemoize));
   } else if (!bin_) {
-    write(fmt::format("p{}\n", index));
+    write_format("p{}\n", index);
   } else if (index < 256) {
     write(op(Op::kBinPut));
     write(static_cast<char>(index));
@@ -640,7 +703,7 @@ void Pickler::save(const Value& v, bool ask_pid) {
   if (type == bytearray_id_) return save_bytearray(static_cast<const ByteArray&>(o), key);
   if (type == global_id_) {
     const auto& g = static_cast<const Global&>(o);
-    const std::uint64_t name = named_key("G", fmt::format("{}\n{}", g.module(), g.qualname()));
+    const std::uint64_t name = named_key("G", g.module(), g.qualname());
     const std::int64_t index = memo_.find(name);
     if (index >= 0) {
       if (key != 0) memo_.insert(key, static_cast<std::uint32_t>(index));  // next time by pointer
@@ -684,13 +747,13 @@ void Pickler::save_pid(const Value& pid) {
 // save_long: BININT1/2/BININT for 32-bit values, LONG1 beyond (protocol 2+), INT/LONG text.
 void Pickler::save_int(std::int64_t n) {
   if (n >= INT32_MIN && n <= INT32_MAX) {
-    if (!bin_) return write(fmt::format("I{}\n", n));
+    if (!bin_) return write_format("I{}\n", n);
     const auto u = static_cast<std::uint32_t>(n);
     if (u <= 0xff) return write_op_le(Op::kBinInt1, u, 1);
     if (u <= 0xffff) return write_op_le(Op::kBinInt2, u, 2);
     return write_op_le(Op::kBinInt, u, 4);
   }
-  if (proto_ < 2) return write(fmt::format("L{}L\n", n));
+  if (proto_ < 2) return write_format("L{}L\n", n);
   // Shortest little-endian two's complement (pickle.encode_long).
   const auto u = static_cast<std::uint64_t>(n);
   int size = 8;
@@ -756,9 +819,9 @@ void Pickler::save_big_int(const Value& v) {
     write(op(Op::kLong4));
     write_le(size, 4);
   }
-  std::string bytes(size, '\0');
-  Int::write_bytes(v, std::span(reinterpret_cast<std::byte*>(bytes.data()), size));
-  write(bytes);
+  char* bytes = room(size);
+  Int::write_bytes(v, std::span(reinterpret_cast<std::byte*>(bytes), size));
+  len_ += size;
 }
 
 void Pickler::save_float(double x) {
@@ -804,20 +867,19 @@ void Pickler::save_str_text(std::string_view utf8, std::uint64_t key) {
     }
     write_payload(std::string_view(h.data(), len), as_bytes(utf8));
   } else {
-    std::string text(1, op(Op::kUnicode));
+    write(op(Op::kUnicode));
     std::size_t pos = 0;
     while (pos < utf8.size()) {
       const char32_t cp = value::detail::decode_code_point(utf8, pos);
       if (cp >= 0x10000) {
-        text += fmt::format("\\U{:08x}", static_cast<std::uint32_t>(cp));
+        write_format("\\U{:08x}", static_cast<std::uint32_t>(cp));
       } else if (cp >= 256 || cp == '\\' || cp == 0 || cp == '\n' || cp == '\r' || cp == 0x1a) {
-        text += fmt::format("\\u{:04x}", static_cast<std::uint32_t>(cp));
+        write_format("\\u{:04x}", static_cast<std::uint32_t>(cp));
       } else {
-        text.push_back(static_cast<char>(cp));  // latin-1, as raw-unicode-escape does
+        write(static_cast<char>(cp));  // latin-1, as raw-unicode-escape does
       }
     }
-    text.push_back('\n');
-    write(text);
+    write('\n');
   }
   memo_put(key);
 }
@@ -888,7 +950,7 @@ void Pickler::save_old_bytes(std::span<const std::byte> data, std::uint64_t key,
         save_bytes_data(data, 0);
       }
     } else {
-      std::string latin1;  // the bytes as a str of code points 0..255, in UTF-8
+      HeapString latin1{alloc_};  // the bytes as a str of code points 0..255, in UTF-8
       for (std::byte b : data) {
         std::array<char, value::detail::kMaxUtf8Length> buf;
         latin1.append(buf.data(), value::detail::encode_code_point(static_cast<char32_t>(b), buf));
@@ -983,11 +1045,11 @@ void Pickler::finish_tuple(const Task& task) {
   const std::int64_t index = key == 0 ? -1 : memo_.find(key);
   if (index >= 0) {  // recursive: drop what was pushed, fetch the memoized tuple
     if (short_form) {
-      write(std::string(n, op(Op::kPop)));
+      for (std::uint32_t i = 0; i < n; ++i) write(op(Op::kPop));
     } else if (bin_) {
       write(op(Op::kPopMark));
     } else {
-      write(std::string(n + 1, op(Op::kPop)));
+      for (std::uint32_t i = 0; i <= n; ++i) write(op(Op::kPop));
     }
     return write_get_index(static_cast<std::uint32_t>(index));
   }
@@ -1065,7 +1127,7 @@ void Pickler::finish_frozenset(const Task& task) {
 // Saves the class module.qualname (memoized by name), as save_global does for a class.
 void Pickler::save_class_by_name(std::string_view module, std::string_view qualname) {
   frame_boundary();
-  const std::uint64_t key = named_key("G", fmt::format("{}\n{}", module, qualname));
+  const std::uint64_t key = named_key("G", module, qualname);
   if (!write_get(key)) save_global(module, qualname, key);
 }
 
@@ -1134,11 +1196,8 @@ void Pickler::save_global(std::string_view module, std::string_view qualname, st
     return memo_put(key);
   }
   std::string_view m = module, n = qualname;
-  std::pair<std::string, std::string> python2_name;  // owns m and n when they are mapped
   if (proto_ < 3 && options_.fix_imports) {
-    python2_name = detail::map_python3_name(module, qualname);
-    m = python2_name.first;
-    n = python2_name.second;
+    std::tie(m, n) = detail::map_python3_name(module, qualname);
   }
   if (proto_ < 3) {
     const auto ascii = [](std::string_view s) {
@@ -1151,7 +1210,7 @@ void Pickler::save_global(std::string_view module, std::string_view qualname, st
                       qualname, proto_));
     }
   }
-  write(fmt::format("c{}\n{}\n", m, n));
+  write_format("c{}\n{}\n", m, n);
   memo_put(key);
 }
 
@@ -1169,8 +1228,7 @@ bool Pickler::has_state(const Value* state) {
 // The class of an instance: a Global value, or a registered C++ type's name.
 void Pickler::save_class(const Value& cls, const TypeRegistration* registration) {
   if (registration == nullptr) return save(cls);
-  const std::uint64_t key =
-      named_key("G", fmt::format("{}\n{}", registration->module, registration->qualname));
+  const std::uint64_t key = named_key("G", registration->module, registration->qualname);
   frame_boundary();
   if (!write_get(key)) save_global(registration->module, registration->qualname, key);
 }
@@ -1213,7 +1271,8 @@ void Pickler::save_registered(const Object& obj, const TypeRegistration& registr
 // save_reduce for an inert Reduce: callable, args, REDUCE, then its items and state. As
 // CPython's save_reduce, a callable named __newobj__ (copyreg's, what the unpickler makes
 // of NEWOBJ with arguments) is written from protocol 2 on as `cls args[1:] NEWOBJ`, and
-// one named __newobj_ex__ from protocol 4 on as `cls args kwargs NEWOBJ_EX`.
+// one named __newobj_ex__ from protocol 4 on as `cls args kwargs NEWOBJ_EX` (protocols 2-3:
+// save_newobj_ex_as_partial).
 void Pickler::save_reduce(const Reduce& r) {
   Task finish{.kind = TaskKind::kFinishReduce};
   finish.object = &r;
@@ -1232,7 +1291,11 @@ void Pickler::save_reduce(const Reduce& r) {
       push_save(&(*args)[0]);
       return;
     }
-    if (callable->name() == "__newobj_ex__" && args->size() == 3 && proto_ >= 4) {
+    if (callable->name() == "__newobj_ex__" && args->size() == 3 && (*args)[1].is<Tuple>() &&
+        (*args)[2].is<Dict>()) {
+#if !OURO_BARE_METAL  // no room on a board (docs/embedded.md): there it stays a plain REDUCE
+      if (proto_ < 4) return save_newobj_ex_as_partial(*args);
+#endif
       push_write(std::string_view("\x92", 1));
       push_save(&(*args)[2], TaskKind::kSaveState);  // keyword names are interned too
       push_save(&(*args)[1]);
@@ -1241,9 +1304,71 @@ void Pickler::save_reduce(const Reduce& r) {
     }
   }
   push_write(std::string_view("R", 1));
+#if !OURO_BARE_METAL
+  // The catalogue's datetime states carry fold only from protocol 4 on (catalogue.h).
+  if (Value unfolded = proto_ < 4 ? detail::datetime_args_without_fold(r) : Value();
+      !unfolded.is_none()) {
+    push_save(&keep_alive_.emplace_back(std::move(unfolded)));
+    return push_save(&r.callable);
+  }
+#endif
   push_save(&r.args);
   push_save(&r.callable);
 }
+
+#if !OURO_BARE_METAL
+// Protocols 2 and 3 have no NEWOBJ_EX: CPython's save_reduce writes
+// functools.partial(cls.__new__, cls, *args, **kwargs) called with (). The partial pickles
+// by its own __reduce__, (partial, (func,), (func, (cls, *args), kwargs or None, None)), and
+// cls.__new__ as getattr(cls, '__new__'): the form for a class that defines __new__, which
+// a class taking keyword arguments through __getnewargs_ex__ does (one that inherits it
+// would name its base there; a loaded value cannot tell). The keyword names stay interned,
+// as at protocol 4. Pushed in reverse: the tasks run partial, state, BUILD, (), REDUCE.
+void Pickler::save_newobj_ex_as_partial(const Tuple& args) {
+  Heap& heap = value::detail::heap_of(args);
+  const Tuple& positional = args[1].as<Tuple>();
+  const Dict& kwargs = args[2].as<Dict>();
+  std::vector<Value> bound{args[0]};
+  bound.insert(bound.end(), positional.begin(), positional.end());
+  Value keywords;  // partial keeps a copy of the keywords, None when there are none
+  if (!kwargs.empty()) {
+    Ref<Dict> copy = Dict::make(heap, kwargs.size());
+    for (const DictEntry& e : kwargs) copy->set(e.key, e.value);
+    keywords = Value(std::move(copy));
+  }
+  const Global* cls = args[0].get_if<Global>();
+  const std::string cls_name =
+      cls == nullptr ? std::string() : fmt::format("{}\n{}", cls->module(), cls->qualname());
+  const Value*& cached = new_methods_[cls_name];
+  if (cached == nullptr || cls == nullptr) {
+    cached = &keep_alive_.emplace_back(
+        Reduce::make(heap, Global::make(heap, "builtins", "getattr"),
+                     Tuple::make(heap, {args[0], Value(Str::make(heap, "__new__"))})));
+  }
+  const Value& new_method = *cached;
+  const Value& partial = keep_alive_.emplace_back(Reduce::make(
+      heap, Global::make(heap, "functools", "partial"), Tuple::make(heap, {new_method})));
+  const Value& state = keep_alive_.emplace_back(Tuple::make(
+      heap,
+      {new_method, Value(Tuple::make(heap, std::span<const Value>(bound))), keywords, Value()}));
+  const Tuple& items = state.as<Tuple>();
+  push_write(std::string_view("R", 1));
+  push_write(std::string_view(")", 1));
+  push_write(std::string_view("b", 1));
+  // The state tuple as save_tuple writes four items (MARK ... TUPLE, memoized), with only
+  // the keywords saved as a BUILD state (interned names).
+  Task finish{.kind = TaskKind::kFinishTuple};
+  finish.total = 4;
+  finish.object = &items;
+  finish.shared = enter_late_memo(items);
+  stack_.push_back(finish);
+  push_items(items.begin() + 3, items.end(), 1, 1, Batching::kNone, 0, 0);
+  push_items(items.begin() + 2, items.begin() + 3, 1, 1, Batching::kNone, 0, 0, true);
+  push_items(items.begin(), items.begin() + 2, 2, 1, Batching::kNone, 0, 0);
+  push_write(std::string_view("(", 1));
+  push_save(&partial);
+}
+#endif
 
 void Pickler::finish_reduce(const Task& task) {
   late_memo_shared_ -= task.shared ? 1 : 0;
@@ -1288,8 +1413,22 @@ std::span<const std::byte> Buffer::data() const noexcept {
   return {};
 }
 
-std::string dumps(const Value& value, const DumpOptions& options) {
-  return Pickler(options).dump(value);
+namespace {
+Heap& pickling_heap(const char* who) {
+  Heap* heap = Heap::current();
+  if (heap == nullptr) ouro::detail::throw_no_current_heap(who);
+  return *heap;
+}
+}  // namespace
+
+std::string dumps(const Value& value, const DumpOptions& options, ouro::SiteLocation loc) {
+  SiteScope site(loc);
+  return Pickler(options, pickling_heap("ouro::pickle::dumps()")).dump(value);
+}
+
+Ref<Bytes> dumps_bytes(const Value& value, const DumpOptions& options, ouro::SiteLocation loc) {
+  SiteScope site(loc);
+  return Pickler(options, pickling_heap("ouro::pickle::dumps_bytes()")).dump_bytes(value);
 }
 
 #if !OURO_BARE_METAL

@@ -36,41 +36,54 @@ struct CompatModule {
 #include "pickle/compat_pickle.inc"
 
 /// _compat_pickle's rule, the same both ways: the (module, name) table first, then the
-/// module table for the module alone; names in neither are unchanged.
+/// module table for the module alone; names in neither are unchanged. The views are
+/// the table's or the arguments' (nothing is allocated).
 template <std::size_t kNames, std::size_t kModules>
-std::pair<std::string, std::string> map_compat_name(const CompatName (&names)[kNames],
-                                                    const CompatModule (&modules)[kModules],
-                                                    std::string_view module,
-                                                    std::string_view name) {
+std::pair<std::string_view, std::string_view> map_compat_name(
+    const CompatName (&names)[kNames], const CompatModule (&modules)[kModules],
+    std::string_view module, std::string_view name) {
   const auto row = std::lower_bound(
       std::begin(names), std::end(names), std::pair{module, name},
       [](const CompatName& a, const std::pair<std::string_view, std::string_view>& b) {
         return std::pair{a.from_module, a.from_name} < b;
       });
   if (row != std::end(names) && row->from_module == module && row->from_name == name) {
-    return {std::string(row->to_module), std::string(row->to_name)};
+    return {row->to_module, row->to_name};
   }
   const auto renamed =
       std::lower_bound(std::begin(modules), std::end(modules), module,
                        [](const CompatModule& a, std::string_view b) { return a.from_module < b; });
   if (renamed != std::end(modules) && renamed->from_module == module) {
-    return {std::string(renamed->to_module), std::string(name)};
+    return {renamed->to_module, name};
   }
-  return {std::string(module), std::string(name)};
+  return {module, name};
 }
 
 }  // namespace
 
 std::span<const AllowedGlobal> builtin_allow_list() noexcept { return kAllowList; }
 
-std::pair<std::string, std::string> map_python2_name(std::string_view module,
-                                                     std::string_view name) {
+std::pair<std::string_view, std::string_view> map_python2_name(std::string_view module,
+                                                               std::string_view name) {
   return map_compat_name(kNameMapping, kImportMapping, module, name);
 }
 
-std::pair<std::string, std::string> map_python3_name(std::string_view module,
-                                                     std::string_view name) {
+std::pair<std::string_view, std::string_view> map_python3_name(std::string_view module,
+                                                               std::string_view name) {
   return map_compat_name(kReverseNameMapping, kReverseImportMapping, module, name);
+}
+
+bool global_matches(std::string_view pattern, std::string_view module,
+                    std::string_view name) noexcept {
+#if !OURO_BARE_METAL
+  if (pattern.ends_with(".*")) {
+    const std::string_view prefix = pattern.substr(0, pattern.size() - 2);
+    return module.starts_with(prefix) &&
+           (module.size() == prefix.size() || module[prefix.size()] == '.');
+  }
+#endif
+  return pattern.size() == module.size() + 1 + name.size() && pattern.starts_with(module) &&
+         pattern[module.size()] == '.' && pattern.ends_with(name);
 }
 
 GlobalKind classify_global(std::string_view module, std::string_view name,
@@ -81,10 +94,7 @@ GlobalKind classify_global(std::string_view module, std::string_view name,
   if (find_catalogued(module, name) != nullptr) return GlobalKind::kInert;
   if (find_registration(module, name) != nullptr) return GlobalKind::kRegistered;
   for (const std::string& allowed : options.allow) {
-    if (allowed.size() == module.size() + 1 + name.size() && allowed.starts_with(module) &&
-        allowed[module.size()] == '.' && allowed.ends_with(name)) {
-      return GlobalKind::kCallerAllowed;
-    }
+    if (global_matches(allowed, module, name)) return GlobalKind::kCallerAllowed;
   }
   return GlobalKind::kUnknown;
 }

@@ -5,13 +5,17 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <span>
 
 #include "pickle/opcodes.h"
 #include "pickle/pyrepr.h"
 #include "value/float_format.h"
+#include "value/unicode.h"
 
 namespace ouro::pickle::detail {
 namespace {
@@ -54,26 +58,22 @@ int hex_value(char c) noexcept {
   throw_value_error("invalid literal for int() with base 10: " + shown);
 }
 
-std::string canonical_decimal(bool negative, std::string digits) {
-  const std::size_t first = digits.find_first_not_of('0');
-  if (first == std::string::npos) return "0";
-  digits.erase(0, first);
-  return negative ? "-" + digits : digits;
-}
-
 // _Py_string_to_number_with_underscores: an underscore must sit between two digits.
-bool remove_float_underscores(std::string_view text, std::string& out) {
+// Writes the text without its underscores to `out` (room for text.size()); returns the
+// length, or npos for a misplaced underscore.
+std::size_t remove_float_underscores(std::string_view text, char* out) noexcept {
+  std::size_t size = 0;
   char prev = '\0';
   for (char c : text) {
     if (c == '_') {
-      if (!is_digit(prev)) return false;
+      if (!is_digit(prev)) return std::string_view::npos;
     } else {
-      if (prev == '_' && !is_digit(c)) return false;
-      out += c;
+      if (prev == '_' && !is_digit(c)) return std::string_view::npos;
+      out[size++] = c;
     }
     prev = c;
   }
-  return prev != '_';
+  return prev == '_' ? std::string_view::npos : size;
 }
 
 bool match_nocase(std::string_view text, std::size_t pos, std::string_view word) {
@@ -317,9 +317,30 @@ char32_t read_unicode_escape(std::string_view bytes, std::size_t start, std::siz
   return value;
 }
 
+// str(bytes, "raw-unicode-escape"), one code point at a time: \\uXXXX and \\UXXXXXXXX
+// escapes, other bytes as latin-1 (a decoder for either output form, with no copy).
+template <class Emit>
+void for_each_raw_unicode_escape(std::string_view bytes, Emit emit) {
+  for (std::size_t pos = 0; pos < bytes.size();) {
+    const auto c = static_cast<unsigned char>(bytes[pos++]);
+    if (c != '\\' || pos == bytes.size()) {
+      emit(static_cast<char32_t>(c));
+      continue;
+    }
+    const char kind = bytes[pos++];
+    if (kind == 'u' || kind == 'U') {
+      emit(read_unicode_escape(bytes, pos - 2, pos, kind == 'u' ? 4 : 8));
+    } else {
+      emit(U'\\');  // any other escape is kept as written, backslash included
+      emit(static_cast<char32_t>(static_cast<unsigned char>(kind)));
+    }
+  }
+}
+
 }  // namespace
 
-std::string parse_python_int(std::string_view text) {
+IntText parse_python_int(std::string_view text, char* out) noexcept {
+  IntText result;
   // PyLong_FromString reads a C string: it stops at a NUL, which _PyLong_FromBytes rejects.
   const std::string_view c_text = text.substr(0, text.find('\0'));
   std::size_t pos = 0;
@@ -328,38 +349,68 @@ std::string parse_python_int(std::string_view text) {
   if (pos < c_text.size() && (c_text[pos] == '+' || c_text[pos] == '-')) {
     negative = c_text[pos++] == '-';
   }
-  if (pos < c_text.size() && c_text[pos] == '_') throw_invalid_int(text);
-  std::string digits;
+  if (pos < c_text.size() && c_text[pos] == '_') return result;
+  // The digits go to out[1..] (out[0] is kept for a sign), leading zeros skipped.
+  std::size_t size = 1;
   char prev = '\0';
   for (; pos < c_text.size() && (is_digit(c_text[pos]) || c_text[pos] == '_'); ++pos) {
-    if (c_text[pos] == '_' && prev == '_') throw_invalid_int(text);
-    if (c_text[pos] != '_') digits += c_text[pos];
+    if (c_text[pos] == '_' && prev == '_') return result;
+    if (c_text[pos] != '_') {
+      ++result.digits;
+      if (size > 1 || c_text[pos] != '0') out[size++] = c_text[pos];
+    }
     prev = c_text[pos];
   }
-  if (prev == '_') throw_invalid_int(text);
-  if (digits.size() > kIntMaxStrDigits) {
-    throw_value_error(fmt::format(
-        "Exceeds the limit ({} digits) for integer string conversion: value has {} digits; use "
-        "sys.set_int_max_str_digits() to increase the limit",
-        kIntMaxStrDigits, digits.size()));
+  if (prev == '_') return result;
+  if (result.digits > kIntMaxStrDigits) {
+    result.status = IntText::kTooManyDigits;
+    return result;
   }
   while (pos < c_text.size() && is_py_space(c_text[pos])) ++pos;
-  if (digits.empty() || pos != c_text.size() || c_text.size() != text.size()) {
-    throw_invalid_int(text);
+  if (result.digits == 0 || pos != c_text.size() || c_text.size() != text.size()) return result;
+  result.status = IntText::kValid;
+  if (size == 1) {  // all zeros
+    out[0] = '0';
+    result.size = 1;
+  } else if (negative) {
+    out[0] = '-';
+    result.size = size;
+  } else {
+    std::memmove(out, out + 1, size - 1);
+    result.size = size - 1;
   }
-  return canonical_decimal(negative, std::move(digits));
+  return result;
+}
+
+std::string parse_python_int(std::string_view text) {
+  std::string out(text.size() + 1, '\0');
+  const IntText parsed = parse_python_int(text, out.data());
+  if (parsed.status == IntText::kTooManyDigits) {
+    throw_value_error(
+        fmt::format(fmt::runtime(kIntDigitsLimitFormat), kIntMaxStrDigits, parsed.digits));
+  }
+  if (parsed.status != IntText::kValid) throw_invalid_int(text);
+  out.resize(parsed.size);
+  return out;
+}
+
+bool parse_python_float(std::string_view text, double& value) {
+  if (text.find('_') == std::string_view::npos) return parse_float_inner(text, value);
+  // Underscores (no pickler writes them): the text without them, on the stack when short.
+  std::array<char, 64> small;
+  std::string large;
+  char* out = small.data();
+  if (text.size() > small.size()) {
+    large.resize(text.size());
+    out = large.data();
+  }
+  const std::size_t size = remove_float_underscores(text, out);
+  return size != std::string_view::npos && parse_float_inner({out, size}, value);
 }
 
 double parse_python_float(std::string_view text) {
-  std::string cleaned;
-  bool ok = true;
-  if (text.find('_') != std::string_view::npos) {
-    ok = remove_float_underscores(text, cleaned);
-  } else {
-    cleaned.assign(text);
-  }
   double value = 0.0;
-  if (!ok || !parse_float_inner(cleaned, value)) {
+  if (!parse_python_float(text, value)) {
     throw_value_error("could not convert string to float: " + repr_bytes(text));
   }
   return value;
@@ -400,21 +451,17 @@ std::u32string decode_latin1(std::string_view bytes) {
 std::u32string decode_raw_unicode_escape(std::string_view bytes) {
   std::u32string out;
   out.reserve(bytes.size());
-  for (std::size_t pos = 0; pos < bytes.size();) {
-    const auto c = static_cast<unsigned char>(bytes[pos++]);
-    if (c != '\\' || pos == bytes.size()) {
-      out += static_cast<char32_t>(c);
-      continue;
-    }
-    const char kind = bytes[pos++];
-    if (kind == 'u' || kind == 'U') {
-      out += read_unicode_escape(bytes, pos - 2, pos, kind == 'u' ? 4 : 8);
-    } else {
-      out += U'\\';  // any other escape is kept as written, backslash included
-      out += static_cast<char32_t>(static_cast<unsigned char>(kind));
-    }
-  }
+  for_each_raw_unicode_escape(bytes, [&out](char32_t cp) { out += cp; });
   return out;
+}
+
+std::size_t decode_raw_unicode_escape_utf8(std::string_view bytes, char* out) {
+  std::size_t size = 0;
+  for_each_raw_unicode_escape(bytes, [&](char32_t cp) {
+    size += value::detail::encode_code_point(cp, std::span<char, value::detail::kMaxUtf8Length>(
+                                                     out + size, value::detail::kMaxUtf8Length));
+  });
+  return size;
 }
 
 std::u32string decode_utf8_surrogatepass(std::string_view bytes) {

@@ -8,6 +8,8 @@
 #include <memory>
 #include <mutex>  // std::lock_guard
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -21,16 +23,14 @@ struct Registry {
   ouro::detail::ProcessMutex mutex;
   std::vector<std::unique_ptr<TypeRegistration>> all;  // owns every registration
   std::map<std::uint16_t, const TypeRegistration*> by_type;
-  std::map<std::string, const TypeRegistration*, std::less<>> by_name;  // "module\nqualname"
+  // (module, qualname); looked up by a tuple of views, so a look-up builds no string (the
+  // unpickler asks for every class it meets, and must not allocate outside its heap).
+  std::map<std::tuple<std::string, std::string>, const TypeRegistration*, std::less<>> by_name;
 };
 
 Registry& registry() {
   static Registry r;  // constructed on first use: registration may run in static init
   return r;
-}
-
-std::string name_key(std::string_view module, std::string_view qualname) {
-  return fmt::format("{}\n{}", module, qualname);
 }
 
 }  // namespace
@@ -48,7 +48,7 @@ void register_type(TypeRegistration registration) {
   const TypeRegistration* p = owned.get();
   // A later registration of the same type or name replaces the earlier one for lookups.
   r.by_type[p->type_id] = p;
-  r.by_name[name_key(p->module, p->qualname)] = p;
+  r.by_name[{p->module, p->qualname}] = p;
   r.all.push_back(std::move(owned));
 }
 
@@ -67,15 +67,10 @@ const TypeRegistration* find_registration(std::uint16_t type_id) noexcept {
 
 const TypeRegistration* find_registration(std::string_view module,
                                           std::string_view qualname) noexcept {
-  try {
-    const std::string key = name_key(module, qualname);
-    Registry& r = registry();
-    std::lock_guard lock(r.mutex);
-    const auto it = r.by_name.find(key);
-    return it == r.by_name.end() ? nullptr : it->second;
-  } catch (...) {  // allocating the key failed: report "not registered"
-    return nullptr;
-  }
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  const auto it = r.by_name.find(std::tuple<std::string_view, std::string_view>(module, qualname));
+  return it == r.by_name.end() ? nullptr : it->second;
 }
 
 }  // namespace ouro::pickle

@@ -33,6 +33,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstring>
 #if !OURO_BARE_METAL
 #include <istream>
@@ -53,6 +54,8 @@
 #include "pickle/opcodes.h"
 #include "pickle/policy.h"
 #include "pickle/pydecode.h"
+#include "pickle/pyrepr.h"
+#include "value/bigint.h"
 #if !OURO_BARE_METAL
 #include "pickle/stream_read.h"
 #endif
@@ -114,6 +117,31 @@ std::string_view as_text(std::span<const std::byte> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
+// Room for a conversion's output without the system heap: small outputs (nearly all) in
+// place, larger ones in the heap, counted against its limit.
+template <class T, std::size_t kSmall>
+class Scratch {
+ public:
+  Scratch(StdAllocator<char> alloc, std::size_t size) : large_(alloc), size_(size) {
+    if (size > kSmall) large_.resize(size);
+  }
+  T* data() noexcept { return size_ > kSmall ? large_.data() : small_.data(); }
+  std::span<T> span() noexcept { return {data(), size_}; }
+
+ private:
+  std::array<T, kSmall> small_;
+  HeapVector<T> large_;
+  std::size_t size_;
+};
+using ScratchText = Scratch<char, 64>;
+
+// A canonical decimal of at most 18 digits (and a sign) as an int64.
+std::int64_t small_decimal(std::string_view canonical) noexcept {
+  std::int64_t n = 0;
+  std::from_chars(canonical.data(), canonical.data() + canonical.size(), n);
+  return n;
+}
+
 // Bytes asked of a stream at once: a hostile length in a header is never trusted for an
 // allocation; the buffer grows only with bytes that really arrived.
 constexpr std::size_t kStreamPiece = std::size_t{64} << 10;
@@ -172,37 +200,62 @@ class ValueStack {
 
 class Unpickler {
  public:
-  Unpickler(Heap& heap, std::span<const std::byte> data, const LoadOptions& options, Build build)
+  Unpickler(Heap& heap, std::span<const std::byte> data, const LoadOptions& options, Build build,
+            LoadError* report_to)
       : heap_(heap),
         data_(data),
         options_(options),
         reader_(data),
-        lean_(build == Build::kForScan) {}
+        report_to_(report_to),
+        lean_(build == Build::kForScan) {
+    reader_.report_faults();
+  }
   // Reads from `in` as it goes (load(istream)): see fetch_instruction.
 #if !OURO_BARE_METAL  // no streams on bare metal (docs/embedded.md)
   Unpickler(Heap& heap, std::istream& in, const LoadOptions& options)
-      : heap_(heap), options_(options), reader_(data_), stream_(in.rdbuf()), stream_owner_(&in) {}
+      : heap_(heap), options_(options), reader_(data_), stream_(in.rdbuf()), stream_owner_(&in) {
+    reader_.report_faults();
+  }
 #endif
 
   Value run(std::size_t* consumed);
 
  private:
   // --- errors ------------------------------------------------------------------------
+  // Two ways to fail. report() is the unpickler's own finding: with a LoadError to report
+  // to (try_loads) it is recorded there without allocating and the reader is stopped, so
+  // run()'s loop ends at its next read (no check per instruction); otherwise (loads) it
+  // throws UnpicklingError at once. So after report() the caller returns without touching
+  // the machine. fail() always throws: the errors found deep in building values.
+  void report_formatted(std::string_view python_type, fmt::string_view format,
+                        fmt::format_args args);
+  template <class... Args>
+  void report(std::string_view python_type, fmt::format_string<Args...> format, Args&&... args) {
+    report_formatted(python_type, format, fmt::make_format_args(args...));
+  }
+  static constexpr std::string_view kUnpicklingError = "UnpicklingError";
+  void truncated() { report(kUnpicklingError, "pickle data was truncated"); }
+  [[gnu::noinline]] void underflow() {
+    report(kUnpicklingError, "{}",
+           marks_.empty() ? "unpickling stack underflow" : "unexpected MARK found");
+  }
+  // True when the stack holds `n` items above the innermost mark; else reports underflow.
+  [[gnu::always_inline]] bool has_items(std::size_t n) {
+    if (OURO_LIKELY(stack_.size() >= fence_ + n)) return true;
+    underflow();
+    return false;
+  }
   [[noreturn]] void fail(std::string python_type, std::string message) const {
     throw UnpicklingError(std::move(python_type), std::move(message),
                           static_cast<std::int64_t>(offset_),
                           op_ == nullptr ? std::string() : std::string(op_->name));
   }
   [[noreturn]] void fail(std::string message) const { fail("UnpicklingError", std::move(message)); }
-  [[noreturn]] void truncated() const { fail("pickle data was truncated"); }
-  [[noreturn]] void underflow() const {
-    fail(marks_.empty() ? "unpickling stack underflow" : "unexpected MARK found");
-  }
   [[noreturn]] void refuse(std::string what) const {
     fail(what + " is not allowed by the unpickling policy (nothing is executed)");
   }
   void release_all() noexcept;
-  [[noreturn]] void fail_reading(const OpcodeError& e);
+  void report_read_fault();
 
   // --- reading a stream ----------------------------------------------------------------
   void fetch_instruction();
@@ -216,15 +269,20 @@ class Unpickler {
   [[gnu::always_inline]] void push(Value v) { stack_.push_back(std::move(v)); }
   // The heap's allocator for the containers below (converts to any StdAllocator<T>).
   StdAllocator<char> alloc() const noexcept { return StdAllocator<char>(heap_.allocator()); }
+  // Callers check has_items first.
   Value pop() {
-    if (stack_.size() <= fence_) underflow();
     Value v = std::move(stack_.back());
     stack_.pop_back();
     return v;
   }
-  // Pops the innermost mark and returns the stack height it recorded.
+  // Pops the innermost mark and returns the stack height it recorded; without a mark,
+  // reports and returns kNoMark (the caller returns).
+  static constexpr std::size_t kNoMark = static_cast<std::size_t>(-1);
   std::size_t marker() {
-    if (marks_.empty()) fail("could not find MARK");
+    if (OURO_UNLIKELY(marks_.empty())) {
+      report(kUnpicklingError, "could not find MARK");
+      return kNoMark;
+    }
     const std::size_t k = marks_.back();
     marks_.pop_back();
     fence_ = marks_.empty() ? 0 : marks_.back();
@@ -238,7 +296,8 @@ class Unpickler {
   // --- memo ----------------------------------------------------------------------------
   void memo_put(std::uint64_t index, const Value& v);
   const Value* memo_get(std::uint64_t index) const;
-  std::uint64_t memo_index_text(std::string_view text) const;
+  static constexpr std::uint64_t kNoIndex = static_cast<std::uint64_t>(-1);
+  std::uint64_t memo_index_text(std::string_view text);
 
   // --- values --------------------------------------------------------------------------
   Value make_str(std::string_view utf8);
@@ -260,6 +319,8 @@ class Unpickler {
     return slot;
   }
   Value make_int_text(std::string_view canonical);
+  Value make_int_bytes(std::span<const std::byte> bytes);
+  void push_decimal(std::string_view text, std::string_view shown, bool long_form);
   Value decode_python2_string(std::string_view bytes);
   Value empty_tuple();
   Value make_tuple(std::span<const Value> items) {
@@ -268,14 +329,15 @@ class Unpickler {
   }
   // Hashing a leaf is O(1) or cached: only tuple and frozenset keys are budgeted. Inline,
   // comparing type ids directly: this runs for every dict key loaded.
-  void guard_key(const Value& key) {
+  [[nodiscard]] bool guard_key(const Value& key) {  // false: reported (the caller returns)
     const Object* object = key.object();
-    if (object != nullptr &&
-        (object->type_id() == tuple_type_ || object->type_id() == frozenset_type_)) {
-      guard_composite_key(key);
+    if (object == nullptr ||
+        (object->type_id() != tuple_type_ && object->type_id() != frozenset_type_)) {
+      return true;
     }
+    return guard_composite_key(key);
   }
-  void guard_composite_key(const Value& key);
+  [[nodiscard]] bool guard_composite_key(const Value& key);
   std::uint64_t key_cost(const Value& key);
 
   // --- globals and calls ---------------------------------------------------------------
@@ -319,6 +381,8 @@ class Unpickler {
   int proto_ = 0;
   std::size_t offset_ = 0;          // offset of the instruction executing
   const OpcodeInfo* op_ = nullptr;  // the instruction executing
+  LoadError* report_to_ = nullptr;  // try_loads: report() records here instead of throwing
+  bool failed_ = false;             // report() recorded an error: the loop stops
   std::uint64_t frame_end_ = 0;     // end of the current frame (0: none)
   std::size_t next_buffer_ = 0;     // NEXT_BUFFER's index into options_.buffers
 
@@ -357,6 +421,24 @@ void Unpickler::release_all() noexcept {
   placeholder_float_ = placeholder_bytes_ = placeholder_bytearray_ = Value();
 }
 
+void Unpickler::report_formatted(std::string_view python_type, fmt::string_view format,
+                                 fmt::format_args args) {
+  const std::string_view opcode = op_ == nullptr ? std::string_view() : op_->name;
+  if (report_to_ == nullptr) {
+    throw UnpicklingError(std::string(python_type), fmt::vformat(format, args),
+                          static_cast<std::int64_t>(offset_), std::string(opcode));
+  }
+  if (failed_) return;  // the first finding is the one reported
+  failed_ = true;
+  // Stop reading: a reader of nothing reports the end, so the loop ends at its next read.
+  reader_ = OpcodeReader({});
+  reader_.report_faults();
+  std::array<char, LoadError::kMessageCapacity + 1> text;  // one more: LoadError sees a cut
+  const auto written = fmt::vformat_to_n(text.data(), text.size(), format, args);
+  report_to_->set(python_type, std::string_view(text.data(), std::min(written.size, text.size())),
+                  static_cast<std::int64_t>(offset_), opcode);
+}
+
 void Unpickler::memo_put(std::uint64_t index, const Value& v) {
   if (index == memo_.size()) {  // MEMOIZE, and PUTs numbered as the pickler numbers them
     memo_.push_back(v);
@@ -391,21 +473,31 @@ const Value* Unpickler::memo_get(std::uint64_t index) const {
   return it == sparse_memo_.end() ? nullptr : &it->second;
 }
 
-// GET/PUT's decimal argument, as _pickle.c reads it (int(text), then a C ssize_t).
-std::uint64_t Unpickler::memo_index_text(std::string_view text) const {
-  if (text.empty()) truncated();
-  std::string canonical;
-  try {
-    canonical = detail::parse_python_int(text);
-  } catch (const OpcodeError&) {
-    fail("ValueError",
-         fmt::format("invalid literal for int() with base 10: '{}\\n'", std::string(text)));
+// GET/PUT's decimal argument, as _pickle.c reads it (int(text), then a C ssize_t); kNoIndex
+// after reporting an error.
+std::uint64_t Unpickler::memo_index_text(std::string_view text) {
+  if (text.empty()) {
+    truncated();
+    return kNoIndex;
   }
-  if (canonical.size() > 18) fail("OverflowError", "Python int too large to convert to C ssize_t");
-  const std::int64_t n = std::stoll(canonical);
+  ScratchText canonical(alloc(), text.size() + 1);
+  const IntText parsed = parse_python_int(text, canonical.data());
+  if (parsed.status != IntText::kValid) {
+    report("ValueError", "invalid literal for int() with base 10: '{}\\n'", text);
+    return kNoIndex;
+  }
+  if (parsed.size > 18) {
+    report("OverflowError", "Python int too large to convert to C ssize_t");
+    return kNoIndex;
+  }
+  const std::int64_t n = small_decimal({canonical.data(), parsed.size});
   if (n < 0) {
-    if (op_->code == Op::kPut) fail("ValueError", "negative PUT argument");
-    fail(fmt::format("Memo value not found at index {}", n));
+    if (op_->code == Op::kPut) {
+      report("ValueError", "negative PUT argument");
+    } else {
+      report(kUnpicklingError, "Memo value not found at index {}", n);
+    }
+    return kNoIndex;
   }
   return static_cast<std::uint64_t>(n);
 }
@@ -426,10 +518,38 @@ Value Unpickler::make_str(std::string_view utf8) {
 }
 
 Value Unpickler::make_int_text(std::string_view canonical) {
-  if (canonical.size() <= 18)
-    return Value(static_cast<std::int64_t>(std::stoll(std::string(canonical))));
+  if (canonical.size() <= 18) return Value(small_decimal(canonical));
   if (lean_) return Value(0);
-  return Int::from_decimal(heap_, canonical);
+  // Int::from_decimal, with the limbs in the heap.
+  Scratch<vd::Limb, 8> limbs(alloc(), vd::decimal_limbs(canonical));
+  const std::optional<vd::LimbsResult> r = vd::from_decimal(canonical, limbs.span());
+  return Int::from_limbs(heap_, limbs.span().first(r->size), r->negative);
+}
+
+// LONG1/LONG4's two's complement bytes: Int::from_bytes, with the limbs in the heap.
+Value Unpickler::make_int_bytes(std::span<const std::byte> bytes) {
+  if (lean_) return Value(0);
+  Scratch<vd::Limb, 8> limbs(alloc(), vd::twos_complement_limbs(bytes.size()));
+  const vd::LimbsResult r = vd::from_twos_complement(bytes, limbs.span());
+  return Int::from_limbs(heap_, limbs.span().first(r.size), r.negative);
+}
+
+// INT and LONG's decimal line as a value; nothing pushed after reporting an error.
+// `shown` is the text the invalid-literal message quotes.
+void Unpickler::push_decimal(std::string_view text, std::string_view shown, bool long_form) {
+  ScratchText canonical(alloc(), text.size() + 1);
+  const IntText parsed = parse_python_int(text, canonical.data());
+  if (OURO_LIKELY(parsed.status == IntText::kValid)) {
+    push(make_int_text({canonical.data(), parsed.size}));
+  } else if (!long_form) {
+    report("ValueError", "could not convert string to int");
+  } else if (parsed.status == IntText::kTooManyDigits) {
+    const std::size_t limit = kIntMaxStrDigits;
+    report_formatted("ValueError", kIntDigitsLimitFormat,
+                     fmt::make_format_args(limit, parsed.digits));
+  } else {
+    report("ValueError", "invalid literal for int() with base 10: '{}\\n'", shown);
+  }
 }
 
 Value Unpickler::empty_tuple() {
@@ -516,7 +636,8 @@ std::uint64_t Unpickler::key_cost(const Value& key) {
     } else if (auto it = key_costs_.find(child.object()); it != key_costs_.end()) {
       f.total = std::min(f.total + it->second.second, hash_budget_ + 1);
     } else if (frames.size() > recursion_limit()) {
-      fail("RecursionError", "maximum recursion depth exceeded while calling a Python object");
+      report("RecursionError", "maximum recursion depth exceeded while calling a Python object");
+      return hash_budget_ + 1;
     } else {
       frames.push_back({child, children_of(child)});
     }
@@ -524,17 +645,19 @@ std::uint64_t Unpickler::key_cost(const Value& key) {
   return result;
 }
 
-void Unpickler::guard_composite_key(const Value& key) {
+bool Unpickler::guard_composite_key(const Value& key) {
   // The budget grows with the bytes read so far (a key is hashed after its bytes), so that
   // loads and a stream's load decide alike, whatever follows in the input.
   hash_budget_ = kHashWorkFloor + kHashWorkPerByte * (base_ + reader_.position());
   hash_work_ += key_cost(key);
-  if (hash_work_ > hash_budget_) {
-    fail(
-        fmt::format("hashing the keys would visit more than {} nested items (a pickle that "
-                    "shares tuples or frozensets inside keys: hash bomb)",
-                    hash_budget_));
+  if (OURO_UNLIKELY(hash_work_ > hash_budget_)) {
+    report(kUnpicklingError,
+           "hashing the keys would visit more than {} nested items (a pickle that "
+           "shares tuples or frozensets inside keys: hash bomb)",
+           hash_budget_);
+    return false;
   }
+  return !failed_;
 }
 
 // --- globals -------------------------------------------------------------------------
@@ -552,19 +675,18 @@ Value Unpickler::global_value(std::string_view module, std::string_view name) {
 
 // Unpickler.find_class, without importing: the Python 2 mapping, then the policy.
 Value Unpickler::find_class(std::string_view module, std::string_view name) {
-  std::pair<std::string, std::string> mapped;
-  if (proto_ < 3 && options_.fix_imports) {
-    mapped = map_python2_name(module, name);
-  } else {
-    mapped = {std::string(module), std::string(name)};
-  }
+  std::pair<std::string_view, std::string_view> mapped{module, name};
+  if (proto_ < 3 && options_.fix_imports) mapped = map_python2_name(module, name);
   const GlobalKind kind = classify_global(mapped.first, mapped.second, options_);
   const bool allowed = kind != GlobalKind::kUnknown;
   if (options_.on_global) {
     options_.on_global(mapped.first, mapped.second, static_cast<std::int64_t>(offset_), allowed);
   }
   if (!allowed && options_.policy == Policy::kStrict) {
-    refuse(fmt::format("global '{}.{}'", mapped.first, mapped.second));
+    report(kUnpicklingError,
+           "global '{}.{}' is not allowed by the unpickling policy (nothing is executed)",
+           mapped.first, mapped.second);
+    return Value();
   }
   Value g = global_value(mapped.first, mapped.second);
   kinds_.emplace(g.object(), kind);
@@ -661,7 +783,9 @@ Value Unpickler::call(const Value& callable, const Value& args) {
     case GlobalKind::kFrozenSet: {
       const bool frozen = kind_of(callable) == GlobalKind::kFrozenSet;
       if (a.size() > 1 || (a.size() == 1 && !iterable_items(a[0], items))) break;
-      for (const Value& item : items) guard_key(item);
+      for (const Value& item : items) {
+        if (!guard_key(item)) return Value();
+      }
       if (frozen) return Value(FrozenSet::make(heap_, items));
       Ref<Set> s = Set::make(heap_);
       for (Value& item : items) s->add(std::move(item));
@@ -685,7 +809,7 @@ Value Unpickler::call(const Value& callable, const Value& args) {
       for (const Value& pair : items) {
         const Tuple* p = pair.get_if<Tuple>();
         if (p == nullptr || p->size() != 2) return inert_call(callable, args);
-        guard_key((*p)[0]);
+        if (!guard_key((*p)[0])) return Value();
         d->set((*p)[0], (*p)[1]);
       }
       return Value(std::move(d));
@@ -697,7 +821,7 @@ Value Unpickler::call(const Value& callable, const Value& args) {
     case GlobalKind::kByteArray:
     case GlobalKind::kCodecsEncode: {
       const bool bytearray = kind_of(callable) == GlobalKind::kByteArray;
-      std::string raw;
+      HeapString raw{alloc()};
       if (bytearray && a.empty()) {
         // bytearray()
       } else if (bytearray && a.size() == 1 && a[0].is<Bytes>()) {
@@ -891,9 +1015,9 @@ void Unpickler::extend_target(std::size_t from) {
 // SETITEM/SETITEMS: _pickle.c's do_setitems(x).
 void Unpickler::set_items(std::size_t x) {
   const std::size_t len = stack_.size();
-  if (x > len || x <= fence_) underflow();
+  if (x > len || x <= fence_) return underflow();
   if (len == x) return;
-  if ((len - x) % 2 != 0) fail("odd number of items for SETITEMS");
+  if ((len - x) % 2 != 0) return report(kUnpicklingError, "odd number of items for SETITEMS");
   if (stack_[x - 1].is<Instance>()) promote_to_reduce(x - 1);
   const Value& target = stack_[x - 1];
   Dict* d = target.get_if<Dict>();
@@ -907,7 +1031,7 @@ void Unpickler::set_items(std::size_t x) {
     d = &r->dictitems.as<Dict>();
   }
   for (std::size_t i = x; i < len; i += 2) {
-    guard_key(stack_[i]);
+    if (!guard_key(stack_[i])) return;
     d->set(std::move(stack_[i]), std::move(stack_[i + 1]));
   }
   truncate(x);
@@ -916,7 +1040,7 @@ void Unpickler::set_items(std::size_t x) {
 // ADDITEMS: _pickle.c's load_additems.
 void Unpickler::add_items(std::size_t mark) {
   const std::size_t len = stack_.size();
-  if (mark > len || mark <= fence_) underflow();
+  if (mark > len || mark <= fence_) return underflow();
   if (len == mark) return;
   Set* s = stack_[mark - 1].get_if<Set>();
   if (s == nullptr) {
@@ -924,7 +1048,7 @@ void Unpickler::add_items(std::size_t mark) {
                        stack_[mark - 1].type_name()));
   }
   for (std::size_t i = mark; i < len; ++i) {
-    guard_key(stack_[i]);
+    if (!guard_key(stack_[i])) return;
     s->add(std::move(stack_[i]));
   }
   truncate(mark);
@@ -952,6 +1076,7 @@ Value Unpickler::persistent_load(Value pid) {
 void Unpickler::refresh_view() {
   data_ = std::as_bytes(std::span(buffer_.data(), buffer_.size()));
   reader_ = OpcodeReader(data_);
+  reader_.report_faults();
 }
 
 // Reads until buffer_ holds `end` bytes (relative to base_) or the stream ends. Consumed
@@ -1003,7 +1128,7 @@ void Unpickler::fetch_instruction() {
   const OpcodeInfo* info = find_opcode(byte_at(at));
   if (info == nullptr) return;
   const std::size_t arg = at + 1;
-  const ArgFraming framing = argument_framing(info->arg);
+  const ArgFraming framing = framing_of(info->arg);
   if (framing.lines > 0) {
     read_line_from(arg);
     if (framing.lines == 2) {
@@ -1025,25 +1150,35 @@ void Unpickler::fetch_instruction() {
 
 // --- the loop ------------------------------------------------------------------------
 
-// The reader's errors in _pickle.c's words: EOF where an opcode should be, an unknown
+// The reader's faults in _pickle.c's words: EOF where an opcode should be, an unknown
 // opcode byte, an argument cut short, a negative LONG4 count.
-void Unpickler::fail_reading(const OpcodeError& e) {
+void Unpickler::report_read_fault() {
+  std::uint64_t count = 0;
+  const ReadFault fault = reader_.fault(&count);
   const std::size_t at = offset_ - base_;
-  if (at >= data_.size()) fail("EOFError", "Ran out of input");
+  if (fault == ReadFault::kEnd) return report("EOFError", "Ran out of input");
   const auto code = static_cast<std::uint8_t>(data_[at]);
   op_ = find_opcode(code);
-  if (op_ == nullptr) {
-    const char c = static_cast<char>(code);
-    fail(code >= 0x20 && code < 0x7f
-             ? fmt::format("invalid load key, '{}'.", std::string_view(&c, 1))
-             : fmt::format("invalid load key, '\\x{:02x}'.", code));
+  if (fault == ReadFault::kUnknownOpcode) {
+    if (code >= 0x20 && code < 0x7f) {
+      return report(kUnpicklingError, "invalid load key, '{}'.", static_cast<char>(code));
+    }
+    return report(kUnpicklingError, "invalid load key, '\\x{:02x}'.", code);
   }
-  if (e.truncated()) truncated();
-  if (op_->code == Op::kBinString) truncated();  // 3.11 reads the size unsigned
-  if (op_->code == Op::kLong4) fail("LONG pickle has negative byte count");
-  fail(e.python_type(), e.what());
+  if (fault == ReadFault::kTruncated || op_->code == Op::kBinString) return truncated();
+  if (op_->code == Op::kLong4) {
+    return report(kUnpicklingError, "LONG pickle has negative byte count");
+  }
+  // kCountTooLarge: a uint8 count above sys.maxsize, in the reader's words.
+  const std::string_view name = op_->arg == ArgKind::kBytes8       ? "bytes8"
+                                : op_->arg == ArgKind::kBytearray8 ? "bytearray8"
+                                                                   : "unicodestring8";
+  report("ValueError", "{} byte count > sys.maxsize: {}", name, count);
 }
 
+// Runs the instructions to STOP. An error either throws (loads) or was recorded by report()
+// (try_loads), which stopped the reader and so ends the loop; either way everything built so far
+// is released and half-built cycles are collected.
 Value Unpickler::run(std::size_t* consumed) {
   RawInstruction ins;
   try {
@@ -1051,18 +1186,19 @@ Value Unpickler::run(std::size_t* consumed) {
       if (stream_ != nullptr) fetch_instruction();
       offset_ = base_ + reader_.position();
       op_ = nullptr;
-      try {
-        reader_.next_raw(ins);
-      } catch (const OpcodeError& e) {
-        fail_reading(e);
+      if (OURO_UNLIKELY(!reader_.next_raw(ins))) {
+        if (!failed_) report_read_fault();  // else report() stopped the reader
+        break;
       }
       op_ = ins.info;
       // Frames (keeps CPython 3.14's rule): no argument may straddle a frame's end.
       // (Tested end first: inside a frame that one comparison is false.)
       if (base_ + ins.end > frame_end_ && frame_end_ != 0 && base_ + ins.offset < frame_end_) {
-        fail("pickle exhausted before end of frame");
+        report(kUnpicklingError, "pickle exhausted before end of frame");
+        break;
       }
       if (op_->code == Op::kStop) {
+        if (!has_items(1)) break;
         Value result = pop();
         if (consumed != nullptr) *consumed = base_ + ins.end;
         release_all();
@@ -1095,6 +1231,9 @@ Value Unpickler::run(std::size_t* consumed) {
     gc::collect(2, heap_);
     throw;
   }
+  release_all();  // report() recorded an error (try_loads)
+  gc::collect(2, heap_);
+  return Value();
 }
 
 void Unpickler::execute(const RawInstruction& ins) {
@@ -1114,47 +1253,28 @@ void Unpickler::execute(const RawInstruction& ins) {
     case Op::kBinInt2:
       push(Value(ins.int_value));
       return;
-    case Op::kInt: {
-      if (ins.text.empty()) truncated();
+    case Op::kInt:
+      if (ins.text.empty()) return truncated();
       if (ins.text == "00" || ins.text == "01") {
         push(Value(ins.text == "01"));
         return;
       }
-      std::string canonical;
-      try {
-        canonical = detail::parse_python_int(ins.text);
-      } catch (const OpcodeError&) {
-        fail("ValueError", "could not convert string to int");
-      }
-      push(make_int_text(canonical));
-      return;
-    }
+      return push_decimal(ins.text, ins.text, false);
     case Op::kLong: {
-      if (ins.text.empty()) truncated();
+      if (ins.text.empty()) return truncated();
       std::string_view text = ins.text;
       if (text.back() == 'L') text.remove_suffix(1);
-      std::string canonical;
-      try {
-        canonical = detail::parse_python_int(text);
-      } catch (const OpcodeError& e) {
-        if (std::string_view(e.what()).starts_with("Exceeds")) fail("ValueError", e.what());
-        fail("ValueError",
-             fmt::format("invalid literal for int() with base 10: '{}\\n'", std::string(ins.text)));
-      }
-      push(make_int_text(canonical));
-      return;
+      return push_decimal(text, ins.text, true);
     }
     case Op::kLong1:
     case Op::kLong4:
-      push(lean_ ? Value(0) : Int::from_bytes(heap_, as_bytes(ins.text)));
+      push(make_int_bytes(as_bytes(ins.text)));
       return;
     case Op::kFloat: {
-      if (ins.text.empty()) truncated();
+      if (ins.text.empty()) return truncated();
       double x = 0;
-      try {
-        x = detail::parse_python_float(ins.text);
-      } catch (const OpcodeError&) {
-        fail("ValueError", "could not convert string to float");
+      if (!parse_python_float(ins.text, x)) {
+        return report("ValueError", "could not convert string to float");
       }
       push(make_float(x));
       return;
@@ -1189,9 +1309,12 @@ void Unpickler::execute(const RawInstruction& ins) {
                                [&] { return Value(ByteArray::make(heap_, {})); })
                  : Value(ByteArray::make(heap_, as_bytes(ins.text))));
       return;
-    case Op::kUnicode:
-      push(make_str(utf8_from_code_points(detail::decode_raw_unicode_escape(ins.text))));
+    case Op::kUnicode: {
+      ScratchText utf8(alloc(), 2 * ins.text.size());
+      const std::size_t n = decode_raw_unicode_escape_utf8(ins.text, utf8.data());
+      push(make_str({utf8.data(), n}));
       return;
+    }
     case Op::kShortBinUnicode:
     case Op::kBinUnicode:
     case Op::kBinUnicode8:
@@ -1204,6 +1327,7 @@ void Unpickler::execute(const RawInstruction& ins) {
       return;
     case Op::kTuple: {
       const std::size_t k = marker();
+      if (k == kNoMark) return;
       Value t = make_tuple(items_from(k));
       truncate(k);
       push(std::move(t));
@@ -1215,7 +1339,7 @@ void Unpickler::execute(const RawInstruction& ins) {
       const std::size_t n = ins.info->code == Op::kTuple1   ? 1
                             : ins.info->code == Op::kTuple2 ? 2
                                                             : 3;
-      if (stack_.size() < fence_ + n) underflow();
+      if (!has_items(n)) return;
       const std::size_t k = stack_.size() - n;
       Value t(Tuple::make(heap_, items_from(k)));
       truncate(k);
@@ -1227,6 +1351,7 @@ void Unpickler::execute(const RawInstruction& ins) {
       return;
     case Op::kList: {
       const std::size_t k = marker();
+      if (k == kNoMark) return;
       Value l(lean_ ? List::make(heap_) : List::make(heap_, items_from(k)));
       truncate(k);
       push(std::move(l));
@@ -1237,10 +1362,12 @@ void Unpickler::execute(const RawInstruction& ins) {
       return;
     case Op::kDict: {
       const std::size_t k = marker();
-      if ((stack_.size() - k) % 2 != 0) fail("odd number of items for DICT");
+      if (k == kNoMark) return;
+      if ((stack_.size() - k) % 2 != 0)
+        return report(kUnpicklingError, "odd number of items for DICT");
       Ref<Dict> d = Dict::make(heap_);
       for (std::size_t i = k; i < stack_.size(); i += 2) {
-        guard_key(stack_[i]);
+        if (!guard_key(stack_[i])) return;
         d->set(std::move(stack_[i]), std::move(stack_[i + 1]));
       }
       truncate(k);
@@ -1252,7 +1379,10 @@ void Unpickler::execute(const RawInstruction& ins) {
       return;
     case Op::kFrozenSet: {
       const std::size_t k = marker();
-      for (const Value& item : items_from(k)) guard_key(item);
+      if (k == kNoMark) return;
+      for (const Value& item : items_from(k)) {
+        if (!guard_key(item)) return;
+      }
       Value f(FrozenSet::make(heap_, items_from(k)));
       truncate(k);
       push(std::move(f));
@@ -1260,55 +1390,63 @@ void Unpickler::execute(const RawInstruction& ins) {
     }
     case Op::kAppend: {
       const std::size_t x = stack_.size() - 1;
-      if (stack_.empty() || x <= fence_) underflow();
+      if (stack_.empty() || x <= fence_) return underflow();
       extend_target(x);
       return;
     }
     case Op::kAppends: {
       const std::size_t x = marker();
-      if (x > stack_.size() || x <= fence_) underflow();
+      if (x == kNoMark) return;
+      if (x > stack_.size() || x <= fence_) return underflow();
       if (x == stack_.size()) return;
       extend_target(x);
       return;
     }
     case Op::kSetItem:
-      if (stack_.size() < 2) underflow();
+      if (stack_.size() < 2) return underflow();
       set_items(stack_.size() - 2);
       return;
-    case Op::kSetItems:
-      set_items(marker());
+    case Op::kSetItems: {
+      const std::size_t x = marker();
+      if (x != kNoMark) set_items(x);
       return;
-    case Op::kAddItems:
-      add_items(marker());
+    }
+    case Op::kAddItems: {
+      const std::size_t x = marker();
+      if (x != kNoMark) add_items(x);
       return;
+    }
 
     // --- stack and memo ---
     case Op::kPop:
       if (!marks_.empty() && marks_.back() == stack_.size()) {
         marker();
-      } else {
-        pop();
+      } else if (has_items(1)) {
+        stack_.pop_back();
       }
       return;
     case Op::kDup:
-      if (stack_.size() <= fence_) underflow();
+      if (!has_items(1)) return;
       push(stack_.back());
       return;
     case Op::kMark:
       marks_.push_back(stack_.size());
       fence_ = stack_.size();
       return;
-    case Op::kPopMark:
-      truncate(marker());
+    case Op::kPopMark: {
+      const std::size_t k = marker();
+      if (k != kNoMark) truncate(k);
       return;
+    }
     case Op::kGet:
     case Op::kBinGet:
     case Op::kLongBinGet: {
       const std::uint64_t index = ins.info->code == Op::kGet
                                       ? memo_index_text(ins.text)
                                       : static_cast<std::uint64_t>(ins.int_value);
+      if (index == kNoIndex) return;
       const Value* v = memo_get(index);
-      if (v == nullptr) fail(fmt::format("Memo value not found at index {}", index));
+      if (v == nullptr) return report(kUnpicklingError, "Memo value not found at index {}", index);
       push(*v);
       return;
     }
@@ -1318,24 +1456,27 @@ void Unpickler::execute(const RawInstruction& ins) {
       const std::uint64_t index = ins.info->code == Op::kPut
                                       ? memo_index_text(ins.text)
                                       : static_cast<std::uint64_t>(ins.int_value);
-      if (stack_.size() <= fence_) underflow();
+      if (index == kNoIndex || !has_items(1)) return;
       memo_put(index, stack_.back());
       return;
     }
     case Op::kMemoize:
-      if (stack_.size() <= fence_) underflow();
+      if (!has_items(1)) return;
       memo_put(memo_count_, stack_.back());
       return;
 
     // --- globals, calls, objects: all through the policy ---
     case Op::kGlobal:
-      if (ins.text.empty() || ins.text2.empty()) truncated();
+      if (ins.text.empty() || ins.text2.empty()) return truncated();
       push(find_class(ins.text, ins.text2));
       return;
     case Op::kStackGlobal: {
+      if (!has_items(2)) return;
       Value name = pop();
       Value module = pop();
-      if (!name.is<Str>() || !module.is<Str>()) fail("STACK_GLOBAL requires str");
+      if (!name.is<Str>() || !module.is<Str>()) {
+        return report(kUnpicklingError, "STACK_GLOBAL requires str");
+      }
       push(find_class(module.as<std::string_view>(), name.as<std::string_view>()));
       return;
     }
@@ -1343,21 +1484,24 @@ void Unpickler::execute(const RawInstruction& ins) {
     case Op::kExt2:
     case Op::kExt4:
       // copyreg's extension registry is empty in a fresh CPython, and ouro has none.
-      if (ins.int_value <= 0) fail("EXT specifies code <= 0");
-      fail("ValueError", fmt::format("unregistered extension code {}", ins.int_value));
+      if (ins.int_value <= 0) return report(kUnpicklingError, "EXT specifies code <= 0");
+      return report("ValueError", "unregistered extension code {}", ins.int_value);
     case Op::kReduce: {
+      if (!has_items(2)) return;
       Value args = pop();
       Value callable = pop();
       push(call(callable, args));
       return;
     }
     case Op::kNewObj: {
+      if (!has_items(2)) return;
       Value args = pop();
       Value cls = pop();
       push(new_object(cls, args, Value(), false));
       return;
     }
     case Op::kNewObjEx: {
+      if (!has_items(3)) return;
       Value kwargs = pop();
       Value args = pop();
       Value cls = pop();
@@ -1366,16 +1510,19 @@ void Unpickler::execute(const RawInstruction& ins) {
     }
     case Op::kInst: {
       const std::size_t k = marker();
-      if (ins.text.empty() || ins.text2.empty()) truncated();
+      if (k == kNoMark) return;
+      if (ins.text.empty() || ins.text2.empty()) return truncated();
       Value args = make_tuple(items_from(k));
       truncate(k);
       Value cls = find_class(ins.text, ins.text2);
+      if (failed_) return;
       push(instantiate(cls, args));
       return;
     }
     case Op::kObj: {
       const std::size_t k = marker();
-      if (stack_.size() - k < 1) underflow();
+      if (k == kNoMark) return;
+      if (stack_.size() - k < 1) return underflow();
       Value cls = stack_[k];
       Value args = make_tuple(items_from(k + 1));
       truncate(k);
@@ -1383,7 +1530,7 @@ void Unpickler::execute(const RawInstruction& ins) {
       return;
     }
     case Op::kBuild: {
-      if (stack_.size() < fence_ + 2) underflow();
+      if (!has_items(2)) return;
       Value state = pop();
       build(state);
       return;
@@ -1399,6 +1546,7 @@ void Unpickler::execute(const RawInstruction& ins) {
     }
     case Op::kBinPersId: {
       if (!options_.persistent_load) persistent_load(Value());
+      if (!has_items(1)) return;
       push(persistent_load(pop()));
       return;
     }
@@ -1406,14 +1554,14 @@ void Unpickler::execute(const RawInstruction& ins) {
     // --- protocol 4/5 framing and buffers ---
     case Op::kProto:
       if (ins.int_value > kHighestProtocol) {
-        fail("ValueError", fmt::format("unsupported pickle protocol: {}", ins.int_value));
+        return report("ValueError", "unsupported pickle protocol: {}", ins.int_value);
       }
       proto_ = static_cast<int>(ins.int_value);
       return;
     case Op::kFrame: {
       const std::size_t frame_start = base_ + ins.end;  // absolute
       if (frame_end_ != 0 && base_ + ins.offset < frame_end_) {
-        fail("beginning of a new frame before end of current frame");
+        return report(kUnpicklingError, "beginning of a new frame before end of current frame");
       }
       // A stream's frame is read whole now, as CPython's Unpickler does (reading may move
       // the buffer: ins's views are not used after this).
@@ -1421,19 +1569,23 @@ void Unpickler::execute(const RawInstruction& ins) {
         const std::size_t rel = frame_start - base_;
         read_until(ins.uint_value > SIZE_MAX - rel ? SIZE_MAX : rel + ins.uint_value);
       }
-      if (ins.uint_value > base_ + data_.size() - frame_start) truncated();
+      if (ins.uint_value > base_ + data_.size() - frame_start) return truncated();
       frame_end_ = frame_start + ins.uint_value;
     }
       return;
     case Op::kNextBuffer:
       if (!options_.buffers_given) {
-        fail("pickle stream refers to out-of-band data but no *buffers* argument was given");
+        return report(kUnpicklingError,
+                      "pickle stream refers to out-of-band data but no *buffers* argument was "
+                      "given");
       }
-      if (next_buffer_ >= options_.buffers.size()) fail("not enough out-of-band buffers");
+      if (next_buffer_ >= options_.buffers.size()) {
+        return report(kUnpicklingError, "not enough out-of-band buffers");
+      }
       push(options_.buffers[next_buffer_++]);
       return;
     case Op::kReadonlyBuffer: {
-      if (stack_.size() <= fence_) underflow();
+      if (!has_items(1)) return;
       Value& top = stack_.back();
       if (const ByteArray* a = top.get_if<ByteArray>()) {
         top = Value(Bytes::make(heap_, a->data()));
@@ -1468,9 +1620,9 @@ class GcPause {
 }  // namespace
 
 Value unpickle(Heap& heap, std::span<const std::byte> data, const LoadOptions& options,
-               std::size_t* consumed, Build build) {
+               std::size_t* consumed, Build build, LoadError* report_to) {
   const GcPause pause(heap);
-  Unpickler unpickler(heap, data, options, build);
+  Unpickler unpickler(heap, data, options, build, report_to);
   return unpickler.run(consumed);
 }
 
@@ -1484,10 +1636,29 @@ Value unpickle(Heap& heap, std::istream& in, const LoadOptions& options) {
 
 }  // namespace detail
 
-Value loads(std::string_view data, const LoadOptions& options) {
+Value loads(std::string_view data, const LoadOptions& options, ouro::SiteLocation loc) {
+  SiteScope site(loc);  // what loading allocates is charged to the caller's loads line
   Heap* heap = Heap::current();
   if (heap == nullptr) ouro::detail::throw_no_current_heap("ouro::loads()");
   return detail::unpickle(*heap, as_bytes(data), options);
+}
+
+// The unpickler reports its own findings into result.error; what still throws (see
+// try_loads in pickle.h) is caught here and reported the same way.
+LoadResult try_loads(std::string_view data, const LoadOptions& options, ouro::SiteLocation loc) {
+  SiteScope site(loc);
+  Heap* heap = Heap::current();
+  if (heap == nullptr) ouro::detail::throw_no_current_heap("ouro::try_loads()");
+  LoadResult result;
+  try {
+    result.value = detail::unpickle(*heap, as_bytes(data), options, nullptr, detail::Build::kAll,
+                                    &result.error);
+  } catch (const UnpicklingError& e) {
+    result.error.set(e.python_type(), e.message(), e.offset(), e.opcode());
+  } catch (const MemoryError& e) {
+    result.error.set("MemoryError", e.what(), -1, "");
+  }
+  return result;
 }
 
 #if !OURO_BARE_METAL

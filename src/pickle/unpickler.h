@@ -22,9 +22,12 @@ enum class Build : unsigned char {
 };
 
 /// Loads one pickle from `data` into `heap` (see loads). `consumed`, when given, receives
-/// the offset just past STOP. Keeps DESIGN.md I8: nothing is imported or called.
+/// the offset just past STOP. Keeps DESIGN.md I8: nothing is imported or called. With
+/// `report_to`, the unpickler's own findings are recorded there (None is returned) instead
+/// of thrown, allocating nothing (try_loads); the other errors still throw.
 Value unpickle(Heap& heap, std::span<const std::byte> data, const LoadOptions& options,
-               std::size_t* consumed = nullptr, Build build = Build::kAll);
+               std::size_t* consumed = nullptr, Build build = Build::kAll,
+               LoadError* report_to = nullptr);
 
 /// Loads one pickle from `in`, reading as CPython's Unpickler does: each instruction's
 /// bytes (a whole frame at FRAME) and nothing past STOP, so the stream is left just after

@@ -50,6 +50,7 @@ struct Environment {
   std::unique_ptr<CaptureWriter> writer;
   bool failed = false;
   int frames = 1;
+  int native_frames = 0;
   std::uint64_t next_heap = 0;
   struct Traced {
     Heap* heap;
@@ -74,6 +75,21 @@ std::string command_line() {
   while (!raw.empty() && raw.back() == '\0') raw.pop_back();
   for (char& c : raw) c = c == '\0' ? ' ' : c;
   return raw;
+}
+
+/// A frame count from the environment variable `name` (in lowest..kMaxFrames), or `fallback`
+/// with a message on stderr when it is set to anything else.
+int frame_count_from_environment(const char* name, int lowest, int fallback) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return fallback;
+  char* end = nullptr;
+  const long n = std::strtol(text, &end, 10);
+  if (*end != '\0' || n < lowest || n > kMaxFrames) {
+    std::fprintf(stderr, "ouro: %s=%s: expected a frame count in %d..%d; using %d\n", name, text,
+                 lowest, kMaxFrames, fallback);
+    return fallback;
+  }
+  return static_cast<int>(n);
 }
 
 void finish(Environment::Traced& traced, Environment& env) noexcept {
@@ -103,23 +119,15 @@ void on_heap_created(Heap& heap) noexcept {
   if (env.failed) return;
   try {
     if (!env.writer) {
-      if (const char* frames = std::getenv(kTraceFramesEnv); frames != nullptr && *frames) {
-        char* end = nullptr;
-        const long n = std::strtol(frames, &end, 10);
-        if (*end != '\0' || n < 1 || n > kMaxFrames) {
-          std::fprintf(stderr, "ouro: %s=%s: expected a frame count in 1..%d; using 1\n",
-                       kTraceFramesEnv, frames, kMaxFrames);
-        } else {
-          env.frames = static_cast<int>(n);
-        }
-      }
+      env.frames = frame_count_from_environment(kTraceFramesEnv, 1, 1);
+      env.native_frames = frame_count_from_environment(kTraceNativeFramesEnv, 0, 0);
       env.writer = std::make_unique<CaptureWriter>(path);
       env.writer->write_run(command_line(), env.frames);
       env.writer->flush();
       std::atexit(finish_all_at_exit);
     }
     auto tracer = std::make_unique<Tracer>(heap);
-    tracer->start(env.frames);
+    tracer->start(env.frames, env.native_frames);
     tracer->stream_to(env.writer.get(), env.next_heap);
     env.heaps.push_back({&heap, tracer.release(), env.next_heap++});
   } catch (const std::exception& e) {

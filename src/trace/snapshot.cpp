@@ -76,7 +76,11 @@ std::vector<std::string> Traceback::format(std::optional<int> limit, bool most_r
   if (most_recent_first) std::reverse(slice.begin(), slice.end());
   std::vector<std::string> lines;
   for (const Frame* frame : slice) {
-    lines.push_back(fmt::format("  File \"{}\", line {}", frame->filename, frame->lineno));
+    // As Python's traceback module; tracemalloc's frames have no function (left out then).
+    lines.push_back(frame->function.empty()
+                        ? fmt::format("  File \"{}\", line {}", frame->filename, frame->lineno)
+                        : fmt::format("  File \"{}\", line {}, in {}", frame->filename,
+                                      frame->lineno, frame->function));
     if (std::string text = strip(source_line(frame->filename, frame->lineno)); !text.empty()) {
       lines.push_back("    " + text);
     }

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "native.h"
 #include "ouro/core/gc.h"
 #include "ouro/core/site.h"
 
@@ -39,6 +40,19 @@ bool is_library_file(std::string_view file) noexcept {
     if (file.find(layer) != std::string_view::npos) return true;
   }
   return false;
+}
+
+/// Whether two spellings name the same file: the compiler's (often relative to the build
+/// directory, "../../tests/x.cpp") and DWARF's (often absolute).
+bool same_file(std::string_view a, std::string_view b) noexcept {
+  const auto strip = [](std::string_view path) {
+    while (path.starts_with("../") || path.starts_with("./"))
+      path.remove_prefix(path.find('/') + 1);
+    return path;
+  };
+  a = strip(a);
+  b = strip(b);
+  return a.size() <= b.size() ? b.ends_with(a) : a.ends_with(b);
 }
 
 std::uint64_t steady_ns() noexcept {
@@ -235,6 +249,17 @@ struct Tracer::Impl {
   std::size_t pools_used = 0;
   std::uint64_t pool_bytes = 0;           // bytes of all PoolSlots arrays
   PoolSlots** last_pool_entry = nullptr;  // pool_entry's last answer (reset when entries move)
+  // The pool each size class last used: allocations and frees alternate between classes (a
+  // dict, its key, a float...) but mostly stay in one pool per class, so this answers
+  // without probing pool_table (callgrind: add_block went from 86 instructions a call).
+  // Indexed by (size - 1) / 16 of the request or of the block, which agree.
+  static constexpr std::size_t kSmallClasses = kSmallRequestLimit / 16;
+  PoolSlots* recent_pool[kSmallClasses] = {};
+
+  PoolSlots* recent_slots(std::uintptr_t block, std::uint64_t size) noexcept {
+    PoolSlots* p = recent_pool[(size - 1) / 16];
+    return p != nullptr && p->pool == (block >> pool_shift) ? p : nullptr;
+  }
 
   std::size_t pool_home(std::uintptr_t pool) const noexcept {
     return reduce(mix(pool), pool_table.size());
@@ -263,10 +288,12 @@ struct Tracer::Impl {
     }
   }
 
-  /// The pool's slots for a block of `block_size`, made if needed (nullptr: no memory).
-  PoolSlots* pool_slots_for(std::uintptr_t block, std::uint32_t block_size) {
+  /// The pool's slots for a block of `size` requested bytes, made if needed (nullptr: no
+  /// memory). The pool's block size is looked up only then (a call into the allocator).
+  PoolSlots* pool_slots_for(std::uintptr_t block, std::uint64_t size) {
     const std::uintptr_t pool = block >> pool_shift;
     if (PoolSlots** e = pool_entry(pool)) return *e;
+    const auto block_size = static_cast<std::uint32_t>(Allocator::block_size_for(size));
     if ((pools_used + 1) * 2 > pool_table.size()) grow_pool_table();
     const std::uint32_t count =
         static_cast<std::uint32_t>((std::size_t{1} << pool_shift) / block_size);
@@ -298,6 +325,9 @@ struct Tracer::Impl {
   void drop_pool(PoolSlots** entry) noexcept {
     last_pool_entry = nullptr;
     PoolSlots* p = *entry;
+    for (PoolSlots*& recent : recent_pool) {
+      if (recent == p) recent = nullptr;
+    }
     pool_bytes -= sizeof(PoolSlots) + (p->count - 1) * sizeof(PoolSlot);
     std::free(p);
     // Backward-shift deletion, as in the large-block table.
@@ -327,8 +357,11 @@ struct Tracer::Impl {
 
   bool add_block(std::uintptr_t block, std::uint32_t site, std::uint64_t size) {
     if (!is_small(size)) return insert(block, site, size);
-    PoolSlots* p =
-        pool_slots_for(block, static_cast<std::uint32_t>(Allocator::block_size_for(size)));
+    PoolSlots* p = recent_slots(block, size);
+    if (p == nullptr) {
+      p = pool_slots_for(block, size);
+      recent_pool[(size - 1) / 16] = p;
+    }
     PoolSlot* slot = p == nullptr ? nullptr : pool_slot(p, block);
     if (slot == nullptr) return false;
     if (slot->site == kNoSite) ++p->live;
@@ -348,7 +381,18 @@ struct Tracer::Impl {
     return std::nullopt;
   }
 
-  std::optional<Found> remove_block(std::uintptr_t block) noexcept {
+  std::optional<Found> remove_block(std::uintptr_t block, std::uint64_t size) noexcept {
+    if (is_small(size) && size != 0) {
+      if (PoolSlots* p = recent_slots(block, size)) {
+        PoolSlot* slot = pool_slot(p, block);
+        if (slot != nullptr && slot->site != kNoSite) {
+          const Found found{slot->site, slot->size};
+          slot->site = kNoSite;
+          if (--p->live == 0) drop_pool(pool_entry(p->pool));
+          return found;
+        }
+      }
+    }
     if (pool_shift != 0) {
       if (PoolSlots** e = pool_entry(block >> pool_shift)) {
         PoolSlot* slot = pool_slot(*e, block);
@@ -375,6 +419,7 @@ struct Tracer::Impl {
       p = nullptr;
     }
     last_pool_entry = nullptr;
+    for (PoolSlots*& recent : recent_pool) recent = nullptr;
     pools_used = 0;
     pool_bytes = 0;
   }
@@ -392,15 +437,102 @@ struct Tracer::Impl {
     return it->second;
   }
 
+  // --- the site of the running chain, cached -----------------------------------------------
+  // Every allocation under an entry point needs its site: walking the chain, skipping the
+  // library's own frames (a file-name test) and interning the frames (hashing and comparing
+  // them) cost more than the rest of the callback. The result depends only on the frames the
+  // walk looked at, so it is cached by their identities: where SourceLocation is
+  // std::source_location, one pointer to the compiler's static record of the call site.
+  // Direct-mapped, indexed by the innermost two frames (a library entry point called from
+  // several user lines gets several entries).
+  static constexpr bool kLocationIsPointer = sizeof(ouro::SourceLocation) == sizeof(void*);
+  static constexpr std::uint32_t kCachedDepth = 4;  // deeper walks are not cached
+  struct SiteCacheEntry {
+    const void* frame[kCachedDepth];  // identities of the frames the walk looked at
+    std::uint32_t depth = 0;          // how many; 0: empty entry
+    bool chain_ended = false;         // the walk stopped because the chain ended
+    std::uint32_t site = kNoSite;
+    int limit = 0;
+  };
+  static constexpr std::size_t kSiteCacheSize = 256;
+  std::unique_ptr<SiteCacheEntry[]> site_cache;  // made on first use
+
+  static const void* identity(const ouro::SourceLocation& location) noexcept {
+    const void* id;
+    std::memcpy(&id, &location, sizeof id);
+    return id;
+  }
+  static std::size_t cache_index(const SiteFrame* innermost) noexcept {
+    const SiteFrame* next = innermost->caller;
+    const auto a = reinterpret_cast<std::uintptr_t>(identity(innermost->location));
+    const auto b = next == nullptr ? 0 : reinterpret_cast<std::uintptr_t>(identity(next->location));
+    return static_cast<std::size_t>(mix(a ^ (b * 0x9e3779b97f4a7c15ULL)) & (kSiteCacheSize - 1));
+  }
+
+  /// The cached site of the chain starting at `innermost`, or kNoSite.
+  std::uint32_t cached_site(const SiteFrame* innermost, int limit) const noexcept {
+    if (!site_cache) return kNoSite;
+    const SiteCacheEntry& e = site_cache[cache_index(innermost)];
+    if (e.depth == 0 || e.limit != limit) return kNoSite;
+    const SiteFrame* f = innermost;
+    for (std::uint32_t k = 0; k < e.depth; ++k, f = f->caller) {
+      if (f == nullptr || identity(f->location) != e.frame[k]) return kNoSite;
+    }
+    if (e.chain_ended && f != nullptr) return kNoSite;
+    return e.site;
+  }
+
+  void cache_site(const SiteFrame* innermost, int limit, std::uint32_t depth, bool chain_ended,
+                  std::uint32_t site) {
+    if (depth > kCachedDepth) return;
+    if (!site_cache) site_cache = std::make_unique<SiteCacheEntry[]>(kSiteCacheSize);
+    SiteCacheEntry& e = site_cache[cache_index(innermost)];
+    const SiteFrame* f = innermost;
+    for (std::uint32_t k = 0; k < depth; ++k, f = f->caller) e.frame[k] = identity(f->location);
+    e.depth = depth;
+    e.chain_ended = chain_ended;
+    e.site = site;
+    e.limit = limit;
+  }
+
   /// The site of an allocation made now: up to `limit` user frames of the entry-point
   /// chain (library frames skipped; the innermost one kept if there is no user frame).
-  std::uint32_t current_site(int limit) {
+  std::uint32_t current_site(int limit, int native_frames) {
     const SiteFrame* innermost = ouro::current_site();
+    if (native_frames > 0) return site_with_native_frames(innermost, limit, native_frames);
     if (innermost == nullptr) {  // no entry point running: the unknown site, interned once
       if (unknown_site == kNoSite) unknown_site = intern(nullptr, 0);
       return unknown_site;
     }
+    if constexpr (kLocationIsPointer) {
+      const std::uint32_t cached = cached_site(innermost, limit);
+      if (cached != kNoSite) return cached;
+    }
     RawFrame buffer[kMaxFrames];
+    std::uint32_t n = 0, depth = 0;
+    const SiteFrame* f = innermost;
+    for (; f != nullptr && n < static_cast<std::uint32_t>(limit); f = f->caller, ++depth) {
+      if (is_library(f->location.file_name())) continue;
+      buffer[n++] = {f->location.file_name(), f->location.function_name(), f->location.line()};
+    }
+    if (n == 0) {
+      buffer[n++] = {innermost->location.file_name(), innermost->location.function_name(),
+                     innermost->location.line()};
+    }
+    const std::uint32_t site = intern(buffer, n);
+    if constexpr (kLocationIsPointer) cache_site(innermost, limit, depth, f == nullptr, site);
+    return site;
+  }
+
+  // --- native frames ------------------------------------------------------------------------
+  // A native frame is kept raw in the site (file nullptr, the return address in `function`)
+  // and symbolized when a traceback is read. The stack is captured deeper than asked: the
+  // first frames are the tracer's and the allocator's own, skipped when symbolized.
+  static constexpr int kNativeSlack = 24;  // ouro's frames above the user's, at most
+  mutable native::Symbolizer symbolizer;
+
+  std::uint32_t site_with_native_frames(const SiteFrame* innermost, int limit, int native_frames) {
+    RawFrame buffer[kMaxFrames + kMaxFrames + kNativeSlack];
     std::uint32_t n = 0;
     for (const SiteFrame* f = innermost; f != nullptr && n < static_cast<std::uint32_t>(limit);
          f = f->caller) {
@@ -411,7 +543,32 @@ struct Tracer::Impl {
       buffer[n++] = {innermost->location.file_name(), innermost->location.function_name(),
                      innermost->location.line()};
     }
+    void* stack[kMaxFrames + kNativeSlack];
+    const int got = native::capture(stack, native_frames + kNativeSlack);
+    for (int k = 0; k < got; ++k) buffer[n++] = {nullptr, static_cast<const char*>(stack[k]), 0};
     return intern(buffer, n);
+  }
+
+  /// The native frames of a site as the user sees them: ouro's own frames at the top of
+  /// the stack dropped, at most `limit` kept, and none repeating a line already shown.
+  void append_native_frames(const RawFrame* raw, std::uint32_t n, int limit,
+                            std::vector<Frame>& out) const {
+    std::uint32_t k = 0;
+    while (k < n && symbolizer.resolve(reinterpret_cast<std::uintptr_t>(raw[k].function)).library) {
+      ++k;
+    }
+    if (k == n) k = 0;  // all of it ouro's (a program inside namespace ouro): show it all
+    for (int kept = 0; k < n && kept < limit; ++k) {
+      const native::Symbol& s =
+          symbolizer.resolve(reinterpret_cast<std::uintptr_t>(raw[k].function));
+      Frame frame{s.file.empty() ? std::string("<native>") : s.file, s.line, s.function};
+      const bool repeated = std::any_of(out.begin(), out.end(), [&](const Frame& f) {
+        return f.lineno == frame.lineno && same_file(f.filename, frame.filename);
+      });
+      if (repeated) continue;
+      out.push_back(std::move(frame));
+      ++kept;
+    }
   }
 
   std::uint32_t intern(const RawFrame* raw, std::uint32_t n) {
@@ -448,11 +605,15 @@ struct Tracer::Impl {
     }
   }
 
-  Traceback traceback_of(std::uint32_t id) const {
+  Traceback traceback_of(std::uint32_t id, int native_limit) const {
     Traceback tb;
     const Site& site = sites[id];
     for (std::uint32_t k = 0; k < site.frame_count; ++k) {
       const RawFrame& raw = frames[site.first_frame + k];
+      if (raw.file == nullptr) {  // the native frames follow the entry points
+        append_native_frames(&raw, site.frame_count - k, native_limit, tb.frames);
+        break;
+      }
       tb.frames.push_back({raw.file, raw.line, raw.function});
     }
     if (tb.frames.empty()) tb.frames.push_back({"<unknown>", 0, {}});
@@ -462,7 +623,8 @@ struct Tracer::Impl {
   std::uint64_t memory() const noexcept {
     return block_table_bytes() + big_sizes.size() * 32 + frames.capacity() * sizeof(RawFrame) +
            sites.capacity() * sizeof(Site) + stats.capacity() * sizeof(SiteStats) +
-           site_index.capacity() * sizeof(std::uint32_t) + library_file.size() * 32 + sizeof(Impl);
+           site_index.capacity() * sizeof(std::uint32_t) + library_file.size() * 32 + sizeof(Impl) +
+           (site_cache ? kSiteCacheSize * sizeof(SiteCacheEntry) : 0);
   }
 };
 
@@ -491,12 +653,23 @@ Tracer* Tracer::of(const Heap& heap) noexcept {
   return nullptr;
 }
 
-void Tracer::start(int frames) {
+void Tracer::start(int frames, int native_frames) {
   if (frames < 1 || frames > kMaxFrames) {
     throw std::invalid_argument(fmt::format(
         "ouro::trace::Tracer::start: frames must be in 1..{}, got {}", kMaxFrames, frames));
   }
+  if (native_frames < 0 || native_frames > kMaxFrames) {
+    throw std::invalid_argument(
+        fmt::format("ouro::trace::Tracer::start: native_frames must be in 0..{}, got {}",
+                    kMaxFrames, native_frames));
+  }
   frames_ = frames;
+  if (native_frames > 0 && native_frames_ == 0) {
+    // The first backtrace() loads the unwinder (a dlopen and malloc): not inside a callback.
+    void* warm_up[1];
+    native::capture(warm_up, 1);
+  }
+  native_frames_ = native_frames;
   if (tracing_) return;
   if (heap_.allocator().observer() != nullptr) {
     throw std::logic_error(
@@ -510,6 +683,7 @@ void Tracer::start(int frames) {
                  }});
   heap_.allocator().set_observer(this);
   tracing_ = true;
+  ouro::detail::running_tracers.fetch_add(1, std::memory_order_relaxed);  // entry points record
   start_ns_ = process_epoch_ns();
   add_sample();
 }
@@ -518,6 +692,7 @@ void Tracer::stop() noexcept {
   if (!tracing_) return;
   heap_.allocator().set_observer(nullptr);
   tracing_ = false;
+  ouro::detail::running_tracers.fetch_sub(1, std::memory_order_relaxed);
   if (gc_callback_) gc::callbacks(heap_).remove(*gc_callback_);
   gc_callback_.reset();
   clear_traces();
@@ -570,7 +745,7 @@ void Tracer::on_allocate(void* block, std::size_t size) noexcept {
   if (in_callback_) return;  // the tracer never traces itself
   in_callback_ = true;
   try {
-    const std::uint32_t site = impl_->current_site(frames_);
+    const std::uint32_t site = impl_->current_site(frames_, native_frames_);
     if (impl_->add_block(reinterpret_cast<std::uintptr_t>(block), site, size)) {
       ++live_blocks_;
       auto& s = impl_->stats[site];
@@ -585,10 +760,10 @@ void Tracer::on_allocate(void* block, std::size_t size) noexcept {
   in_callback_ = false;
 }
 
-void Tracer::on_deallocate(void* block, std::size_t /*size*/) noexcept {
+void Tracer::on_deallocate(void* block, std::size_t size) noexcept {
   if (in_callback_) return;
   in_callback_ = true;
-  if (const auto found = impl_->remove_block(reinterpret_cast<std::uintptr_t>(block))) {
+  if (const auto found = impl_->remove_block(reinterpret_cast<std::uintptr_t>(block), size)) {
     --live_blocks_;
     note_change(found->site, -static_cast<std::int64_t>(found->size), -1);
     maybe_sample();
@@ -677,7 +852,7 @@ Snapshot Tracer::snapshot_of(int which) const {
       count = s.total_count;
     }
     if (count == 0) continue;
-    Traceback tb = impl_->traceback_of(id);
+    Traceback tb = impl_->traceback_of(id, native_frames_);
     auto& trace = merged[tb];
     if (trace.count == 0) trace.traceback = std::move(tb);
     trace.size += bytes;
@@ -696,7 +871,7 @@ Snapshot Tracer::totals_snapshot() const { return snapshot_of(2); }
 std::optional<Traceback> Tracer::get_traceback(const void* block) const {
   const auto found = impl_->find_block(reinterpret_cast<std::uintptr_t>(block));
   if (!found) return std::nullopt;
-  return impl_->traceback_of(found->site);
+  return impl_->traceback_of(found->site, native_frames_);
 }
 
 std::optional<Traceback> Tracer::get_object_traceback(const Object& object) const {

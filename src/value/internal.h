@@ -40,6 +40,26 @@ inline void check_same_heap(const Heap& heap, std::span<const Value> items) {
   for (const Value& item : items) check_same_heap(heap, item);
 }
 
+/// CPython's _PyObject_GC_MAY_BE_TRACKED: `v` is a container that is tracked or may
+/// become so (an untracked tuple never will: its items are fixed). A dict or tuple holding
+/// only values for which this is false holds only atoms and may be untracked.
+inline bool may_be_tracked(const Value& v) noexcept {
+  const Object* o = v.object();
+  if (o == nullptr) return false;
+  const std::uint32_t flags = ouro::detail::ObjectAccess::flags(*o);
+  if (!(flags & Object::kContainer)) return false;
+  return (flags & Object::kTracked) || o->type_id() != ouro::detail::value_type_id<Tuple>();
+}
+
+/// Gives the collector the value layer's UntrackCheck (once per process; dict.cpp), so
+/// that collections untrack tuples and dicts of atoms as CPython's do. Not on bare metal,
+/// where every container stays tracked (no flash for it).
+#if OURO_BARE_METAL
+inline void register_untrack_check() noexcept {}
+#else
+void register_untrack_check() noexcept;
+#endif
+
 /// The heap for builders without an explicit one: Heap::current(), or std::logic_error.
 Heap& current_heap();
 

@@ -30,6 +30,7 @@ Tuple::Tuple(std::span<const Value> items) noexcept : size_(items.size()) {
 
 Ref<Tuple> Tuple::make(Heap& heap, std::span<const Value> items) {
   vd::check_same_heap(heap, items);
+  vd::register_untrack_check();  // collections untrack tuples of atoms (dict.cpp)
   return make_in<Tuple>(heap, items.size() * sizeof(Value), items);
 }
 
@@ -106,20 +107,26 @@ void List::set(std::int64_t i, Value v) {
   Value old = std::exchange(slot, std::move(v));  // dies after the list is consistent
 }
 
-void List::append(Value v) {
+void List::append(Value v, ouro::SiteLocation loc) {
   vd::check_same_heap(vd::heap_of(*this), v);
-  if (size_ == capacity_) grow_to(grown_capacity(std::size_t{size_} + 1, capacity_));
+  if (size_ == capacity_) {
+    SiteScope site(loc);  // only growing allocates: the growth is the caller's line's
+    grow_to(grown_capacity(std::size_t{size_} + 1, capacity_));
+  }
   ::new (static_cast<void*>(items_ + size_)) Value(std::move(v));
   ++size_;
 }
 
-void List::extend(std::span<const Value> more) {
+void List::extend(std::span<const Value> more, ouro::SiteLocation loc) {
   vd::check_same_heap(vd::heap_of(*this), more);
   // `more` may be this list's own items (l.extend(l)): read them by index after growth.
   const bool self = !more.empty() && more.data() >= items_ && more.data() < items_ + size_;
   const std::size_t offset = self ? static_cast<std::size_t>(more.data() - items_) : 0;
   const std::size_t needed = std::size_t{size_} + more.size();
-  if (needed > capacity_) grow_to(grown_capacity(needed, capacity_));
+  if (needed > capacity_) {
+    SiteScope site(loc);
+    grow_to(grown_capacity(needed, capacity_));
+  }
   for (std::size_t i = 0; i < more.size(); ++i) {
     const Value& item = self ? items_[offset + i] : more[i];
     ::new (static_cast<void*>(items_ + size_)) Value(item);
@@ -127,12 +134,15 @@ void List::extend(std::span<const Value> more) {
   }
 }
 
-void List::insert(std::int64_t i, Value v) {
+void List::insert(std::int64_t i, Value v, ouro::SiteLocation loc) {
   vd::check_same_heap(vd::heap_of(*this), v);
   // Python clamps the position of list.insert instead of raising.
   if (i < 0) i = std::max<std::int64_t>(i + size_, 0);
   const auto at = std::min<std::size_t>(static_cast<std::size_t>(i), size_);
-  if (size_ == capacity_) grow_to(grown_capacity(std::size_t{size_} + 1, capacity_));
+  if (size_ == capacity_) {
+    SiteScope site(loc);
+    grow_to(grown_capacity(std::size_t{size_} + 1, capacity_));
+  }
   std::memmove(static_cast<void*>(items_ + at + 1), items_ + at, (size_ - at) * sizeof(Value));
   ::new (static_cast<void*>(items_ + at)) Value(std::move(v));
   ++size_;

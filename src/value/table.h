@@ -205,6 +205,7 @@ struct TableOps {
     TableHeader* h = s.header();
     Entry* e = s.entries() + h->nentries;
     ::new (static_cast<void*>(e)) Entry(std::move(entry));
+    if (!OURO_BARE_METAL && !e->key.template is<Str>()) s.str_keys_only_ = false;
     set_index(s.table_, s.log2_, slot, h->nentries);
     ++h->nentries;
     ++s.used_;
@@ -251,21 +252,37 @@ struct TableOps {
     const unsigned log2 = s.log2_;
     s.used_ = 0;
     s.log2_ = 0;
+    if (!OURO_BARE_METAL) s.str_keys_only_ = true;
     auto* h = static_cast<TableHeader*>(table);
     Entry* entries = entries_of(table, log2);
     for (std::uint32_t i = 0; i < h->nentries; ++i) entries[i].~Entry();
     heap.deallocate(table, table_bytes(log2, h->capacity));
   }
 
+  /// CPython's dict_traverse: each value, then its key unless every key is a str (a str
+  /// owns nothing, so skipping the keys halves a record's visits); gc.get_referents sees
+  /// the same references in the same order as CPython's.
+  /// (Bare metal keeps visiting every key: no flash for the flag's upkeep.)
   static void traverse(const Storage& s, Visitor& visit) {
+    const bool keys = OURO_BARE_METAL || !s.str_keys_only_;
     for (const Entry& e : s) {
-      e.key.visit(visit);
-      if constexpr (requires { e.value; }) e.value.visit(visit);
+      e.value.visit(visit);
+      if (keys) e.key.visit(visit);
     }
   }
 
   static std::size_t owned_bytes(const Storage& s) noexcept {
     return s.table_ ? Heap::block_size_for(table_bytes(s.log2_, s.header()->capacity)) : 0;
+  }
+
+  /// CPython's _PyDict_MaybeUntrack test: no value, nor (unless every key is a str) key,
+  /// is a container that is or may become tracked.
+  static bool holds_only_atoms(const Storage& s) noexcept {
+    for (const Entry& e : s) {
+      if (value::detail::may_be_tracked(e.value)) return false;
+      if (!s.str_keys_only_ && value::detail::may_be_tracked(e.key)) return false;
+    }
+    return true;
   }
 };
 
@@ -487,6 +504,7 @@ struct TableOps<SetEntry> {
     const unsigned log2 = s.log2_;
     s.used_ = 0;
     s.log2_ = 0;
+    if (!OURO_BARE_METAL) s.str_keys_only_ = true;
     SetEntry* keys = keys_of(table, log2);
     for (std::size_t i = 0; i < (std::size_t{1} << log2); ++i) keys[i].~SetEntry();
     deallocate_table(heap, table, log2);

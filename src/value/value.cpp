@@ -320,6 +320,11 @@ std::int64_t frozenset_hash(const FrozenSet& s) {
 
 std::int64_t object_hash(const Value& v) {
   const Object* o = v.object();
+  // str first, the usual dict key with its hash cached (not on bare metal: its code is
+  // smaller with one str test, below).
+  if (!OURO_BARE_METAL) {
+    if (const Str* s = v.get_if<Str>()) return s->hash();
+  }
   if (const Float* f = v.get_if<Float>()) {
     return vd::hash_double(f->value(), reinterpret_cast<std::uintptr_t>(o));
   }
@@ -413,21 +418,25 @@ std::size_t deep_sizeof(const Value& v) {
 
 // --- builders ---------------------------------------------------------------------------
 
-Value list(std::initializer_list<Value> items) {
+Value list(std::initializer_list<Value> items, ouro::SiteLocation loc) {
+  SiteScope site(loc);
   return List::make(vd::current_heap(), std::span<const Value>(items.begin(), items.size()));
 }
 
-Value tuple(std::initializer_list<Value> items) {
+Value tuple(std::initializer_list<Value> items, ouro::SiteLocation loc) {
+  SiteScope site(loc);
   return Tuple::make(vd::current_heap(), std::span<const Value>(items.begin(), items.size()));
 }
 
-Value dict(std::initializer_list<std::pair<Value, Value>> items) {
+Value dict(std::initializer_list<std::pair<Value, Value>> items, ouro::SiteLocation loc) {
+  SiteScope site(loc);
   Ref<Dict> d = Dict::make(vd::current_heap(), items.size());
   for (const auto& [key, value] : items) d->set(key, value);
   return d;
 }
 
-Value set(std::initializer_list<Value> items) {
+Value set(std::initializer_list<Value> items, ouro::SiteLocation loc) {
+  SiteScope site(loc);
   Ref<Set> s = Set::make(vd::current_heap());
   for (const Value& item : items) s->add(item);
   return s;
@@ -437,7 +446,10 @@ Value frozenset(std::initializer_list<Value> items) {
   return FrozenSet::make(vd::current_heap(), std::span<const Value>(items.begin(), items.size()));
 }
 
-Value bytes(std::string_view data) { return Bytes::make(vd::current_heap(), as_bytes(data)); }
+Value bytes(std::string_view data, ouro::SiteLocation loc) {
+  SiteScope site(loc);
+  return Bytes::make(vd::current_heap(), as_bytes(data));
+}
 
 Value bytearray(std::string_view data) {
   return ByteArray::make(vd::current_heap(), as_bytes(data));

@@ -90,7 +90,8 @@ TEST_F(PolicyTest, LoadingMapsEveryPython2NameAsCPythonsFindClass) {
     EXPECT_EQ(reported, row[2] + "\t" + row[3]) << row[0] << "." << row[1];
     if (row[0] != row[2] || row[1] != row[3]) ++mapped;
     // And the table lookup itself.
-    EXPECT_EQ(detail::map_python2_name(row[0], row[1]), std::pair(row[2], row[3]));
+    const std::pair<std::string_view, std::string_view> expected(row[2], row[3]);
+    EXPECT_EQ(detail::map_python2_name(row[0], row[1]), expected);
   }
   EXPECT_GT(mapped, 140u);
 }
@@ -169,6 +170,27 @@ TEST_F(PolicyTest, DumpingWritesPython2NamesAsCPython) {
     const Value global(Global::make(heap(), row[0], row[1]));
     EXPECT_EQ(dumps(global, {.protocol = 2}), from_hex(row[2])) << row[0] << "." << row[1];
   }
+}
+
+// The loader's allow list takes the same patterns as scan: an exact name, or module.* for
+// the module and its submodules (not a module that only starts alike).
+TEST(GlobalMatchesTest, ExactNamesAndModuleWildcards) {
+  EXPECT_TRUE(detail::global_matches("os.system", "os", "system"));
+  EXPECT_FALSE(detail::global_matches("os.system", "os", "systems"));
+  EXPECT_TRUE(detail::global_matches("a.b.C", "a.b", "C"));
+  EXPECT_TRUE(detail::global_matches("a.b.C", "a", "b.C"));  // a dotted qualname
+  EXPECT_TRUE(detail::global_matches("numpy.*", "numpy", "ndarray"));
+  EXPECT_TRUE(detail::global_matches("numpy.*", "numpy.core.multiarray", "_reconstruct"));
+  EXPECT_FALSE(detail::global_matches("numpy.*", "numpyx", "f"));
+  EXPECT_FALSE(detail::global_matches("numpy.core.*", "numpy", "core"));
+}
+
+TEST_F(PolicyTest, StrictLoadsAcceptModuleWildcards) {
+  const std::string data = "cmylib.models\nNet\n)R.";
+  EXPECT_THROW(loads(data), UnpicklingError);
+  const Value v = loads(data, {.allow = {"mylib.*"}});
+  EXPECT_EQ(repr(v), "<reduce mylib.models.Net()>");
+  EXPECT_THROW(loads(data, {.allow = {"mylibrary.*"}}), UnpicklingError);
 }
 
 }  // namespace

@@ -105,24 +105,28 @@ class RoundTripTest : public testing::HeapTest {
 };
 
 // NEWOBJ with arguments (protocol 2+) and NEWOBJ_EX with keyword arguments (protocol 4+)
-// are written back as such. Below those protocols CPython asks the class again
-// (copyreg._reconstructor, functools.partial), which a loaded value cannot do.
+// are written back as such; NEWOBJ_EX converted to protocol 2 or 3 becomes CPython's
+// functools.partial(cls.__new__, cls, *args, **kwargs)() (for a class defining __new__).
+// Below protocol 2 CPython asks the class again (copyreg._reconstructor), which a loaded
+// value cannot do.
 TEST_F(RoundTripTest, NewObjWithArgumentsIsWrittenAsNewObj) {
   OURO_REQUIRE_PYTHON();
   const int checked = expect_convert_matches_python(R"PY(
 P2, P4 = [2, 3, 4, 5], [4, 5]
 shared = WithNewArgs('s', 2)
+shared_ex = WithNewArgsEx('s', b=(1, 2))
 CASES = [
     (WithNewArgs(1, 'two'), P2, P2),
     (WithNewArgs((1, 2), [3]), P2, P2),
     ([shared, shared, WithNewArgs(shared, None)], P2, P2),
-    (WithNewArgsEx(1, b=2), P4, P4),
-    (WithNewArgsEx('text', b=[1, 2]), P4, P4),
-    ([WithNewArgsEx(1, b=2), WithNewArgs(3, 4)], P4, P4),
+    (WithNewArgsEx(1, b=2), P4, P2),
+    (WithNewArgsEx('text', b=[1, 2]), P4, P2),
+    ([WithNewArgsEx(1, b=2), WithNewArgs(3, 4)], P4, P2),
+    ([shared_ex, shared_ex, WithNewArgsEx(shared_ex, b='b'), 'b', 'text'], P4, P2),
     (ListWithNewArgs('t', [1, 2, 3]), P2, P2),
 ]
 )PY");
-  EXPECT_EQ(checked, 4 * 16 + 3 * 4);
+  EXPECT_EQ(checked, 4 * 16 + 4 * 8);
 }
 
 // CPython 3.11's string identities after loading: a one-character latin-1 str is the cached

@@ -1,10 +1,12 @@
 // Dict, Set and FrozenSet semantics (src/value/dict.cpp, set.cpp, table.h): insertion
 // order through deletions and resizes, 1/1.0/True as one key, NaN keys by identity,
-// unhashable keys, and a random workload checked against python3's dict and set.
+// unhashable keys, a random workload checked against python3's dict and set, and what the
+// collector sees of a dict (gc.get_referents as CPython's, cycles through keys and values).
 #include <gtest/gtest.h>
 
 #include <cmath>
 
+#include "ouro/core/gc.h"
 #include "ouro/value/value.h"
 #include "support/heap_fixture.h"
 #include "value/value_oracle.h"
@@ -146,6 +148,83 @@ TEST_F(DictTest, RandomWorkloadMatchesCPython) {
   std::string mine = std::to_string(s->size()) + " [";
   for (std::size_t i = 0; i < elems.size(); ++i) mine += (i ? ", " : "") + elems[i];
   EXPECT_EQ(mine + "]", lines[1]);
+}
+
+// The referents of a dict as repr text, in gc.get_referents order.
+std::string referents_repr(const Ref<Dict>& d) {
+  std::string out;
+  const Ref<Object> of[] = {d};
+  for (const Ref<Object>& r : gc::get_referents(of)) {
+    out += repr(Value(r)) + ",";
+  }
+  return out;
+}
+
+TEST_F(DictTest, ReferentsAreCPythons) {
+  // While every key is a str, CPython's dict_traverse visits only the values; once a key
+  // of another type is inserted, each value and then its key (until the dict is cleared).
+  Ref<Dict> d = Dict::make(heap());
+  d->set("a", 1.5);
+  d->set("b", "x");
+  d->set("c", "z");
+  const std::string str_keys = referents_repr(d);
+  d->set(2.5, "y");
+  const std::string mixed = referents_repr(d);
+  d->erase(2.5);
+  const std::string after_erase = referents_repr(d);
+  d->clear();
+  d->set("k", 0.25);
+  const std::string after_clear = referents_repr(d);
+  const auto lines = value::testing::python_lines(R"(import gc
+def show(d): print(''.join(repr(r) + ',' for r in gc.get_referents(d)))
+d = {'a': 1.5, 'b': 'x', 'c': 'z'}
+show(d)
+d[2.5] = 'y'
+show(d)
+del d[2.5]
+show(d)
+d.clear()
+d['k'] = 0.25
+show(d)
+)",
+                                                  "");
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(str_keys, lines[0]);
+  EXPECT_EQ(mixed, lines[1]);
+  EXPECT_EQ(after_erase, lines[2]);
+  EXPECT_EQ(after_clear, lines[3]);
+}
+
+// A managed object that holds one Value: a hashable container (object.__hash__) to use as
+// a dict key.
+struct Holder final : Object {
+  Value held;
+  void traverse(Visitor& visit) override { held.visit(visit); }
+  void clear() override { held = nullptr; }
+
+ private:
+  ~Holder() override = default;
+};
+
+TEST_F(DictTest, CyclesThroughKeysAndValuesAreCollected) {
+  gc::collect();
+  const std::size_t baseline = live_objects();
+  {
+    // Through a value of a str-keyed dict (keys are skipped, values are not).
+    Ref<Dict> d = Dict::make(heap());
+    Ref<List> l = List::make(heap());
+    l->append(d);
+    d->set("self", l);
+    // Through a key: the dict's keys are visited once one is not a str.
+    Ref<Dict> e = Dict::make(heap());
+    Ref<Holder> key = make<Holder>();
+    key->held = e;
+    e->set("first", 1);
+    e->set(key, 2);
+  }
+  EXPECT_GT(live_objects(), baseline);
+  EXPECT_EQ(gc::collect(), 4u);  // d, l, e and key (the strs die with them)
+  EXPECT_EQ(live_objects(), baseline);
 }
 
 }  // namespace

@@ -1,12 +1,16 @@
 #!/usr/bin/python3
 """Writes the small real-world golden files of tests/data/realworld/ and expected.json.
 
-Run once, by hand, with Debian's /usr/bin/python3 (it has torch and numpy); the tests and CI
-read only the files written here, never torch or numpy. The facts in expected.json (names,
-dtypes, shapes, strides, offsets, first values, sums, reprs) come from the real libraries,
-so the C++ readers are checked against them, not against themselves.
+Run once, by hand, with Debian's /usr/bin/python3 (it has torch, numpy, pandas and
+scikit-learn); the tests and CI read only the files written here, never those libraries.
+The facts in expected.json (names, dtypes, shapes, strides, offsets, first values, sums,
+reprs, the globals a pickle imports) come from the real libraries and from CPython's own
+unpickler, so the C++ readers are checked against them, not against themselves.
 
-    /usr/bin/python3 tools/gen/make_realworld_pickles.py [output-dir]
+    /usr/bin/python3 tools/gen/make_realworld_pickles.py [output-dir] [--only PART,...]
+
+PART is torch, numpy, pandas_sklearn or out_of_band (default: all). With --only, the other
+parts' files and facts are kept as they are (legacy.pt changes at every run: see below).
 """
 import io
 import json
@@ -19,7 +23,7 @@ import zipfile
 import numpy as np
 import torch
 
-OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+OUT = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("--") else os.path.join(
     os.path.dirname(__file__), "..", "..", "tests", "data", "realworld")
 
 
@@ -178,13 +182,99 @@ def write_numpy(facts):
                                  "value": float(s)})
 
 
+class RecordingUnpickler(pickle.Unpickler):
+    """CPython's own unpickler, noting every global it imports (find_class)."""
+
+    def __init__(self, data, **kwargs):
+        super().__init__(io.BytesIO(data), **kwargs)
+        self.found = set()
+
+    def find_class(self, module, name):
+        self.found.add(f"{module}.{name}")
+        return super().find_class(module, name)
+
+
+def globals_of(data, **kwargs):
+    unpickler = RecordingUnpickler(data, **kwargs)
+    unpickler.load()
+    return sorted(unpickler.found)
+
+
+def write_pandas_sklearn(facts):
+    """A data frame, a series and two fitted scikit-learn models: what `scan` must list
+    (the globals CPython imports to load them) and that inspect mode loads them."""
+    import pandas as pd
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(20, 2)).round(3)
+    y = (x[:, 0] + x[:, 1] > 0).astype(np.int64)
+    values = {
+        "pd_dataframe_p5.pkl": (pd.DataFrame({
+            "id": np.array([1, 2, 3, 4], dtype=np.int64),
+            "score": [0.5, 1.25, -2.0, 3.5],
+            "name": ["ann", "bob", "cy", "dee"],
+            "when": pd.to_datetime(["2024-01-02", "2024-02-03 04:05", "2023-12-31",
+                                    "2024-06-30 23:59:59"]),
+        }), 5),
+        "pd_series_p4.pkl": (pd.Series([1.5, -2.0, 4.25], index=["a", "b", "c"],
+                                       name="weights"), 4),
+        "sk_logistic_regression_p5.pkl": (LogisticRegression().fit(x, y), 5),
+        "sk_random_forest_p4.pkl": (RandomForestClassifier(
+            n_estimators=2, max_depth=2, random_state=0).fit(x, y), 4),
+    }
+    facts["pandas_sklearn"] = []
+    for file, (value, protocol) in values.items():
+        data = pickle.dumps(value, protocol=protocol)
+        with open(os.path.join(OUT, file), "wb") as f:
+            f.write(data)
+        facts["pandas_sklearn"].append({"file": file, "protocol": protocol,
+                                        "type": type(value).__module__ + "." +
+                                        type(value).__qualname__,
+                                        "globals": globals_of(data)})
+
+
+def write_out_of_band(facts):
+    """Protocol 5 with two out-of-band buffers (NEXT_BUFFER, one read-only) in plain data,
+    for `--buffer FILE` in order; the repr and convert's bytes come from python3 in the
+    test itself (no library needed)."""
+    value = {"raw": pickle.PickleBuffer(bytearray(b"writable \x00\xff")),
+             "frozen": pickle.PickleBuffer(b"read-only"), "tail": [1, 2]}
+    buffers = []
+    data = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+    with open(os.path.join(OUT, "oob_two_buffers_p5.pkl"), "wb") as f:
+        f.write(data)
+    names = []
+    for i, b in enumerate(buffers):
+        names.append(f"oob_two_buffers_p5.{i}.buf")
+        with open(os.path.join(OUT, names[-1]), "wb") as f:
+            f.write(b.raw())
+    facts["out_of_band_plain"] = {"file": "oob_two_buffers_p5.pkl", "buffers": names}
+
+
+PARTS = {"torch": write_torch, "numpy": write_numpy, "pandas_sklearn": write_pandas_sklearn,
+         "out_of_band": write_out_of_band}
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
-    facts = {"generator": "tools/gen/make_realworld_pickles.py",
-             "torch": torch.__version__, "numpy": np.__version__}
-    write_torch(facts)
-    write_numpy(facts)
-    with open(os.path.join(OUT, "expected.json"), "w") as f:
+    parts = list(PARTS)
+    if "--only" in sys.argv:
+        parts = sys.argv[sys.argv.index("--only") + 1].split(",")
+    facts = {}
+    expected = os.path.join(OUT, "expected.json")
+    if parts != list(PARTS) and os.path.exists(expected):
+        with open(expected) as f:
+            facts = json.load(f)
+    import pandas as pd
+    import sklearn
+    facts.update({"generator": "tools/gen/make_realworld_pickles.py",
+                  "torch": torch.__version__, "numpy": np.__version__,
+                  "pandas": pd.__version__, "sklearn": sklearn.__version__})
+    for part in parts:
+        PARTS[part](facts)
+    with open(expected, "w") as f:
         json.dump(facts, f, indent=1, sort_keys=True)
         f.write("\n")
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <bit>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_set>
@@ -131,17 +132,81 @@ const pickle::detail::CatalogueEntry* catalogued_call(const Reduce& r) {
   return g == nullptr ? nullptr : pickle::detail::find_catalogued(g->module(), g->qualname());
 }
 
+/// A uuid.UUID restored by its __setstate__ from the {'int': ...} dict it pickles.
+bool is_uuid(const Instance& i) {
+  const Global* g = i.cls().get_if<Global>();
+  const pickle::detail::CatalogueEntry* e =
+      g == nullptr ? nullptr : pickle::detail::find_catalogued(g->module(), g->qualname());
+  return e != nullptr && e->role == pickle::detail::CatalogueRole::kUuid && i.state().is<Dict>();
+}
+
 /// The name of a callable or class for the caveat.
 std::string name_of(const Value& v) {
   if (const Global* g = v.get_if<Global>()) return fmt::format("{}.{}", g->module(), g->qualname());
   return std::string(v.type_name());
 }
 
-/// sys.getsizeof of the catalogue's fixed-size objects, or 0 (not one of them).
-std::size_t catalogued_size(const Reduce& r) {
+/// Items of a catalogued call that CPython keeps (and which ouro holds in its arguments
+/// or items): pushed on `todo` by catalogue_contents below.
+struct DequeShape {
+  std::vector<Value> kept;  // the items the deque holds, after maxlen dropped the first
+  std::size_t left_index;   // where the first item sits in the first block
+};
+
+/// deque(iterable or (), maxlen) + APPENDS as CPython's unpickler builds it: every batch
+/// through extend(), the first of which, on an empty deque, starts filling at index 1 of
+/// its block (a fresh deque starts at the centre, 32); items beyond maxlen drop from the
+/// left, freeing a block each 64 (Modules/_collectionsmodule.c).
+DequeShape deque_shape(const Reduce& r) {
+  const Tuple& args = r.args.as<Tuple>();
+  std::vector<Value> items;
+  if (args.size() >= 1) {
+    if (const Tuple* t = args[0].get_if<Tuple>()) items.assign(t->begin(), t->end());
+    if (const List* l = args[0].get_if<List>()) items.assign(l->begin(), l->end());
+  }
+  if (const List* l = r.listitems.get_if<List>()) items.insert(items.end(), l->begin(), l->end());
+  std::size_t maxlen = items.size();
+  if (args.size() == 2 && args[1].is_small_int())
+    maxlen = static_cast<std::size_t>(args[1].small_value());
+  if (items.empty() || maxlen == 0) return {{}, 32};
+  const std::size_t dropped = items.size() > maxlen ? items.size() - maxlen : 0;
+  items.erase(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(dropped));
+  return {std::move(items), (1 + dropped) % 64};
+}
+
+/// A Decimal's coefficient (or NaN payload) digits from its canonical string.
+std::size_t decimal_digits(std::string_view text) {
+  std::size_t digits = 0;
+  bool leading = true;
+  for (char c : text.substr(0, text.find('E'))) {
+    if (c < '0' || c > '9') continue;
+    if (c == '0' && leading) continue;
+    leading = false;
+    ++digits;
+  }
+  return digits;
+}
+
+/// timedelta(0) as pickled: a catalogued timedelta call whose arguments are all 0.
+bool is_zero_timedelta(const Value& v) {
+  const Reduce* d = v.get_if<Reduce>();
+  const Tuple* args = d == nullptr ? nullptr : d->args.get_if<Tuple>();
+  const pickle::detail::CatalogueEntry* e = d == nullptr ? nullptr : catalogued_call(*d);
+  if (args == nullptr || e == nullptr || e->role != pickle::detail::CatalogueRole::kTimeDelta) {
+    return false;
+  }
+  return std::all_of(args->begin(), args->end(),
+                     [](const Value& a) { return a.is_small_int() && a.small_value() == 0; });
+}
+
+/// sys.getsizeof of a catalogued call's object: 0 for the module's shared singletons
+/// (timezone.utc, SafeUUID members), nullopt for what is not sized here (another call, an
+/// OrderedDict, a shape the catalogue does not decode).
+std::optional<std::size_t> catalogued_size(const Reduce& r) {
   using Role = pickle::detail::CatalogueRole;
   const pickle::detail::CatalogueEntry* e = catalogued_call(r);
-  if (e == nullptr) return 0;
+  const Tuple* args = r.args.get_if<Tuple>();
+  if (e == nullptr || args == nullptr) return std::nullopt;
   switch (e->role) {
     case Role::kComplex:
       return 32;  // PyComplexObject: header and two doubles
@@ -149,8 +214,90 @@ std::size_t catalogued_size(const Reduce& r) {
       return 48;  // start, stop, step, length
     case Role::kSlice:
       return 40 + kGcHead;  // start, stop, step; a GC container
+    case Role::kDate:
+      return 32;  // header, hash, hastzinfo, 4 data bytes
+    case Role::kTime:
+      return 40;  // the same for naive and aware times (tp_basicsize)
+    case Role::kDateTime:
+      return 48;
+    case Role::kTimeDelta:
+      return 40;           // days, seconds, microseconds as C ints
+    case Role::kTimeZone:  // timezone(timedelta(0)) is the timezone.utc singleton
+      return args->size() == 1 && is_zero_timedelta((*args)[0]) ? 0 : 32;
+    case Role::kDecimal: {
+      // 104 bytes with four 19-digit words inline; a longer coefficient is allocated whole.
+      const Str* text = args->size() == 1 ? (*args)[0].get_if<Str>() : nullptr;
+      const auto canonical =
+          text == nullptr ? std::nullopt : pickle::detail::decimal_str(text->utf8());
+      if (!canonical) return std::nullopt;
+      const std::size_t words = (decimal_digits(*canonical) + 18) / 19;
+      return 104 + (words > 4 ? 8 * words : 0);
+    }
+    case Role::kFraction:
+      return 48;  // __slots__ = ('_numerator', '_denominator')
+    case Role::kSafeUuid:
+      return 0;  // an Enum member: one object per process
+    case Role::kCounter:
+    case Role::kDefaultDict: {
+      // A dict subclass: the dict table as CPython grew it, plus the subclass's slots.
+      const Dict* d = e->role == Role::kCounter
+                          ? (args->size() == 1 ? (*args)[0].get_if<Dict>() : nullptr)
+                          : r.dictitems.get_if<Dict>();
+      if (d == nullptr &&
+          !(e->role == Role::kCounter ? args->size() == 0 : r.dictitems.is_none())) {
+        return std::nullopt;
+      }
+      const std::size_t table = d == nullptr ? 64 : dict_size(*d);
+      return table + (e->role == Role::kCounter ? 24 : 8);
+    }
+    case Role::kDeque: {
+      const DequeShape shape = deque_shape(r);
+      constexpr std::size_t kBlock = 64 * 8 + 16;  // 64 item slots and two links
+      return 232 + kBlock * ((shape.left_index + shape.kept.size() + 63) / 64);
+    }
     default:
-      return 0;
+      return std::nullopt;
+  }
+}
+
+/// The objects a catalogued call's object holds that CPython allocates apart (a
+/// Fraction's ints, a timezone's offset and name, an aware time's tzinfo, a container's
+/// items), pushed on `todo`; the temporaries of the call (a date's byte state, a Decimal's
+/// string, the dict given to Counter) are not.
+void push_catalogue_contents(const Reduce& r, std::vector<Value>& todo) {
+  using Role = pickle::detail::CatalogueRole;
+  const pickle::detail::CatalogueEntry* e = catalogued_call(r);
+  const Tuple& args = r.args.as<Tuple>();
+  const auto push_entries = [&](const Value& v) {
+    if (const Dict* d = v.get_if<Dict>()) {
+      for (const DictEntry& entry : *d) {
+        todo.push_back(entry.key);
+        todo.push_back(entry.value);
+      }
+    }
+  };
+  switch (e->role) {
+    case Role::kFraction:
+    case Role::kTimeZone:
+      todo.insert(todo.end(), args.begin(), args.end());
+      break;
+    case Role::kTime:
+    case Role::kDateTime:
+      if (args.size() == 2) todo.push_back(args[1]);
+      break;
+    case Role::kCounter:
+      if (args.size() == 1) push_entries(args[0]);
+      break;
+    case Role::kDefaultDict:
+      push_entries(r.dictitems);
+      break;
+    case Role::kDeque: {
+      DequeShape shape = deque_shape(r);
+      todo.insert(todo.end(), shape.kept.begin(), shape.kept.end());
+      break;
+    }
+    default:
+      break;
   }
 }
 
@@ -170,7 +317,7 @@ std::size_t cpython_sizeof(const Value& v, const CPythonBuild& build) {
   if (const Set* s = v.get_if<Set>()) return set_size(s->size());
   if (const FrozenSet* s = v.get_if<FrozenSet>()) return set_size(s->size());
   if (v.is<Instance>()) return 56;
-  if (const Reduce* r = v.get_if<Reduce>()) return catalogued_size(*r);
+  if (const Reduce* r = v.get_if<Reduce>()) return catalogued_size(*r).value_or(0);
   return 0;  // Global and other inert references: no data of their own
 }
 
@@ -194,10 +341,25 @@ CPythonEstimate estimate_cpython_size(const Value& root, const CPythonBuild& bui
     if (const Bytes* b = v.get_if<Bytes>(); b != nullptr && b->size() == 0) continue;
     if (const Tuple* t = v.get_if<Tuple>(); t != nullptr && t->size() == 0) continue;
     if (const Reduce* r = v.get_if<Reduce>()) {
-      // complex/range/slice hold their fields; other calls build objects of their own
-      // library's making (a numpy array from its state's bytes): only it knows their size.
-      if (catalogued_size(*r) == 0) ++not_sized[name_of(r->callable)];
-      total += catalogued_size(*r);
+      // The catalogue's objects are sized, with what they hold; other calls build objects
+      // of their own library's making (a numpy array from its state's bytes): only it
+      // knows their size.
+      const std::optional<std::size_t> size = catalogued_size(*r);
+      if (!size) {
+        ++not_sized[name_of(r->callable)];
+        continue;
+      }
+      total += *size;
+      if (*size != 0) push_catalogue_contents(*r, todo);
+      continue;
+    }
+    if (const Instance* i = v.get_if<Instance>(); i != nullptr && is_uuid(*i)) {
+      total += 56;  // __slots__ = ('int', 'is_safe', '__weakref__'); is_safe is an Enum member
+      for (const DictEntry& e : i->state().as<Dict>()) {
+        if (const Str* key = e.key.get_if<Str>(); key != nullptr && key->utf8() == "int") {
+          todo.push_back(e.value);
+        }
+      }
       continue;
     }
     if (const Instance* i = v.get_if<Instance>();

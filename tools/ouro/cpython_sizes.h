@@ -26,8 +26,9 @@ CPythonBuild cpython_build_of(std::string_view pickle);
 /// sys.getsizeof(v) in CPython 3.11 for an equal value (items' own objects excluded).
 /// Containers are sized as CPython's unpickler builds them (lists per `build`, dicts and
 /// sets item by item), which is not always a literal's size; an inert Instance counts as a
-/// plain object (56 bytes), the catalogue's complex / range / slice as those objects, and a
-/// Global as 0 (the class lives in its module, not in the data).
+/// plain object (56 bytes), the catalogue's objects (complex, range, slice, the datetime
+/// family, Decimal, Fraction, Counter, defaultdict, deque) as those objects, and a Global
+/// as 0 (the class lives in its module, not in the data).
 std::size_t cpython_sizeof(const Value& v, const CPythonBuild& build = {});
 
 /// The estimate of a whole graph, and what it could not size.
@@ -42,8 +43,11 @@ struct CPythonEstimate {
 /// The bytes of the whole graph in CPython 3.11: cpython_sizeof of every distinct object
 /// reachable from `v`, each once, without the objects CPython shares process-wide (None,
 /// True, False, ints -5..256, the empty tuple, str and bytes, and one-character latin-1
-/// strs). An Instance's state dict is counted as its __dict__ (a split dict: 296 bytes for
-/// up to 29 attributes). Reduces of other callables and Instances restored by their own
+/// strs, timezone.utc, Enum members). An Instance's state dict is counted as its __dict__
+/// (a split dict: 296 bytes for up to 29 attributes); a uuid.UUID has slots instead. The
+/// catalogue's objects count what they hold apart (a Fraction's ints, a deque's items, an
+/// aware datetime's tzinfo), not the temporaries of their call (a date's byte state). Reduces of
+/// other callables and Instances restored by their own
 /// __setstate__ are not sized (nor is what they hold): they are listed in not_sized.
 CPythonEstimate estimate_cpython_size(const Value& v, const CPythonBuild& build = {});
 /// estimate_cpython_size(v).bytes.

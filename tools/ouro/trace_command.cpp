@@ -74,6 +74,13 @@ void print_top(const trace::Snapshot& snap, const TopOptions& o, const std::stri
              snap.total_count());
   for (std::size_t i = 0; i < stats.size() && i < o.limit; ++i) {
     fmt::print("#{}: {}\n", i + 1, stats[i].str());
+    // By traceback, each statistic's frames follow (as tracemalloc's documentation prints
+    // them), most recent first: entry points, then native frames with their functions.
+    if (o.by == "traceback" && !o.cumulative) {
+      for (const std::string& line : stats[i].traceback.format(std::nullopt, true)) {
+        fmt::print("{}\n", line);
+      }
+    }
   }
   if (stats.size() > o.limit) fmt::print("{} other entries\n", stats.size() - o.limit);
 }
@@ -82,14 +89,19 @@ void add_run(CLI::App& trace) {
   auto* cmd =
       trace.add_subcommand("run", "Run a program with tracing on; print its peak and top lines");
   auto frames = std::make_shared<int>(1);
+  auto native_frames = std::make_shared<int>(0);
   auto output = std::make_shared<std::string>("ouro-trace.ouro");
   auto argv = std::make_shared<std::vector<std::string>>();
   auto top = std::make_shared<TopOptions>();
-  cmd->add_option("--frames", *frames, "Frames kept per allocation")->check(CLI::Range(1, 64));
+  cmd->add_option("--frames", *frames, "Entry-point frames (source lines) kept per allocation")
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--native-frames", *native_frames,
+                  "C++ frames (function, file:line) kept per allocation, 0: none")
+      ->check(CLI::Range(0, 64));
   cmd->add_option("-o,--output", *output, "Capture file to keep");
   top->add_to(cmd);
   cmd->add_option("PROGRAM", *argv, "The program and its arguments (after --)")->required();
-  cmd->callback([frames, output, argv, top] {
+  cmd->callback([frames, native_frames, output, argv, top] {
     std::vector<char*> args;
     for (auto& a : *argv) args.push_back(a.data());
     args.push_back(nullptr);
@@ -101,6 +113,7 @@ void add_run(CLI::App& trace) {
     if (pid == 0) {
       setenv(trace::kTraceEnv, output->c_str(), 1);
       setenv(trace::kTraceFramesEnv, std::to_string(*frames).c_str(), 1);
+      setenv(trace::kTraceNativeFramesEnv, std::to_string(*native_frames).c_str(), 1);
       execvp(args[0], args.data());
       fmt::print(stderr, "ouro: cannot run {}: {}\n", argv->front(), std::strerror(errno));
       _exit(127);

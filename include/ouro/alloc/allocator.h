@@ -244,6 +244,9 @@ class Allocator {
   void* allocate_large(std::size_t n) noexcept;
   void deallocate_small(void* p, std::size_t size_class) noexcept;
   void return_block_to_pool(void* p, std::size_t size_class) noexcept;
+  void return_block_to_pool(Pool* pool, void* p, std::size_t size_class) noexcept;
+  void pool_refilled_or_emptied(Pool* pool, std::size_t size_class, bool was_full) noexcept;
+  void free_block_slow(void* block, std::uint32_t pool_shift) noexcept;
   void deallocate_large(void* p) noexcept;
   void return_pool_to_arena(Pool* pool) noexcept;
   Pool* take_pool(std::size_t size_class) noexcept;

@@ -121,8 +121,11 @@ class Heap {
 
   /// The heap that make<T>() uses on this thread (set by HeapScope), or nullptr.
   static Heap* current() noexcept { return current_; }
-  /// The heap owning an allocator (every Allocator a Heap owns points back at it).
-  static Heap& of(Allocator& allocator) noexcept { return *static_cast<Heap*>(allocator.owner()); }
+  /// The heap owning an allocator (only for an allocator a Heap owns). No load: the
+  /// allocator is the heap's first member and Heap has no base class and no virtual
+  /// function, so the two share their address (the constructor checks it), and dealloc
+  /// reaches the heap from a block's pool header in one load.
+  static Heap& of(Allocator& allocator) noexcept { return *reinterpret_cast<Heap*>(&allocator); }
   /// Makes the calling thread the heap's owner. The previous owner must no longer use it.
   void bind_to_current_thread() noexcept { owner_ = detail::this_thread_token(); }
   /// Aborts with "heap used from a thread that does not own it" if the calling thread is

@@ -180,6 +180,29 @@ inline void link_into_generation0(CoreState& rt, Object* object) noexcept {
   ++rt.generations[0].count;
 }
 
+/// CPython's untracking of containers that hold only atoms (tuples and dicts, decided by
+/// the value layer): takes a tracked container off its list (_PyObject_GC_UNTRACK), or puts
+/// an untracked one at the end of generation 0 (_PyObject_GC_TRACK). Generation 0's count
+/// is left alone: it counts allocations, as CPython's does.
+inline void untrack_container(Object* object) noexcept {
+  GcLinks* links = reinterpret_cast<GcLinks*>(object) - 1;
+  gc_list_remove(links);
+  links->prev = links->next = nullptr;
+  ObjectAccess::flags(*object) &= ~(Object::kTracked | Object::kCollecting | Object::kUnreachable);
+}
+inline void retrack_container(CoreState& rt, Object* object) noexcept {
+  gc_list_append(reinterpret_cast<GcLinks*>(object) - 1, rt.generations[0].list);
+  ObjectAccess::flags(*object) |= Object::kTracked;
+}
+/// Asked by each collection about the survivors of the collected generations of two types,
+/// before they move on: true if `object` owns nothing the collector must see, which
+/// untracks it. Objects of type `every` are asked in every collection, those of type `full`
+/// in collections of the oldest generation only (CPython's untrack_tuples and untrack_dicts;
+/// the value layer sets it for tuple and dict). One check per process; none: nothing is
+/// untracked.
+using UntrackCheck = bool (*)(const Object& object) noexcept;
+void set_untrack_check(UntrackCheck check, std::uint16_t every, std::uint16_t full) noexcept;
+
 /// True if T overrides Object::traverse (directly or through a base): it owns references
 /// and so needs GcLinks and tracking.
 template <class T>

@@ -262,69 +262,88 @@ Ref<T> Heap::make(Args&&... args) {
 ///     ouro::Ref<Node> node = ouro::make<Node>(1, "one");
 ///
 /// make<T> records the caller's line for the tracer (ouro/core/site.h). A defaulted
-/// ouro::SourceLocation cannot follow a parameter pack, so make<T> is a family of fixed-arity
+/// ouro::SiteLocation cannot follow a parameter pack, so make<T> is a family of fixed-arity
 /// overloads, each ending with that default, up to kMakeLocatedArity arguments; calls with
 /// more arguments still work but are charged to the enclosing entry point (or none).
 template <class T>
-Ref<T> make(ouro::SourceLocation loc = ouro::SourceLocation::current());
+Ref<T> make(ouro::SiteLocation loc = ouro::SiteLocation::current());
 template <class T, class A1>
-Ref<T> make(A1&& a1, ouro::SourceLocation loc = ouro::SourceLocation::current());
+Ref<T> make(A1&& a1, ouro::SiteLocation loc = ouro::SiteLocation::current());
 template <class T, class A1, class A2>
-Ref<T> make(A1&& a1, A2&& a2, ouro::SourceLocation loc = ouro::SourceLocation::current());
+Ref<T> make(A1&& a1, A2&& a2, ouro::SiteLocation loc = ouro::SiteLocation::current());
 template <class T, class A1, class A2, class A3>
-Ref<T> make(A1&& a1, A2&& a2, A3&& a3, ouro::SourceLocation loc = ouro::SourceLocation::current());
+Ref<T> make(A1&& a1, A2&& a2, A3&& a3, ouro::SiteLocation loc = ouro::SiteLocation::current());
 template <class T, class A1, class A2, class A3, class A4>
 Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4,
-            ouro::SourceLocation loc = ouro::SourceLocation::current());
+            ouro::SiteLocation loc = ouro::SiteLocation::current());
 template <class T, class A1, class A2, class A3, class A4, class A5>
 Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5,
-            ouro::SourceLocation loc = ouro::SourceLocation::current());
+            ouro::SiteLocation loc = ouro::SiteLocation::current());
 template <class T, class A1, class A2, class A3, class A4, class A5, class A6>
 Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6,
-            ouro::SourceLocation loc = ouro::SourceLocation::current());
+            ouro::SiteLocation loc = ouro::SiteLocation::current());
 
 /// Most arguments make<T> takes while still recording the caller's line.
 inline constexpr std::size_t kMakeLocatedArity = 6;
 
 namespace detail {
 /// make<T>'s one body: the current heap, the caller's line pushed for the tracer, make_in.
+/// The traced path, out of line so that the untraced one stays make_in<T> alone.
 template <class T, class... Args>
-Ref<T> make_at(const ouro::SourceLocation& loc, Args&&... args) {
+[[gnu::noinline]] Ref<T> make_observed(const ouro::SiteLocation& loc, Heap& heap, Args&&... args) {
+  SiteScope site(loc, SiteScope::Always{});
+  return make_in<T>(heap, 0, std::forward<Args>(args)...);
+}
+
+// make<T> and make_at are always inlined: otherwise GCC keeps one of them out of line, a
+// call more than the untraced make<T> needs (callgrind: 26 instructions per make<T>).
+template <class T, class... Args>
+[[gnu::always_inline]] inline Ref<T> make_at(const ouro::SiteLocation& loc, Args&&... args) {
   Heap* heap = Heap::current();
   if (OURO_UNLIKELY(heap == nullptr)) throw_no_current_heap("ouro::make<T>()");
-  SiteScope site(loc);
+#if !OURO_BARE_METAL
+  // The caller's line matters only to an observer (the tracer). This is the test the
+  // allocator's inline fast path makes anyway, so with tracing off the compiler folds the
+  // two and recording lines costs make<T> nothing.
+  if (OURO_UNLIKELY(heap->allocator().observer() != nullptr)) {
+    return make_observed<T>(loc, *heap, std::forward<Args>(args)...);
+  }
+#endif
   return make_in<T>(*heap, 0, std::forward<Args>(args)...);
 }
 }  // namespace detail
 
 template <class T>
-Ref<T> make(ouro::SourceLocation loc) {
+[[gnu::always_inline]] inline Ref<T> make(ouro::SiteLocation loc) {
   return detail::make_at<T>(loc);
 }
 template <class T, class A1>
-Ref<T> make(A1&& a1, ouro::SourceLocation loc) {
+[[gnu::always_inline]] inline Ref<T> make(A1&& a1, ouro::SiteLocation loc) {
   return detail::make_at<T>(loc, std::forward<A1>(a1));
 }
 template <class T, class A1, class A2>
-Ref<T> make(A1&& a1, A2&& a2, ouro::SourceLocation loc) {
+[[gnu::always_inline]] inline Ref<T> make(A1&& a1, A2&& a2, ouro::SiteLocation loc) {
   return detail::make_at<T>(loc, std::forward<A1>(a1), std::forward<A2>(a2));
 }
 template <class T, class A1, class A2, class A3>
-Ref<T> make(A1&& a1, A2&& a2, A3&& a3, ouro::SourceLocation loc) {
+[[gnu::always_inline]] inline Ref<T> make(A1&& a1, A2&& a2, A3&& a3, ouro::SiteLocation loc) {
   return detail::make_at<T>(loc, std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3));
 }
 template <class T, class A1, class A2, class A3, class A4>
-Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4, ouro::SourceLocation loc) {
+[[gnu::always_inline]] inline Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4,
+                                          ouro::SiteLocation loc) {
   return detail::make_at<T>(loc, std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3),
                             std::forward<A4>(a4));
 }
 template <class T, class A1, class A2, class A3, class A4, class A5>
-Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, ouro::SourceLocation loc) {
+[[gnu::always_inline]] inline Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5,
+                                          ouro::SiteLocation loc) {
   return detail::make_at<T>(loc, std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3),
                             std::forward<A4>(a4), std::forward<A5>(a5));
 }
 template <class T, class A1, class A2, class A3, class A4, class A5, class A6>
-Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6, ouro::SourceLocation loc) {
+[[gnu::always_inline]] inline Ref<T> make(A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6,
+                                          ouro::SiteLocation loc) {
   return detail::make_at<T>(loc, std::forward<A1>(a1), std::forward<A2>(a2), std::forward<A3>(a3),
                             std::forward<A4>(a4), std::forward<A5>(a5), std::forward<A6>(a6));
 }

@@ -78,6 +78,8 @@ namespace detail {
 /// TypeError for a null referent or a type that opted out of weak references
 /// (`static constexpr bool kWeakReferenceable = false;`), MemoryError under the limit.
 Ref<WeakRef> make_weakref(Object* referent, WeakCallback callback);
+/// The same without callback (Weak<T>(target)): finds the shared reference on a short path.
+Ref<WeakRef> make_weakref(Object* referent);
 /// Drops the callback of `wr` without calling it (a callback already running is not
 /// affected). The weak containers and finalize() disarm their weak references this way
 /// before the state their callbacks point to goes away.
@@ -99,7 +101,7 @@ class Weak {
   Weak() = default;
   /// A weak reference without callback; the same object's callback-less reference is
   /// shared (as CPython does). Throws TypeError if T opted out of weak references.
-  explicit Weak(const Ref<T>& target) : ref_(detail::make_weakref(target.get(), nullptr)) {}
+  explicit Weak(const Ref<T>& target) : ref_(detail::make_weakref(target.get())) {}
   /// A new weak reference whose callback runs after the referent died.
   Weak(const Ref<T>& target, WeakCallback callback)
       : ref_(detail::make_weakref(target.get(), std::move(callback))) {}

@@ -8,6 +8,8 @@
 // registered C++ types, and the caller's additions). Unknown globals are refused (strict,
 // the default) or kept as inert Global/Reduce/Instance values that dump back to the same
 // bytes (inspect). Every allocation is in the heap, so the heap's limit bounds any input.
+// dumps_bytes and try_loads are the forms that stay entirely in the heap: the pickle as a
+// Bytes, and a failed load as a LoadError instead of an exception.
 #pragma once
 
 #include <cstddef>
@@ -67,6 +69,35 @@ class UnpicklingError : public PickleError {
   std::string opcode_;
 };
 
+/// A failed load as try_loads reports it: the python_type, message, offset and opcode that
+/// loads' UnpicklingError (or MemoryError) carries, held in fixed storage so that reporting
+/// the unpickler's own findings allocates nothing. A message longer than kMessageCapacity
+/// is cut (message_cut()); loads' exception has the whole text.
+class LoadError {
+ public:
+  static constexpr std::size_t kMessageCapacity = 240;
+  bool failed() const noexcept { return type_size_ != 0; }
+  /// "UnpicklingError", "EOFError", "ValueError", "MemoryError", ...; "" when nothing failed.
+  std::string_view python_type() const noexcept { return {type_, type_size_}; }
+  std::string_view message() const noexcept { return {message_, message_size_}; }
+  std::int64_t offset() const noexcept { return offset_; }  ///< byte offset, -1 if none
+  std::string_view opcode() const noexcept { return {opcode_, opcode_size_}; }  ///< "" if none
+  bool message_cut() const noexcept { return message_cut_; }
+  /// Records an error, copying what fits (the unpickler's; a caller has no need to).
+  void set(std::string_view python_type, std::string_view message, std::int64_t offset,
+           std::string_view opcode) noexcept;
+
+ private:
+  char type_[31] = {};
+  std::uint8_t type_size_ = 0;
+  char opcode_[23] = {};
+  std::uint8_t opcode_size_ = 0;
+  bool message_cut_ = false;
+  std::uint16_t message_size_ = 0;
+  std::int64_t offset_ = -1;
+  char message_[kMessageCapacity] = {};
+};
+
 /// pickle.PickleBuffer: a bytes-like value (a Bytes or ByteArray) offered to protocol 5's
 /// out-of-band channel. Pickled in band it is written as the bytes (readonly) or bytearray
 /// it views; out of band as NEXT_BUFFER (+ READONLY_BUFFER), its data left to the caller.
@@ -117,21 +148,21 @@ enum class Policy {
 
 struct LoadOptions {
   Policy policy = Policy::kStrict;
-  std::vector<std::string> allow;  ///< extra "module.qualname" globals to accept (as inert)
-  bool fix_imports = true;         ///< map Python 2 names (_compat_pickle) when loading
-  std::string encoding = "ASCII";  ///< for Python 2 str (STRING opcodes), as Python's loads
+  std::vector<std::string> allow{};  ///< extra "module.qualname" globals to accept (as inert)
+  bool fix_imports = true;           ///< map Python 2 names (_compat_pickle) when loading
+  std::string encoding = "ASCII";    ///< for Python 2 str (STRING opcodes), as Python's loads
   std::string errors = "strict";
   /// persistent_load: required when the data holds persistent ids (else UnpicklingError).
-  std::function<Value(const Value& pid)> persistent_load;
+  std::function<Value(const Value& pid)> persistent_load{};
   /// Out-of-band buffers for NEXT_BUFFER, in order (protocol 5).
-  std::vector<Value> buffers;
+  std::vector<Value> buffers{};
   bool buffers_given = false;  ///< Python's buffers=None vs buffers=[]: NEXT_BUFFER needs it
   /// Called for every global the pickle names (GLOBAL, STACK_GLOBAL, INST), after the
   /// Python 2 mapping, with its offset and whether the allow-list accepts it; before a
   /// strict refusal too. This is how inspect mode reports what a pickle references.
   std::function<void(std::string_view module, std::string_view qualname, std::int64_t offset,
                      bool allowed)>
-      on_global;
+      on_global{};
 };
 
 /// Pickles `value`: CPython 3.11's pickle.dumps bytes for an equal value (memo numbering,
@@ -145,7 +176,16 @@ struct LoadOptions {
 /// be <= 5", "cannot pickle 'X' object" for an unregistered C++ type, ...), MemoryError.
 ///
 ///     std::string bytes = ouro::pickle::dumps(ouro::list({1, "two", 3.0}), {.protocol = 5});
-std::string dumps(const Value& value, const DumpOptions& options = {});
+std::string dumps(const Value& value, const DumpOptions& options = {},
+                  ouro::SiteLocation loc = ouro::SiteLocation::current());
+/// The same pickle as a Bytes in the current heap (CPython's dumps returns bytes too): the
+/// pickler's tables and its output are all in the heap, so with a static-buffer heap
+/// nothing touches the system allocator, and the heap's limit bounds it all (MemoryError).
+///
+///     ouro::Ref<ouro::Bytes> b = ouro::pickle::dumps_bytes(value, {.protocol = 5});
+///     ouro::Value back = ouro::pickle::loads(*b);
+Ref<Bytes> dumps_bytes(const Value& value, const DumpOptions& options = {},
+                       ouro::SiteLocation loc = ouro::SiteLocation::current());
 #if !OURO_BARE_METAL  // no streams on bare metal: use dumps
 /// Pickles `value` to a stream.
 void dump(const Value& value, std::ostream& out, const DumpOptions& options = {});
@@ -159,7 +199,37 @@ void dump(const Value& value, std::ostream& out, const DumpOptions& options = {}
 ///
 ///     ouro::Value v = ouro::pickle::loads(bytes);
 ///     ouro::Value p = ouro::pickle::loads(bytes, {.allow = {"__main__.Point"}});
-Value loads(std::string_view data, const LoadOptions& options = {});
+Value loads(std::string_view data, const LoadOptions& options = {},
+            ouro::SiteLocation loc = ouro::SiteLocation::current());
+/// loads without exceptions for bad input: the value, or what went wrong. The unpickler's
+/// own findings are reported without allocating outside the heap: the input ending early
+/// (EOFError, "pickle data was truncated", frame errors), an unknown opcode, stack and MARK
+/// underflow, a missing memo entry, a refused global, a hash bomb, a bad PROTO, EXT,
+/// NEXT_BUFFER or STACK_GLOBAL argument, an odd DICT. Everything else that fails (the
+/// heap's limit, and the errors docs/pickle.md lists) is caught and reported here too, but
+/// its exception was allocated on the way. The heap is left as after a failed loads.
+///
+///     ouro::pickle::LoadResult r = ouro::pickle::try_loads(bytes);
+///     if (!r) log(r.error.python_type(), r.error.message(), r.error.offset());
+struct LoadResult {
+  Value value;      ///< the loaded value; None when the load failed
+  LoadError error;  ///< what failed; error.failed() is false on success
+  explicit operator bool() const noexcept { return !error.failed(); }
+};
+LoadResult try_loads(std::string_view data, const LoadOptions& options = {},
+                     ouro::SiteLocation loc = ouro::SiteLocation::current());
+/// loads and try_loads of a Bytes (what dumps_bytes gives).
+inline std::string_view bytes_text(const Bytes& data) noexcept {
+  return {reinterpret_cast<const char*>(data.data().data()), data.size()};
+}
+inline Value loads(const Bytes& data, const LoadOptions& options = {},
+                   ouro::SiteLocation loc = ouro::SiteLocation::current()) {
+  return loads(bytes_text(data), options, loc);
+}
+inline LoadResult try_loads(const Bytes& data, const LoadOptions& options = {},
+                            ouro::SiteLocation loc = ouro::SiteLocation::current()) {
+  return try_loads(bytes_text(data), options, loc);
+}
 #if !OURO_BARE_METAL  // no streams on bare metal: use loads
 /// Unpickles one pickle from a stream. The stream is read to its end; a seekable stream is
 /// positioned just after the pickle's STOP (so several pickles can be read in a row).

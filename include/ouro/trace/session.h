@@ -3,7 +3,8 @@
 //
 //   OURO_TRACE=run.ouro ./my_program        every heap traced, the capture written as the
 //   OURO_TRACE_FRAMES=4                     run goes (timeline, scopes) and when each heap
-//                                           dies or the program exits (snapshots)
+//   OURO_TRACE_NATIVE_FRAMES=8              dies or the program exits (snapshots); 4 entry
+//                                           points and 8 native frames per allocation
 //
 // An explicit Tracer cannot be made for a heap that OURO_TRACE already traces (one
 // observer per heap); Tracer::of(heap) returns the environment's tracer instead.
@@ -31,5 +32,6 @@ void save_capture(const Tracer& tracer, const std::string& path);
 /// Environment variables read by OURO_TRACE's hooks.
 inline constexpr const char* kTraceEnv = "OURO_TRACE";
 inline constexpr const char* kTraceFramesEnv = "OURO_TRACE_FRAMES";
+inline constexpr const char* kTraceNativeFramesEnv = "OURO_TRACE_NATIVE_FRAMES";
 
 }  // namespace ouro::trace

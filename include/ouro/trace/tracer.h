@@ -59,15 +59,22 @@ class Tracer final : private AllocationObserver {
   Tracer(const Tracer&) = delete;
   Tracer& operator=(const Tracer&) = delete;
 
-  /// Starts tracing (tracemalloc.start(nframe)); again while tracing changes the frame limit
-  /// for new allocations. Throws std::invalid_argument for frames outside 1..kMaxFrames, and
-  /// std::logic_error if the heap already has another observer.
-  void start(int frames = 1);
+  /// Starts tracing (tracemalloc.start(nframe)); again while tracing changes the frame limits
+  /// for new allocations. `frames` entry points (the user's source lines) are kept per
+  /// allocation, then up to `native_frames` C++ frames outside ouro (function names and
+  /// file:line, unwound at the allocation and symbolized when a traceback is read; 0: none,
+  /// the cheap default). Throws std::invalid_argument for frames outside 1..kMaxFrames or
+  /// native_frames outside 0..kMaxFrames, and std::logic_error if the heap already has
+  /// another observer.
+  ///
+  ///     tracer.start(1, 8);   // the user's line, then up to 8 native callers
+  void start(int frames = 1, int native_frames = 0);
   /// Stops tracing and forgets every trace, as tracemalloc.stop() does (take the snapshots
   /// you want first).
   void stop() noexcept;
   bool is_tracing() const noexcept { return tracing_; }
   int traceback_limit() const noexcept { return frames_; }
+  int native_frames() const noexcept { return native_frames_; }
   Heap& heap() const noexcept { return heap_; }
 
   /// Traced bytes now and at the peak since start or reset_peak().
@@ -143,6 +150,7 @@ class Tracer final : private AllocationObserver {
   bool tracing_ = false;
   bool in_callback_ = false;  // re-entry guard: the tracer's own work is never traced
   int frames_ = 1;
+  int native_frames_ = 0;
   std::uint64_t current_ = 0;
   std::uint64_t peak_ = 0;
   std::uint64_t scope_peak_ = 0;

@@ -93,6 +93,11 @@ class TableStorage {
   void* table_ = nullptr;   // heap block: header, indices, entries; null while never filled
   std::uint32_t used_ = 0;  // live entries (len())
   std::uint8_t log2_ = 0;   // log2 of the index slots (>= 3 once a table exists)
+  // Dict only: every key inserted since the dict was made or cleared is a str (CPython's
+  // "unicode keys" kind). traverse() then skips the keys, as CPython's dict_traverse does:
+  // a str owns no reference, so the collector and gc.get_referents never need to see it.
+  // (Bare metal neither reads nor keeps it: false there costs no store.)
+  bool str_keys_only_ = !OURO_BARE_METAL;
 };
 
 }  // namespace detail
@@ -171,9 +176,10 @@ class List final : public Object {
   /// l[i] = v; IndexError "list assignment index out of range".
   void set(std::int64_t i, Value v);
   /// Strong guarantee: on MemoryError the list is unchanged.
-  void append(Value v);
-  void extend(std::span<const Value> more);
-  void insert(std::int64_t i, Value v);
+  /// The growth is charged to the caller's line when traced (ouro/core/site.h).
+  void append(Value v, ouro::SiteLocation loc = ouro::SiteLocation::current());
+  void extend(std::span<const Value> more, ouro::SiteLocation loc = ouro::SiteLocation::current());
+  void insert(std::int64_t i, Value v, ouro::SiteLocation loc = ouro::SiteLocation::current());
   /// l.pop(i); IndexError "pop from empty list" / "pop index out of range".
   Value pop(std::int64_t i = -1);
   void reserve(std::size_t capacity);
@@ -223,7 +229,7 @@ class Dict final : public Object, public detail::TableStorage<DictEntry> {
   }
 
   /// d[key] = value. Throws TypeError (unhashable key), MemoryError (dict unchanged).
-  void set(Value key, Value value);
+  void set(Value key, Value value, ouro::SiteLocation loc = ouro::SiteLocation::current());
   /// The value for `key`, or nullptr. Throws TypeError for an unhashable key.
   const Value* find(const Value& key) const;
   /// d[key]; KeyError (what() is repr(key)) when missing.
@@ -280,7 +286,10 @@ class Set final : public AnySet {
   [[nodiscard]] static Ref<Set> make(Heap& heap);
   [[nodiscard]] static Ref<Set> make() { return make(detail::current_heap_for("ouro::Set::make")); }
   /// s.add(v); strong guarantee.
-  void add(Value key) { add_key(std::move(key)); }
+  void add(Value key, ouro::SiteLocation loc = ouro::SiteLocation::current()) {
+    SiteScope site(loc);
+    add_key(std::move(key));
+  }
   /// s.discard(v); true if it was there.
   bool discard(const Value& key);
   /// s.remove(v); KeyError when missing.

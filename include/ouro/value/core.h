@@ -130,24 +130,43 @@ class Value {
   /// An int; beyond kSmallIntMin..kSmallIntMax it becomes an Int object in the current heap.
   template <std::integral T>
   requires(!std::same_as<T, bool>)
-      Value(T n) {  // NOLINT(google-explicit-constructor): Value(42) is the point
+      Value(T n, ouro::SiteLocation loc =
+                     ouro::SiteLocation::current()) {  // NOLINT(google-explicit-constructor)
+    // Only a big int allocates, so only it records the caller's line (ouro/core/site.h):
+    // a small int stays a shift and a tag, traced or not.
     if constexpr (std::is_signed_v<T>) {
       const auto wide = static_cast<std::int64_t>(n);
-      bits_ = fits_small(wide) ? small_bits(wide) : to_bits(detail::make_big_int(wide));
+      if (fits_small(wide)) {
+        bits_ = small_bits(wide);
+      } else {
+        SiteScope site(loc);
+        bits_ = to_bits(detail::make_big_int(wide));
+      }
     } else {
       const auto wide = static_cast<std::uint64_t>(n);
-      bits_ = wide <= static_cast<std::uint64_t>(kSmallIntMax)
-                  ? small_bits(static_cast<std::int64_t>(wide))
-                  : to_bits(detail::make_big_uint(wide));
+      if (wide <= static_cast<std::uint64_t>(kSmallIntMax)) {
+        bits_ = small_bits(static_cast<std::int64_t>(wide));
+      } else {
+        SiteScope site(loc);
+        bits_ = to_bits(detail::make_big_uint(wide));
+      }
     }
   }
   /// A float object in the current heap.
-  Value(double x) : bits_(to_bits(detail::make_float_object(x))) {}
+  Value(double x, ouro::SiteLocation loc = ouro::SiteLocation::current()) {
+    SiteScope site(loc);
+    bits_ = to_bits(detail::make_float_object(x));
+  }
   /// A str object in the current heap. Throws UnicodeDecodeError for text that is not
   /// UTF-8 (lone surrogates encoded as 3 bytes are accepted, Python's surrogatepass).
-  Value(const char* utf8) : Value(std::string_view(utf8)) {}
-  Value(std::string_view utf8) : bits_(to_bits(detail::make_str_object(utf8))) {}
-  Value(const std::string& utf8) : Value(std::string_view(utf8)) {}
+  Value(const char* utf8, ouro::SiteLocation loc = ouro::SiteLocation::current())
+      : Value(std::string_view(utf8), loc) {}
+  Value(std::string_view utf8, ouro::SiteLocation loc = ouro::SiteLocation::current()) {
+    SiteScope site(loc);
+    bits_ = to_bits(detail::make_str_object(utf8));
+  }
+  Value(const std::string& utf8, ouro::SiteLocation loc = ouro::SiteLocation::current())
+      : Value(std::string_view(utf8), loc) {}
   /// Any managed object (a reference is added; a moved Ref's reference is taken over).
   /// An empty Ref is None.
   template <class T>

@@ -129,15 +129,19 @@ void set_recursion_limit(std::size_t limit) noexcept;
 /// [a, b, ...]
 ///
 ///     ouro::Value l = ouro::list({1, "two", 3.0});
-Value list(std::initializer_list<Value> items = {});
+Value list(std::initializer_list<Value> items = {},
+           ouro::SiteLocation loc = ouro::SiteLocation::current());
 /// (a, b, ...)
-Value tuple(std::initializer_list<Value> items = {});
+Value tuple(std::initializer_list<Value> items = {},
+            ouro::SiteLocation loc = ouro::SiteLocation::current());
 /// {k: v, ...} in the given order.
 ///
 ///     ouro::Value d = ouro::dict({{"id", 1}, {"tags", ouro::list({"a"})}});
-Value dict(std::initializer_list<std::pair<Value, Value>> items = {});
+Value dict(std::initializer_list<std::pair<Value, Value>> items = {},
+           ouro::SiteLocation loc = ouro::SiteLocation::current());
 /// {a, b, ...}
-Value set(std::initializer_list<Value> items = {});
+Value set(std::initializer_list<Value> items = {},
+          ouro::SiteLocation loc = ouro::SiteLocation::current());
 /// frozenset({a, b, ...})
 Value frozenset(std::initializer_list<Value> items = {});
 // --- builders from C++ ranges (std::vector, std::map, std::array, views, ...) ---------------
@@ -199,7 +203,7 @@ Value frozenset(R&& items) {
 }
 
 /// b'...' from raw bytes in a string.
-Value bytes(std::string_view data);
+Value bytes(std::string_view data, ouro::SiteLocation loc = ouro::SiteLocation::current());
 /// bytearray(b'...')
 Value bytearray(std::string_view data);
 
