@@ -12,9 +12,18 @@
 // literals), so ouro's pickles equal CPython's byte for byte (--write lets the script
 // check that).
 //
-// Run as a Google Benchmark, or with --report N to print one JSON object per line,
+// --load FILE N times loads of a pickle file's bytes (numpy's globals allowed), best of N,
+// and a memcpy of as many bytes into a fresh buffer: bench/pickle_big_files.py's "loading
+// big payloads at memcpy speed" row, one JSON line each ("op": "load_file" / "memcpy").
+//
+// Run as a Google Benchmark, or with --report N [--write DIR] [--only DATASET] to print one JSON
+// object per line,
 // {"dataset": ..., "op": ..., "seconds": best of N, "bytes": output size}, which
-// bench/pickle_vs_cpython.py sets next to CPython's figures. Operations are keyed by name
+// bench/pickle_vs_cpython.py sets next to CPython's figures. --only keeps one dataset, which
+// is how docs/benchmarks.md's per-call profiles are taken:
+//
+//   valgrind --tool=callgrind --toggle-collect='ouro::pickle::loads*' \
+//       pickle_bench --report 1 --only records Operations are keyed by name
 // ("dumps", "memcpy"; the loads side adds "loads"), so new rows need no script change.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
@@ -25,9 +34,11 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <string>
 
+#include "ouro/pickle/numpy.h"
 #include "ouro/pickle/pickle.h"
 #include "ouro/value/value.h"
 
@@ -141,8 +152,9 @@ void print_row(const char* dataset, const char* op, double seconds, std::size_t 
   std::fflush(stdout);
 }
 
-void report(int runs, const char* write_dir) {
+void report(int runs, const char* write_dir, const char* only) {
   for (const Dataset& d : kDatasets) {
+    if (only != nullptr && std::strcmp(only, d.name) != 0) continue;
     ouro::Heap heap;
     ouro::HeapScope scope(heap);
     const ouro::Value v = d.build(heap);
@@ -174,13 +186,40 @@ void report(int runs, const char* write_dir) {
   }
 }
 
+void report_file(const char* path, int runs) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string data{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  ouro::Heap heap;
+  ouro::HeapScope scope(heap);
+  ouro::pickle::LoadOptions options;
+  options.allow = ouro::pickle::numpy::safe_globals();
+  const double l = best_seconds(
+      runs, [&] { benchmark::DoNotOptimize(ouro::pickle::loads(data, options).bits()); });
+  print_row("file", "load_file", l, data.size());
+  const double m = best_seconds(runs, [&] {
+    std::unique_ptr<char[]> copy(new char[data.size()]);
+    std::memcpy(copy.get(), data.data(), data.size());
+    benchmark::DoNotOptimize(copy.get());
+  });
+  print_row("file", "memcpy", m, data.size());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 3 && std::strcmp(argv[1], "--load") == 0) {
+    report_file(argv[2], argc >= 4 ? std::atoi(argv[3]) : 5);
+    return 0;
+  }
   if (argc >= 2 && std::strcmp(argv[1], "--report") == 0) {
     const int runs = argc >= 3 ? std::atoi(argv[2]) : 5;
-    const char* write_dir = argc >= 5 && std::strcmp(argv[3], "--write") == 0 ? argv[4] : nullptr;
-    report(runs, write_dir);
+    const char* write_dir = nullptr;
+    const char* only = nullptr;
+    for (int i = 3; i + 1 < argc; i += 2) {
+      if (std::strcmp(argv[i], "--write") == 0) write_dir = argv[i + 1];
+      if (std::strcmp(argv[i], "--only") == 0) only = argv[i + 1];
+    }
+    report(runs, write_dir, only);
     return 0;
   }
   benchmark::Initialize(&argc, argv);

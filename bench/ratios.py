@@ -12,6 +12,10 @@ average (/proc/loadavg) is recorded before and after every run and printed under
     python3 bench/ratios.py build/release --runs 3 --json /tmp/bench.json
     python3 bench/ratios.py --compare BEFORE.json AFTER.json   # two builds' --json files
 
+Issue 12's big files: bench/pickle_big_files.py (ouro pickle dis against python3 -m
+pickletools on a 50 MB numpy array and 100 MiB of bytes, whole commands; loads against memcpy),
+once per whole run; its files are made once, in a temporary directory, by /usr/bin/python3.
+
 Peers: heap_bench (ouro vs glibc malloc, make<T> vs std::make_shared, memory), and
 heap_bench_mimalloc (ouro vs mimalloc: one binary per peer, see bench/CMakeLists.txt);
 weakref_bench (Weak vs std::weak_ptr); CPython 3.11 for the collector, values and pickle, each
@@ -69,6 +73,19 @@ ROWS = [
                         ('dumps', 'pickle dumps (b)'), ('loads', 'pickle loads (b)'))
 ] + [
     ('trace_make_off', 'tracing off: make<T> / make_in<T> time (line recording)', '<=', 1.01),
+] + [
+    # Issue 12, big files (bench/pickle_big_files.py): whole commands, dis output identical.
+    row
+    for name, label in (('array50', '50 MB float64 array'), ('bytes100', '100 MiB bytes'))
+    for row in (
+        (f'dis_{name}_speed', f'ouro pickle dis, {label}: pickletools time / ouro time', '>=',
+         1.0),
+        (f'dis_{name}_rss', f'ouro pickle dis, {label}: peak RSS, MiB', '<=', 64.0),
+        (f'dis_{name}_same', f'ouro pickle dis, {label}: output identical to pickletools (1 = yes)',
+         '>=', 1.0),
+        (f'load_{name}_memcpy', f'pickle loads, {label} file: ouro time / memcpy time', '<=',
+         1.2),
+    )
 ]
 
 
@@ -219,7 +236,22 @@ def one_run(build_dir):
         if words and words[0] in keys and words[1] == 'cpu':
             off, on = float(words[3]), float(words[6])
             put(keys[words[0]], on / off, on, off)
+    import pickle_big_files
+    figures = pickle_big_files.measure(build_dir, big_files_dir(), runs=1)
+    for key, (value, ours, theirs) in pickle_big_files.ratios(figures).items():
+        put(key, value, ours, theirs)
     return ratio, raw
+
+
+_big_files = None
+
+
+def big_files_dir():
+    """One temporary directory for bench/pickle_big_files.py's files, made on first use."""
+    global _big_files
+    if _big_files is None:
+        _big_files = tempfile.TemporaryDirectory()
+    return _big_files.name
 
 
 def loadavg():

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`'s runner: every comparison of GitHub issue 13 (heap churn against glibc and
 # mimalloc, make<T> against make_shared, weak references against weak_ptr, memory against
-# glibc, the collector, values and pickle against CPython 3.11), each run three times as a
-# whole, printed as one markdown table of median ratios with the goal and met/not met per
-# row. bench/ratios.py does the work and says how each ratio is made; the table goes to
+# glibc, the collector, values and pickle against CPython 3.11) and issue 12's big files
+# (`ouro pickle dis` against pickletools), each run three times as a whole, printed as one
+# markdown table of median ratios with the goal and met/not met per row. bench/ratios.py does the work and says how each ratio is made; the table goes to
 # stdout, progress and the load average of each run to stderr.
 #
 #   bench/run_benchmarks.sh BUILD_DIR [--runs N] [--json FILE]
@@ -26,4 +26,8 @@ for binary in heap_bench gc_bench weakref_bench value_bench pickle_bench; do
     exit 1
   fi
 done
+if [[ ! -x $build_dir/tools/ouro/ouro ]]; then
+  echo "$0: $build_dir/tools/ouro/ouro not found: build the benchmarks first (OURO_BUILD_TOOLS=ON)" >&2
+  exit 1
+fi
 exec python3 "$(dirname "$0")/ratios.py" "$build_dir" "$@"

@@ -9,12 +9,19 @@
 // DisOptions::max_output caps the text, which can be quadratic in the input: each open MARK
 // indents every later line, so 100 KB of nested MARKs disassemble to about 20 GB.
 //
+// Input streams too (dis(istream&)): the pickle is read one instruction at a time, as
+// pickletools reads a file, and a bytes or bytearray argument of more than kBigPayload is
+// never held whole, neither as input nor as its repr: it is written piece by piece (from a
+// seekable stream it is read twice, once for the quote its repr takes, once to write it), so
+// dis of a 100 MiB array takes a few MiB whatever the file holds.
+//
 // The emulation's own memory (stack, mark stack, memo) comes from an allocator limited by
 // DisOptions::limit_bytes, so a hostile file (ten million MEMOIZEs, a MARK per byte) ends
 // in MemoryError instead of growing the process; the memo takes one byte per MEMOIZE.
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <istream>
 #include <iterator>
 #include <optional>
@@ -28,6 +35,7 @@
 #include "pickle/heap_map.h"
 #include "pickle/opcodes.h"
 #include "pickle/pyrepr.h"
+#include "pickle/stream_read.h"
 
 namespace ouro::pickle {
 namespace {
@@ -102,6 +110,199 @@ class DisMemo {
   std::size_t count_ = 0;
 };
 
+// A bytes or bytearray argument longer than this is written piece by piece (see the top).
+constexpr std::uint64_t kBigPayload = std::uint64_t{1} << 20;
+// Bytes per piece of such a payload, read or written.
+constexpr std::size_t kPiece = std::size_t{1} << 20;
+
+bool is_bytes_payload(ArgKind kind) {
+  return kind == ArgKind::kBytes4 || kind == ArgKind::kBytes8 || kind == ArgKind::kBytearray8;
+}
+
+// An argument that dis writes piece by piece (kBigPayload).
+struct BigPayload {
+  std::size_t offset = 0;            // of the opcode, in the whole input
+  const OpcodeInfo* info = nullptr;  // BINBYTES, BINBYTES8 or BYTEARRAY8
+  std::uint64_t size = 0;            // of the payload, which is all present
+  char quote = '\'';                 // the quote its repr takes
+};
+
+// Where dis reads the pickle from: all of it in memory, or a stream read as pickletools
+// reads a file, one instruction at a time (the window then holds that instruction only).
+// Offsets in instructions and errors are those of the whole input.
+class DisInput {
+ public:
+  explicit DisInput(std::span<const std::byte> data) : data_(data), reader_(data) {}
+  explicit DisInput(std::istream& in)
+      : stream_(in.rdbuf()), owner_(&in), reader_(std::span<const std::byte>()) {
+    start_ = stream_->pubseekoff(0, std::ios::cur, std::ios::in);
+  }
+
+  /// Reads the next instruction: into `ins`, or into `big` for a big bytes argument (then
+  /// for_each_piece must write it before the next call). False after STOP. Throws
+  /// OpcodeError as OpcodeReader::next does.
+  bool next(std::optional<Instruction>& ins, BigPayload& big) {
+    big.info = nullptr;
+    if (stopped_) return false;
+    if (stream_ != nullptr) {
+      fetch(big);
+    } else {
+      find_big_in_memory(big);
+    }
+    if (big.info != nullptr) return true;
+    ins = reader_.next();
+    stopped_ = ins && ins->info->code == Op::kStop;
+    return ins.has_value();
+  }
+
+  /// Calls f(std::string_view piece) on big's payload, piece after piece, and moves past it.
+  template <class F>
+  void for_each_piece(const BigPayload& big, F&& f) {
+    const std::size_t header = 1 + framing_of(big.info->arg).width;
+    const std::size_t payload_end = big.offset + header + static_cast<std::size_t>(big.size);
+    if (stream_ == nullptr) {
+      const auto* p = reinterpret_cast<const char*>(data_.data()) + big.offset + header;
+      for (std::uint64_t done = 0; done < big.size;) {
+        const std::size_t n =
+            static_cast<std::size_t>(std::min<std::uint64_t>(kPiece, big.size - done));
+        f(std::string_view(p + done, n));
+        done += n;
+      }
+      base_ = payload_end;
+      reader_ = OpcodeReader(data_.subspan(payload_end), payload_end);
+      return;
+    }
+    std::string piece;
+    for (std::uint64_t done = 0; done < big.size;) {
+      piece.resize(static_cast<std::size_t>(std::min<std::uint64_t>(kPiece, big.size - done)));
+      // fetch checked that the whole payload is there.
+      const auto got = static_cast<std::size_t>(
+          stream_->sgetn(piece.data(), static_cast<std::streamsize>(piece.size())));
+      piece.resize(got);
+      if (got == 0) throw std::ios_base::failure("the pickle changed while dis read it");
+      f(std::string_view(piece));
+      done += got;
+    }
+    base_ = payload_end;
+    buffer_.clear();
+    reader_ = OpcodeReader(std::span<const std::byte>(), base_);
+  }
+
+ private:
+  // The payload count of a bytes opcode at window position `at` whose count is in `window`,
+  // if the opcode is one (is_bytes_payload).
+  static std::optional<std::uint64_t> payload_count(std::span<const std::byte> window,
+                                                    std::size_t at, const OpcodeInfo*& info) {
+    info = at < window.size() ? find_opcode(static_cast<std::uint8_t>(window[at])) : nullptr;
+    if (info == nullptr || !is_bytes_payload(info->arg)) return std::nullopt;
+    const std::size_t width = framing_of(info->arg).width;
+    if (window.size() - at < 1 + width) return std::nullopt;
+    std::uint64_t count = 0;
+    for (std::size_t k = width; k > 0; --k) {
+      count = (count << 8) | static_cast<std::uint8_t>(window[at + k]);
+    }
+    return count;
+  }
+
+  void find_big_in_memory(BigPayload& big) {
+    const std::size_t at = base_ + reader_.position();
+    const OpcodeInfo* info = nullptr;
+    const auto count = payload_count(data_, at, info);
+    if (!count || *count <= kBigPayload) return;
+    const std::size_t start = at + 1 + framing_of(info->arg).width;
+    if (*count > data_.size() - start) return;  // the reader reports the short payload
+    const std::string_view payload(reinterpret_cast<const char*>(data_.data()) + start,
+                                   static_cast<std::size_t>(*count));
+    big = {at, info, *count, detail::repr_quote(payload)};
+  }
+  // Reads until the window holds `end` bytes or the stream ends.
+  void fill(std::size_t end) {
+    if (!ended_ && !detail::read_into(buffer_, end, *stream_, *owner_, kPiece)) ended_ = true;
+  }
+  // Reads through the next newline (or to the end of the stream).
+  void fill_line() {
+    while (!ended_) {
+      fill(buffer_.size() + 1);
+      if (buffer_.back() == '\n') return;
+    }
+  }
+
+  // Drops the last instruction and reads the next one whole, except a big payload's bytes
+  // (from a seekable stream), which stay in the stream for for_each_piece.
+  void fetch(BigPayload& big) {
+    base_ += reader_.position();
+    buffer_.clear();
+    fill(1);
+    const OpcodeInfo* info =
+        buffer_.empty() ? nullptr : find_opcode(static_cast<std::uint8_t>(buffer_[0]));
+    if (info != nullptr) {
+      const ArgFraming framing = framing_of(info->arg);
+      if (framing.lines > 0) {
+        for (int line = 0; line < framing.lines; ++line) fill_line();
+      } else {
+        fill(1 + framing.width);
+        const auto window = std::as_bytes(std::span(buffer_.data(), buffer_.size()));
+        const OpcodeInfo* bytes_info = nullptr;
+        if (const auto count = payload_count(window, 0, bytes_info);
+            count && *count > kBigPayload && start_ != std::streampos(-1) &&
+            scan_payload(*count, big)) {
+          big.offset = base_;
+          big.info = bytes_info;
+          big.size = *count;
+          return;
+        }
+        if (framing.counted && buffer_.size() == 1 + framing.width) {
+          std::uint64_t count = 0;
+          for (std::size_t k = framing.width; k > 0; --k) {
+            count = (count << 8) | static_cast<std::uint8_t>(buffer_[k]);
+          }
+          if (!framing.signed_count || (count & 0x80000000U) == 0) {
+            fill(count > SIZE_MAX - buffer_.size()
+                     ? SIZE_MAX
+                     : buffer_.size() + static_cast<std::size_t>(count));
+          }
+        }
+      }
+    }
+    reader_ = OpcodeReader(std::as_bytes(std::span(buffer_.data(), buffer_.size())), base_);
+  }
+
+  // Reads a big payload once for its quote and seeks back to its start; false (stream put
+  // back) when the stream ends inside it or cannot seek, so that it is read whole and the
+  // reader reports the short payload as pickletools does.
+  bool scan_payload(std::uint64_t count, BigPayload& big) {
+    const std::streampos at = start_ + static_cast<std::streamoff>(base_ + buffer_.size());
+    bool single = false, dbl = false;
+    std::string piece;
+    std::uint64_t done = 0;
+    while (done < count) {
+      piece.resize(static_cast<std::size_t>(std::min<std::uint64_t>(kPiece, count - done)));
+      const auto got = static_cast<std::size_t>(
+          stream_->sgetn(piece.data(), static_cast<std::streamsize>(piece.size())));
+      single = single || std::memchr(piece.data(), '\'', got) != nullptr;
+      dbl = dbl || std::memchr(piece.data(), '"', got) != nullptr;
+      done += got;
+      if (got < piece.size()) break;
+    }
+    if (stream_->pubseekpos(at, std::ios::in) != at) {
+      throw std::ios_base::failure("seeking back in the pickle failed");
+    }
+    if (done < count) return false;
+    big.quote = single && !dbl ? '"' : '\'';
+    return true;
+  }
+
+  std::span<const std::byte> data_;   // memory: the whole input
+  std::streambuf* stream_ = nullptr;  // stream: the input, read as it goes
+  std::istream* owner_ = nullptr;     // gets eofbit when the stream ends
+  std::streampos start_ = -1;         // stream position of offset 0 (-1: cannot seek)
+  std::string buffer_;                // stream: the current instruction
+  std::size_t base_ = 0;              // offset where the reader's window starts
+  bool ended_ = false;
+  bool stopped_ = false;
+  OpcodeReader reader_;
+};
+
 std::string spaces(long count) {
   return std::string(count > 0 ? static_cast<std::size_t>(count) : 0, ' ');
 }
@@ -117,7 +318,7 @@ class Disassembler {
         memo_(allocator_),
         annocol_(options.annotate_column) {}
 
-  void run(std::span<const std::byte> data);
+  void run(DisInput& input);
 
  private:
   struct Checks {          // what one opcode's bookkeeping decided before its line is printed
@@ -129,6 +330,8 @@ class Disassembler {
   };
 
   void step(const Instruction& ins);
+  void step_big(const BigPayload& big, DisInput& input);
+  std::string annotation(std::size_t columns, std::string_view summary);
   void pop_mark(const Instruction& ins, Checks& checks);
   void check_memo(const Instruction& ins, Checks& checks);
   std::string line_head(const Instruction& ins) const;
@@ -235,14 +438,19 @@ std::string Disassembler::format_line(const Instruction& ins, const Checks& chec
     if (has_arg) line += " " + ins.arg.repr();            // may throw for a huge int, mid-line
     if (!checks.markmsg.empty()) line += " " + checks.markmsg;
   }
-  if (options_.annotate) {
-    line += spaces(annocol_ - static_cast<long>(detail::count_code_points(line)));
-    annocol_ = static_cast<long>(detail::count_code_points(line));
-    if (annocol_ > 50) annocol_ = options_.annotate_column;
-    line += " ";
-    line += ins.info->summary;
-  }
+  if (options_.annotate) line += annotation(detail::count_code_points(line), ins.info->summary);
   return line;
+}
+
+// dis -a's tail for a line of `columns` code points: blanks to the annotation column, which
+// moves right past long lines (up to 50), then the opcode's summary.
+std::string Disassembler::annotation(std::size_t columns, std::string_view summary) {
+  std::string tail = spaces(annocol_ - static_cast<long>(columns));
+  annocol_ = std::max(annocol_, static_cast<long>(columns));
+  if (annocol_ > 50) annocol_ = options_.annotate_column;
+  tail += ' ';
+  tail += summary;
+  return tail;
 }
 
 void Disassembler::apply_stack_effect(const Instruction& ins, const Checks& checks) {
@@ -274,17 +482,54 @@ void Disassembler::step(const Instruction& ins) {
   apply_stack_effect(ins, checks);
 }
 
-void Disassembler::run(std::span<const std::byte> data) {
-  OpcodeReader reader(data);
+// step for a big bytes argument: the same line, with the repr written as it is made.
+void Disassembler::step_big(const BigPayload& big, DisInput& input) {
+  emit(fmt::format("{:5d}: ", big.offset));
+  maxproto_ = std::max(maxproto_, big.info->proto);
+  Instruction ins;
+  ins.offset = big.offset;
+  ins.info = big.info;
+  Checks checks{{}, {}, big.info->stack_before.size(), big.info->stack_after};
+  std::string line = line_head(ins);
+  pop_mark(ins, checks);  // neither applies to a bytes opcode: kept for step's order
+  check_memo(ins, checks);
+  const bool bytearray = big.info->arg == ArgKind::kBytearray8;
+  line += spaces(10 - static_cast<long>(big.info->name.size()));
+  line += bytearray ? " bytearray(b" : " b";
+  line += big.quote;
+  std::size_t columns = line.size();  // all ASCII, as the repr is
+  emit(line);
+  std::string text(detail::kMaxBytesReprPerByte * kPiece, '\0');
+  input.for_each_piece(big, [&](std::string_view piece) {
+    const std::size_t n = detail::write_bytes_repr_body(text.data(), piece, big.quote, bytearray);
+    columns += n;
+    emit(std::string_view(text.data(), n));
+  });
+  std::string tail(1, big.quote);
+  if (bytearray) tail += ')';
+  if (!checks.markmsg.empty()) tail += " " + checks.markmsg;
+  columns += tail.size();
+  if (options_.annotate) tail += annotation(columns, big.info->summary);
+  tail += '\n';
+  emit(tail);
+  if (!checks.errormsg.empty()) fail(checks.errormsg, ins.offset);
+  apply_stack_effect(ins, checks);
+}
+
+void Disassembler::run(DisInput& input) {
   std::size_t stop_offset = 0;
   for (;;) {
     std::optional<Instruction> ins;
+    BigPayload big;
     try {
-      ins = reader.next();
+      if (!input.next(ins, big)) break;
     } catch (const OpcodeError& e) {
       throw DisError(e.python_type(), e.what(), e.offset());
     }
-    if (!ins) break;
+    if (big.info != nullptr) {
+      step_big(big, input);
+      continue;
+    }
     stop_offset = ins->offset;
     step(*ins);
   }
@@ -312,14 +557,19 @@ DisError::DisError(std::string python_type, const std::string& message,
     : std::runtime_error(message), python_type_(std::move(python_type)), offset_(offset) {}
 
 void dis(std::span<const std::byte> data, std::ostream& out, const DisOptions& options) {
-  Disassembler(out, options).run(data);
+  DisInput input(data);
+  Disassembler(out, options).run(input);
+}
+
+void dis(std::istream& in, std::ostream& out, const DisOptions& options) {
+  DisInput input(in);
+  Disassembler(out, options).run(input);
 }
 
 int run_dis_command(std::istream& in, std::ostream& out, std::ostream& err,
                     const DisOptions& options) {
-  const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   try {
-    dis(std::as_bytes(std::span(bytes.data(), bytes.size())), out, options);
+    dis(in, out, options);
   } catch (const DisError& e) {
     out.flush();
     err << e.python_type() << ": " << e.what() << '\n';

@@ -601,6 +601,18 @@ const std::array<std::uint8_t, 256> OpcodeReader::kFastArgument = [] {
       case ArgKind::kUint4:
         fast[byte] = kFastUint4;
         break;
+      case ArgKind::kString1:
+      case ArgKind::kBytes1:
+      case ArgKind::kUnicodeString1:
+        fast[byte] = kFastCounted1;
+        break;
+      case ArgKind::kBytes4:
+      case ArgKind::kUnicodeString4:
+        fast[byte] = kFastCounted4;
+        break;
+      case ArgKind::kFloat8:
+        fast[byte] = kFastFloat8;
+        break;
       default:
         break;
     }
@@ -669,7 +681,7 @@ std::string Argument::int_text() const {
 
 std::optional<Instruction> OpcodeReader::next() {
   if (stopped_) return std::nullopt;
-  const std::size_t offset = pos_;
+  const std::size_t offset = first_offset_ + pos_;
   if (pos_ >= data_.size()) {
     stopped_ = true;
     throw OpcodeError("ValueError", "pickle exhausted before seeing STOP", offset);
@@ -694,7 +706,8 @@ std::optional<Instruction> OpcodeReader::next() {
     stopped_ = true;
     throw OpcodeError(e.python_type(), e.what(), offset, e.truncated());
   }
-  pos_ = ins.end = in.position();
+  pos_ = in.position();
+  ins.end = first_offset_ + pos_;
   stopped_ = info->code == Op::kStop;
   return ins;
 }

@@ -15,6 +15,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -315,21 +316,28 @@ enum class ReadFault : std::uint8_t {
 class OpcodeReader {
  public:
   explicit OpcodeReader(std::span<const std::byte> data) noexcept : data_(data) {}
+  /// A reader of a window of a longer input that starts at offset `first_offset` of it (a
+  /// stream read piece by piece): next() reports offsets of the whole input, in its
+  /// Instructions, errors and messages; position() and next_raw stay window-relative.
+  OpcodeReader(std::span<const std::byte> data, std::size_t first_offset) noexcept
+      : data_(data), first_offset_(first_offset) {}
   /// The next instruction, or nullopt once STOP has been returned.
   std::optional<Instruction> next();
   /// The next instruction with its argument as a view (no copy, no text decoding), or false
   /// once STOP has been returned. Same checks and errors as next(): counted lengths are
   /// compared with the remaining input before anything is read.
   ///
-  /// Inline fast path for the opcodes that dominate real pickles (no argument, or a 1-4
-  /// byte integer, with the bytes present): the unpickler's inner loop. Everything else,
-  /// and every error, goes through next_raw_slow, the general decoder.
+  /// Inline fast path for the opcodes that dominate real pickles (no argument, a 1-4 byte
+  /// integer, a float8, or a payload counted by 1 or 4 unsigned bytes, all present): the
+  /// unpickler's inner loop. Everything else, and every error, goes through next_raw_slow,
+  /// the general decoder.
   bool next_raw(RawInstruction& out) {
     if (pos_ + 5 <= data_.size() && !stopped_) {
       const auto* p = reinterpret_cast<const unsigned char*>(data_.data()) + pos_;
       const std::uint8_t fast = kFastArgument[p[0]];  // no dependent load on the row
       if (fast != kSlow) {
         std::size_t width = 0;
+        const std::size_t left = data_.size() - pos_ - 1;  // bytes after the opcode
         switch (fast) {
           case kFastUint1:
             out.int_value = p[1];
@@ -341,11 +349,30 @@ class OpcodeReader {
             break;
           case kFastInt4:
           case kFastUint4: {
-            const std::uint32_t v = std::uint32_t{p[1]} | (std::uint32_t{p[2]} << 8) |
-                                    (std::uint32_t{p[3]} << 16) | (std::uint32_t{p[4]} << 24);
+            const std::uint32_t v = load_le32(p + 1);
             out.int_value =
                 fast == kFastInt4 ? std::int64_t{static_cast<std::int32_t>(v)} : std::int64_t{v};
             width = 4;
+            break;
+          }
+          case kFastCounted1:
+            if (p[1] > left - 1) return next_raw_slow(out);  // the general path says why
+            out.text = {reinterpret_cast<const char*>(p + 2), p[1]};
+            width = 1 + std::size_t{p[1]};
+            break;
+          case kFastCounted4: {
+            const std::uint32_t n = load_le32(p + 1);
+            if (n > left - 4) return next_raw_slow(out);
+            out.text = {reinterpret_cast<const char*>(p + 5), n};
+            width = 4 + std::size_t{n};
+            break;
+          }
+          case kFastFloat8: {
+            if (left < 8) return next_raw_slow(out);
+            std::uint64_t bits = 0;
+            for (int i = 1; i <= 8; ++i) bits = (bits << 8) | p[i];  // big-endian
+            std::memcpy(&out.float_value, &bits, sizeof bits);
+            width = 8;
             break;
           }
           default:  // kFastNone
@@ -378,12 +405,27 @@ class OpcodeReader {
   /// find_opcode's table, indexed by the opcode byte (for the inline fast path).
   static const std::array<const OpcodeInfo*, 256> kIndex;
   /// Per opcode byte: how next_raw's fast path decodes its argument, or kSlow (unknown
-  /// byte, STOP, and every argument that is not a fixed 0-4 byte integer).
-  enum : std::uint8_t { kFastNone, kFastUint1, kFastUint2, kFastInt4, kFastUint4, kSlow };
+  /// byte, STOP, lines, and the rarer counted forms).
+  enum : std::uint8_t {
+    kFastNone,
+    kFastUint1,
+    kFastUint2,
+    kFastInt4,
+    kFastUint4,
+    kFastCounted1,  // string1, bytes1, unicodestring1
+    kFastCounted4,  // bytes4, unicodestring4 (string4's count is signed: slow path)
+    kFastFloat8,
+    kSlow
+  };
+  static std::uint32_t load_le32(const unsigned char* p) noexcept {
+    return std::uint32_t{p[0]} | (std::uint32_t{p[1]} << 8) | (std::uint32_t{p[2]} << 16) |
+           (std::uint32_t{p[3]} << 24);
+  }
   static const std::array<std::uint8_t, 256> kFastArgument;
 
   std::span<const std::byte> data_;
   std::size_t pos_ = 0;
+  std::size_t first_offset_ = 0;  // offset of data_[0] in the whole input (next() only)
   bool stopped_ = false;
   bool report_faults_ = false;
 };

@@ -3,6 +3,9 @@
 // printable table, one float layout, one decimal conversion in the whole library.
 #include "pickle/pyrepr.h"
 
+#include <array>
+#include <cstdint>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -45,6 +48,46 @@ std::string repr_bytearray(std::string_view bytes) {
   return vd::bytes_repr(std::as_bytes(std::span<const char>(bytes.data(), bytes.size())),
                         /*bytearray=*/true);
 }
+
+char repr_quote(std::string_view text) noexcept { return vd::repr_quote(text); }
+
+#if !OURO_BARE_METAL  // dis only: its tables would take 5 KiB of the firmware's RAM
+namespace {
+
+// Each byte's escape in a bytes repr for one quote and type, taken from the value layer's
+// own repr of that byte alone (its rules, one table lookup per byte instead of appending
+// character by character).
+struct BytesEscapes {
+  std::array<std::array<char, kMaxBytesReprPerByte>, 256> text{};
+  std::array<std::uint8_t, 256> size{};
+
+  BytesEscapes(char quote, bool bytearray) {
+    for (unsigned code = 0; code < 256; ++code) {
+      const std::byte b{static_cast<unsigned char>(code)};
+      std::string escaped;
+      vd::append_bytes_repr_body(escaped, std::span<const std::byte>(&b, 1), quote, bytearray);
+      std::copy(escaped.begin(), escaped.end(), text[code].begin());
+      size[code] = static_cast<std::uint8_t>(escaped.size());
+    }
+  }
+};
+
+}  // namespace
+
+std::size_t write_bytes_repr_body(char* out, std::string_view bytes, char quote, bool bytearray) {
+  static const std::array<BytesEscapes, 4> tables{
+      BytesEscapes('\'', false), BytesEscapes('"', false), BytesEscapes('\'', true),
+      BytesEscapes('"', true)};
+  const BytesEscapes& t = tables[(quote == '"' ? 1 : 0) + (bytearray ? 2 : 0)];
+  char* p = out;
+  for (char c : bytes) {
+    const auto code = static_cast<unsigned char>(c);
+    std::memcpy(p, t.text[code].data(), kMaxBytesReprPerByte);  // fixed size: one store
+    p += t.size[code];
+  }
+  return static_cast<std::size_t>(p - out);
+}
+#endif
 
 std::string repr_float(double value) { return vd::float_repr(value); }
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "ouro/config.h"
+
 namespace ouro::pickle::detail {
 
 /// CPython's default sys.int_info.default_max_str_digits.
@@ -35,6 +37,17 @@ std::string repr_bytes(std::string_view bytes);
 /// repr(bytearray), e.g. bytearray(b"\\'"): unlike bytes, CPython's bytearray repr escapes '
 /// even when it quotes with ".
 std::string repr_bytearray(std::string_view bytes);
+/// The quote repr(str) and repr(bytes) pick: ' unless the text has a ' and no ".
+char repr_quote(std::string_view text) noexcept;
+#if !OURO_BARE_METAL  // used by dis, a host tool
+/// Most characters write_bytes_repr_body writes per input byte (\xhh).
+inline constexpr std::size_t kMaxBytesReprPerByte = 4;
+/// Writes repr_bytes (or repr_bytearray) of `bytes` without its prefix, quotes and ')',
+/// escaping for `quote`, to `out` (room for kMaxBytesReprPerByte * bytes.size()), and returns
+/// the characters written. A long payload can be written in pieces (any split), with the
+/// quote chosen once for the whole payload: dis of a 100 MiB array does so at memory speed.
+std::size_t write_bytes_repr_body(char* out, std::string_view bytes, char quote, bool bytearray);
+#endif
 /// repr(float), e.g. 1e+16, 1e-05, 123.0, inf, nan, -0.0.
 std::string repr_float(double value);
 /// repr(int) of a little-endian two's-complement integer (pickle's LONG1/LONG4 payload).

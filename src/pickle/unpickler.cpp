@@ -40,6 +40,7 @@
 #endif
 #include <iterator>
 #include <limits>
+#include <new>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -55,6 +56,9 @@
 #include "pickle/pydecode.h"
 #include "pickle/pyrepr.h"
 #include "value/bigint.h"
+#if !OURO_BARE_METAL
+#include "pickle/stream_read.h"
+#endif
 #include "value/unicode.h"
 
 namespace ouro::pickle {
@@ -142,6 +146,58 @@ std::int64_t small_decimal(std::string_view canonical) noexcept {
 // allocation; the buffer grows only with bytes that really arrived.
 constexpr std::size_t kStreamPiece = std::size_t{64} << 10;
 
+// The unpickler's value stack, in the heap's memory like its other tables. A vector whose
+// push is a store and an increment: std::vector's emplace_back stayed out of line in the
+// big execute switch (25 instructions a push, 16% of loading a list of ints).
+class ValueStack {
+ public:
+  explicit ValueStack(StdAllocator<Value> alloc) noexcept : alloc_(alloc) {}
+  ValueStack(const ValueStack&) = delete;
+  ValueStack& operator=(const ValueStack&) = delete;
+  ~ValueStack() {
+    clear();
+    if (data_ != nullptr) alloc_.deallocate(data_, capacity_);
+  }
+
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  Value* data() noexcept { return data_; }
+  const Value* data() const noexcept { return data_; }
+  Value& operator[](std::size_t i) noexcept { return data_[i]; }
+  Value& back() noexcept { return data_[size_ - 1]; }
+
+  [[gnu::always_inline]] void push_back(Value v) {
+    if (size_ == capacity_) [[unlikely]]
+      grow();
+    new (data_ + size_) Value(std::move(v));
+    ++size_;
+  }
+  void pop_back() noexcept { data_[--size_].~Value(); }
+  // Drops the entries from `k` on (top first, as popping would).
+  void truncate(std::size_t k) noexcept {
+    while (size_ > k) pop_back();
+  }
+  void clear() noexcept { truncate(0); }
+
+ private:
+  [[gnu::noinline]] void grow() {
+    const std::size_t capacity = 2 * capacity_ + 64;
+    Value* bigger = alloc_.allocate(capacity);  // MemoryError at the heap's limit
+    for (std::size_t i = 0; i < size_; ++i) {
+      new (bigger + i) Value(std::move(data_[i]));
+      data_[i].~Value();
+    }
+    if (data_ != nullptr) alloc_.deallocate(data_, capacity_);
+    data_ = bigger;
+    capacity_ = capacity;
+  }
+
+  StdAllocator<Value> alloc_;
+  Value* data_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
+
 class Unpickler {
  public:
   Unpickler(Heap& heap, std::span<const std::byte> data, const LoadOptions& options, Build build,
@@ -209,7 +265,8 @@ class Unpickler {
 
   // --- the machine -------------------------------------------------------------------
   void execute(const RawInstruction& ins);
-  void push(Value v) { stack_.push_back(std::move(v)); }
+  // Inlined: the execute switch is past the inliner's budget, and this is most opcodes' work.
+  [[gnu::always_inline]] void push(Value v) { stack_.push_back(std::move(v)); }
   // The heap's allocator for the containers below (converts to any StdAllocator<T>).
   StdAllocator<char> alloc() const noexcept { return StdAllocator<char>(heap_.allocator()); }
   // Callers check has_items first.
@@ -234,9 +291,7 @@ class Unpickler {
   std::span<const Value> items_from(std::size_t k) const {
     return {stack_.data() + k, stack_.size() - k};
   }
-  void truncate(std::size_t k) {
-    stack_.erase(stack_.begin() + static_cast<std::ptrdiff_t>(k), stack_.end());
-  }
+  void truncate(std::size_t k) { stack_.truncate(k); }
 
   // --- memo ----------------------------------------------------------------------------
   void memo_put(std::uint64_t index, const Value& v);
@@ -272,7 +327,17 @@ class Unpickler {
     if (items.empty()) return empty_tuple();
     return Value(Tuple::make(heap_, items));
   }
-  [[nodiscard]] bool guard_key(const Value& key);  // false: reported (the caller returns)
+  // Hashing a leaf is O(1) or cached: only tuple and frozenset keys are budgeted. Inline,
+  // comparing type ids directly: this runs for every dict key loaded.
+  [[nodiscard]] bool guard_key(const Value& key) {  // false: reported (the caller returns)
+    const Object* object = key.object();
+    if (object == nullptr ||
+        (object->type_id() != tuple_type_ && object->type_id() != frozenset_type_)) {
+      return true;
+    }
+    return guard_composite_key(key);
+  }
+  [[nodiscard]] bool guard_composite_key(const Value& key);
   std::uint64_t key_cost(const Value& key);
 
   // --- globals and calls ---------------------------------------------------------------
@@ -306,7 +371,7 @@ class Unpickler {
   std::size_t base_ = 0;  // absolute offset of data_[0]
   bool stream_ended_ = false;
 
-  HeapVector<Value> stack_{alloc()};
+  ValueStack stack_{alloc()};
   HeapVector<std::size_t> marks_{alloc()};  // stack heights at each MARK, innermost last
   std::size_t fence_ = 0;                   // stack height at the innermost mark (0: none)
   HeapVector<Value> memo_{alloc()};         // dense part: empty-marker where no entry
@@ -333,6 +398,9 @@ class Unpickler {
   // BUILD's interned attribute names: loaded str key -> (that key, its interned copy).
   HeapMap<const Object*, std::pair<Value, Value>> interned_{alloc()};
   const bool lean_ = false;  // Build::kForScan: see unpickler.h
+  // guard_key's test, without a type-id lookup per key.
+  const std::uint16_t tuple_type_ = ouro::detail::value_type_id<Tuple>();
+  const std::uint16_t frozenset_type_ = ouro::detail::value_type_id<FrozenSet>();
   Value placeholder_float_, placeholder_bytes_, placeholder_bytearray_;
   std::uint64_t hash_work_ = 0;
   std::uint64_t hash_budget_ = kHashWorkFloor;  // set by guard_key from the bytes read
@@ -372,7 +440,10 @@ void Unpickler::report_formatted(std::string_view python_type, fmt::string_view 
 }
 
 void Unpickler::memo_put(std::uint64_t index, const Value& v) {
-  if (index < memo_.size()) {
+  if (index == memo_.size()) {  // MEMOIZE, and PUTs numbered as the pickler numbers them
+    memo_.push_back(v);
+    ++memo_count_;
+  } else if (index < memo_.size()) {
     if (ValueAccess::is_empty(memo_[index])) ++memo_count_;
     memo_[index] = v;
   } else if (index <= 2 * memo_count_ + kMemoSlack) {
@@ -574,8 +645,7 @@ std::uint64_t Unpickler::key_cost(const Value& key) {
   return result;
 }
 
-bool Unpickler::guard_key(const Value& key) {
-  if (!key.is<Tuple>() && !key.is<FrozenSet>()) return true;  // a leaf: O(1) or cached
+bool Unpickler::guard_composite_key(const Value& key) {
   // The budget grows with the bytes read so far (a key is hashed after its bytes), so that
   // loads and a stream's load decide alike, whatever follows in the input.
   hash_budget_ = kHashWorkFloor + kHashWorkPerByte * (base_ + reader_.position());
@@ -900,7 +970,7 @@ void Unpickler::build(const Value& state) {
         return;
       }
     }
-    pending_.erase(obj);
+    if (!pending_.empty()) pending_.erase(obj);
     if (!lean_) intern_names(state);
     Dict* current = obj->dict();
     const Dict* update = state.get_if<Dict>();
@@ -1021,18 +1091,8 @@ void Unpickler::read_until(std::size_t end) {
     end -= consumed;
   }
 #if !OURO_BARE_METAL
-  while (buffer_.size() < end) {
-    const std::size_t want = std::min(end - buffer_.size(), kStreamPiece);
-    const std::size_t old_size = buffer_.size();
-    buffer_.resize(old_size + want);
-    const auto got = static_cast<std::size_t>(
-        stream_->sgetn(buffer_.data() + old_size, static_cast<std::streamsize>(want)));
-    buffer_.resize(old_size + got);
-    if (got < want) {
-      stream_ended_ = true;
-      stream_owner_->setstate(std::ios::eofbit);
-      break;
-    }
+  if (!detail::read_into(buffer_, end, *stream_, *stream_owner_, kStreamPiece)) {
+    stream_ended_ = true;
   }
 #endif
   refresh_view();
@@ -1132,7 +1192,8 @@ Value Unpickler::run(std::size_t* consumed) {
       }
       op_ = ins.info;
       // Frames (keeps CPython 3.14's rule): no argument may straddle a frame's end.
-      if (frame_end_ != 0 && base_ + ins.offset < frame_end_ && base_ + ins.end > frame_end_) {
+      // (Tested end first: inside a frame that one comparison is false.)
+      if (base_ + ins.end > frame_end_ && frame_end_ != 0 && base_ + ins.offset < frame_end_) {
         report(kUnpicklingError, "pickle exhausted before end of frame");
         break;
       }

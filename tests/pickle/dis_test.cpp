@@ -387,6 +387,74 @@ TEST(DisTest, RunDisCommandMatchesPythonCli) {
   }
 }
 
+// A stream that cannot seek (a pipe): dis must read a big payload whole instead of twice.
+class UnseekableBuffer : public std::stringbuf {
+ public:
+  explicit UnseekableBuffer(const std::string& data) : std::stringbuf(data, std::ios::in) {}
+
+ protected:
+  pos_type seekoff(off_type, std::ios::seekdir, std::ios::openmode) override { return -1; }
+  pos_type seekpos(pos_type, std::ios::openmode) override { return -1; }
+};
+
+// Bytes and bytearray arguments of more than a MiB are written piece by piece, and read in
+// pieces from a seekable stream (dis.cpp, kBigPayload): the text must stay pickletools',
+// quotes, indentation, annotation columns and a payload cut short included, from memory,
+// from a file and from an unseekable stream.
+TEST(DisTest, BigPayloadsMatchPickletoolsFromMemoryFileAndPipe) {
+  OURO_REQUIRE_PYTHON();
+  const std::string script = std::string(testing::kBlobPython) + R"PY(
+import io, pickle, pickletools, struct
+big = bytes(range(256)) * 5000                      # 1.22 MiB, no quotes
+cases = [
+    pickle.dumps(big, 5),                           # BINBYTES
+    pickle.dumps([big + b"'", bytearray(big + b"'\"")], 5),  # MARK, both quotes, BYTEARRAY8
+    b'\x80\x05\x8e' + struct.pack('<Q', len(big)) + big + b'.',  # BINBYTES8
+    b'\x80\x05(\x8e' + struct.pack('<Q', len(big) + 9) + big,    # cut short inside it
+]
+for data in cases:
+    put(data)
+    for annotate in (0, 30):
+        out = io.StringIO()
+        err = ''
+        try:
+            pickletools.dis(data, out, None, 4, annotate)
+        except Exception as e:
+            err = '%s: %s' % (type(e).__name__, e)
+        put(out.getvalue())
+        put(err)
+)PY";
+  const auto py = testing::run_python(script);
+  ASSERT_EQ(py.status, 0) << py.err;
+  BlobReader in(py.out);
+  for (int i = 0; i < 4; ++i) {
+    const std::string data(in.next());
+    testing::TempFile file(".pkl");
+    file.write(data);
+    for (bool annotate : {false, true}) {
+      const std::string expected_out(in.next()), expected_error(in.next());
+      const DisOptions options{annotate, 4, 30};
+      const Outcome memory = disassemble(data, options);
+      EXPECT_EQ(memory.out, expected_out) << "case " << i;
+      EXPECT_EQ(memory.error, expected_error) << "case " << i;
+      for (bool seekable : {true, false}) {
+        std::ifstream disk(file.path(), std::ios::binary);
+        UnseekableBuffer pipe_buffer(data);
+        std::istream pipe(&pipe_buffer);
+        std::ostringstream out;
+        std::string error;
+        try {
+          dis(seekable ? static_cast<std::istream&>(disk) : pipe, out, options);
+        } catch (const DisError& e) {
+          error = e.python_type() + ": " + e.what();
+        }
+        EXPECT_EQ(out.str(), expected_out) << "case " << i << " seekable " << seekable;
+        EXPECT_EQ(error, expected_error) << "case " << i << " seekable " << seekable;
+      }
+    }
+  }
+}
+
 TEST(DisTest, ErrorsCarryTypeAndOffset) {
   using namespace std::string_literals;
   struct Case {

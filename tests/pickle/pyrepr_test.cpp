@@ -70,4 +70,29 @@ TEST(PyReprTest, DisOfInBandByteArrayMatchesPickletools) {
 }
 
 }  // namespace
+// dis writes a big payload's repr piece by piece (write_bytes_repr_body): every byte, both
+// quotes, both types, split anywhere, must give repr_bytes / repr_bytearray's text.
+TEST(PyReprTest, BytesReprBodyInPiecesEqualsWholeRepr) {
+  std::string every_byte;
+  for (int c = 0; c < 256; ++c) every_byte += static_cast<char>(c);
+  for (const std::string& payload : {every_byte, every_byte + "'", every_byte + "\"'"}) {
+    const char quote = detail::repr_quote(payload);
+    for (bool bytearray : {false, true}) {
+      for (std::size_t split : {std::size_t{0}, std::size_t{1}, std::size_t{39}, payload.size()}) {
+        std::string body(detail::kMaxBytesReprPerByte * payload.size(), '\0');
+        const std::string_view head = std::string_view(payload).substr(0, split);
+        std::size_t n = detail::write_bytes_repr_body(body.data(), head, quote, bytearray);
+        n += detail::write_bytes_repr_body(body.data() + n, std::string_view(payload).substr(split),
+                                           quote, bytearray);
+        body.resize(n);
+        const std::string whole =
+            bytearray ? detail::repr_bytearray(payload) : detail::repr_bytes(payload);
+        const std::string prefix = std::string(bytearray ? "bytearray(b" : "b") + quote;
+        EXPECT_EQ(prefix + body + quote + (bytearray ? ")" : ""), whole)
+            << "bytearray " << bytearray << " split " << split;
+      }
+    }
+  }
+}
+
 }  // namespace ouro::pickle

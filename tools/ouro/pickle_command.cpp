@@ -392,33 +392,38 @@ Value load_or_exit(const std::string& path, LoadFunction load, const LoadFlags* 
   exit_with(1);
 }
 
-/// Loads the pickle at the start of FILE (or stdin) in the current heap. A plain pickle file
-/// is read as it is loaded (pickle::load), so only the heap holds what it becomes; stdin and
-/// torch.save checkpoints (a zip whose data.pkl is the pickle), which must be seen whole,
-/// go through read_or_exit, as do legacy torch files (for read_input's note about them).
-Value load_file_or_exit(const std::string& path, const LoadFlags& flags) {
-  const auto load_whole = [&] {
-    const std::string data = read_or_exit(path);
-    return load_or_exit(
-        path, [&] { return pickle::loads(data, flags.options()); }, &flags);
-  };
-  if (path == "-") return load_whole();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+/// FILE opened for reading as it goes, when it is a plain pickle file; nullptr for stdin and
+/// for what must be seen whole (a torch.save checkpoint, a zip whose data.pkl is the pickle;
+/// a legacy torch file, for read_input's note about it): those go through read_or_exit.
+std::unique_ptr<std::ifstream> open_plain_pickle(const std::string& path) {
+  if (path == "-") return nullptr;
+  auto in = std::make_unique<std::ifstream>(path, std::ios::binary);
+  if (!*in) {
     error(fmt::format("{}: {}", path, std::strerror(errno)));
     exit_with(1);
   }
   std::array<char, 1024> start{};  // enough for describe_legacy_format's magic numbers
-  in.read(start.data(), start.size());
-  const auto head = std::as_bytes(std::span(start.data(), static_cast<std::size_t>(in.gcount())));
+  in->read(start.data(), start.size());
+  const auto head = std::as_bytes(std::span(start.data(), static_cast<std::size_t>(in->gcount())));
   if (pickle::detail::looks_like_zip(head) ||
       !pickle::torch::describe_legacy_format(head).empty()) {
-    return load_whole();
+    return nullptr;
   }
-  in.clear();
-  in.seekg(0);
+  in->clear();
+  in->seekg(0);
+  return in;
+}
+
+/// Loads the pickle at the start of FILE (or stdin) in the current heap. A plain pickle file
+/// is read as it is loaded (pickle::load), so only the heap holds what it becomes.
+Value load_file_or_exit(const std::string& path, const LoadFlags& flags) {
+  if (const auto in = open_plain_pickle(path)) {
+    return load_or_exit(
+        path, [&] { return pickle::load(*in, flags.options()); }, &flags);
+  }
+  const std::string data = read_or_exit(path);
   return load_or_exit(
-      path, [&] { return pickle::load(in, flags.options()); }, &flags);
+      path, [&] { return pickle::loads(data, flags.options()); }, &flags);
 }
 
 void add_dis(CLI::App& pickle) {
@@ -436,14 +441,19 @@ void add_dis(CLI::App& pickle) {
   limits->add_output_to(cmd, "1G", "disassembly");
   cmd->callback([file, annotate, indent, limits] {
     prepare_stdout();
-    const std::string data = read_or_exit(*file);
     const pickle::DisOptions options{.annotate = *annotate,
                                      .indentlevel = *indent,
                                      .max_output = limits->output_bytes(),
                                      .limit_bytes = limits->memory_bytes()};
     try {
-      // Lines go to stdout as they are made; pickletools prints the error after them.
-      pickle::dis(std::as_bytes(std::span(data.data(), data.size())), std::cout, options);
+      // Lines go to stdout as they are made; pickletools prints the error after them. A
+      // plain file is read as it is disassembled, so memory stays small whatever its size.
+      if (const auto in = open_plain_pickle(*file)) {
+        pickle::dis(*in, std::cout, options);
+      } else {
+        const std::string data = read_or_exit(*file);
+        pickle::dis(std::as_bytes(std::span(data.data(), data.size())), std::cout, options);
+      }
     } catch (const pickle::DisError& e) {
       finish_stdout();
       error(fmt::format("{}: {}", e.python_type(), e.what()));

@@ -57,6 +57,12 @@ class DisError : public std::runtime_error {
 ///     // "    0: \x80 PROTO      4\n ..."
 void dis(std::span<const std::byte> data, std::ostream& out, const DisOptions& options = {});
 
+/// dis() of the pickle read from `in`, one instruction at a time as pickletools reads a file:
+/// only the current instruction is held, and a big bytes or bytearray argument is read in
+/// pieces when `in` can seek (twice: once for its repr's quote), so memory stays bounded
+/// whatever the file. Reads nothing after STOP. Same output and errors as the span form.
+void dis(std::istream& in, std::ostream& out, const DisOptions& options = {});
+
 /// `python -m pickletools FILE` with FILE's bytes on `in`: disassembles to `out`, and on
 /// error writes the last line of Python's traceback ("ValueError: <message>") to `err` and
 /// returns 1; returns 0 on success.
