@@ -22,9 +22,11 @@
 // bench/pickle_vs_cpython.py sets next to CPython's figures. --only keeps one dataset, which
 // is how docs/benchmarks.md's per-call profiles are taken:
 //
-//   valgrind --tool=callgrind --toggle-collect='ouro::pickle::loads*' \
-//       pickle_bench --report 1 --only records Operations are keyed by name
-// ("dumps", "memcpy"; the loads side adds "loads"), so new rows need no script change.
+//   valgrind --tool=callgrind --toggle-collect='ouro::pickle::loads*' pickle_bench
+//       --report 1 --only records    (the command, on one line)
+//
+// Operations are keyed by name ("dumps", "memcpy"; the loads side adds "loads"), so new
+// rows need no script change.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 

@@ -23,7 +23,7 @@ endif()
 set(OURO_SNIPPET_ARGS
   --compiler "${OURO_SNIPPET_COMPILER}"
   --cxxflags "-std=c++20 -Wall -Wextra -I${PROJECT_SOURCE_DIR}/include -DOURO_DEBUG=${OURO_DEBUG} -I$<JOIN:$<TARGET_PROPERTY:fmt::fmt,INTERFACE_INCLUDE_DIRECTORIES>, -I> ${OURO_SNIPPET_SANITIZE}"
-  --ldflags "${OURO_SNIPPET_LIBS} $<TARGET_LINKER_FILE:fmt::fmt> ${OURO_GMP_LIBRARY} -pthread ${OURO_SNIPPET_SANITIZE}")
+  --ldflags "${OURO_SNIPPET_LIBS} $<TARGET_LINKER_FILE:fmt::fmt> ${OURO_GMP_LIBRARY} ${OURO_DW_LIBRARY} ${OURO_ELF_LIBRARY} -pthread ${OURO_SNIPPET_SANITIZE}")
 add_test(NAME docs.snippets
          COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tools/check_doc_snippets.py
                  ${OURO_SNIPPET_ARGS} ${PROJECT_SOURCE_DIR}/README.md ${OURO_DOC_FILES})
