@@ -112,6 +112,8 @@ class CatalogueReprExtension final : public ReprExtension {
           e != nullptr && e->role == CatalogueRole::kUuid) {
         return detail::write_stdlib_repr(e->role, v, out, item);
       }
+#else
+      (void)inst;  // the firmware catalogues no instance
 #endif
       return false;
     }

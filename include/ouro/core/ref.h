@@ -298,7 +298,8 @@ template <class T, class... Args>
 // make<T> and make_at are always inlined: otherwise GCC keeps one of them out of line, a
 // call more than the untraced make<T> needs (callgrind: 26 instructions per make<T>).
 template <class T, class... Args>
-[[gnu::always_inline]] inline Ref<T> make_at(const ouro::SiteLocation& loc, Args&&... args) {
+[[gnu::always_inline]] inline Ref<T> make_at([[maybe_unused]] const ouro::SiteLocation& loc,
+                                             Args&&... args) {
   Heap* heap = Heap::current();
   if (OURO_UNLIKELY(heap == nullptr)) throw_no_current_heap("ouro::make<T>()");
 #if !OURO_BARE_METAL
