@@ -160,6 +160,7 @@ int main(int argc, char** argv) {
   static std::string records_pickle;
   {
     ouro::Heap heap;
+    ouro::HeapScope scope(heap);  // dumps works in the current heap
     records_pickle = ouro::pickle::dumps(build_records(heap), {.protocol = 5});
   }
   const Workload workloads[] = {

@@ -134,14 +134,16 @@ TEST_F(InspectTest, JsonHoldsTheSameTree) {
   EXPECT_EQ(j["items"][1]["ref"], 1);
 }
 
+std::string read_realworld(const char* name) {
+  std::ifstream in(std::filesystem::path(OURO_SOURCE_DIR) / "tests/data/realworld" / name,
+                   std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
 TEST_F(InspectTest, NumpyArraysShowDtypeShapeAndFirstValues) {
-  const auto read = [](const char* name) {
-    std::ifstream in(std::filesystem::path(OURO_SOURCE_DIR) / "tests/data/realworld" / name,
-                     std::ios::binary);
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    return bytes.str();
-  };
+  const auto read = read_realworld;
   const Value fortran = loads(read("np_float32_fortran_p2.pkl"), {.policy = Policy::kInspect});
   const std::string text = inspect_text(fortran, {.first_values = 3});
   EXPECT_EQ(text.rfind("ndarray float32 shape (", 0), 0u) << text;
@@ -150,6 +152,33 @@ TEST_F(InspectTest, NumpyArraysShowDtypeShapeAndFirstValues) {
   EXPECT_EQ(j["kind"], "ndarray");
   EXPECT_EQ(j["dtype"], "float32");
   EXPECT_EQ(j["first"].size(), 3u);
+}
+
+// The golden files made by scikit-learn and pandas (tools/gen/make_realworld_pickles.py):
+// where repr() says only "<... object>", the tree shows the fitted model's parameters and
+// its estimators, and the data frame's block manager call.
+TEST_F(InspectTest, FittedModelsAndDataFramesShowWhatTheyHold) {
+  const Value forest =
+      loads(read_realworld("sk_random_forest_p4.pkl"), {.policy = Policy::kInspect});
+  const std::string text = inspect_text(forest, {.max_depth = 3, .max_items = 3});
+  EXPECT_EQ(text.rfind("sklearn.ensemble._forest.RandomForestClassifier instance\n", 0), 0u)
+      << text;
+  EXPECT_NE(text.find("\n  .estimator: sklearn.tree._classes.DecisionTreeClassifier instance\n"
+                      "    .criterion: 'gini'\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\n  .n_estimators: 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\n  .estimator_params: tuple, 10 items\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("more\n"), std::string::npos) << text;  // --max-items cut the rest
+
+  const Value frame = loads(read_realworld("pd_dataframe_p5.pkl"), {.policy = Policy::kInspect});
+  const std::string frame_text = inspect_text(frame, {.max_depth = 3, .max_items = 3});
+  EXPECT_EQ(frame_text.rfind("pandas.core.frame.DataFrame instance\n"
+                             "  ._mgr: pandas.core.internals.managers.BlockManager(…) call\n",
+                             0),
+            0u)
+      << frame_text;
+  EXPECT_NE(frame_text.find("\n  ._typ: 'dataframe'\n"), std::string::npos) << frame_text;
 }
 
 }  // namespace
