@@ -53,10 +53,17 @@ std::string demangle(const char* name) {
   return out;
 }
 
-/// ouro's own functions: those whose qualified name is in namespace ouro. A demangled name
+/// ouro's own functions: those whose qualified name is in namespace ouro (and the
+/// sanitizer runtime's interceptors of the capture). A demangled name
 /// may start with a return type (`ouro::Ref<T> user_function()`): the name is the last word
 /// before the parameter list, outside template arguments.
 bool is_library_function(std::string_view function) {
+  // A sanitizer's interceptor of backtrace() sits between ouro's capture and its caller
+  // (ASan builds): it is part of the capture, not the user's code.
+  if (function.starts_with("__interceptor_") || function.starts_with("__sanitizer_") ||
+      function.starts_with("__asan_")) {
+    return true;
+  }
   int depth = 0;
   std::size_t name_start = 0;
   for (std::size_t i = 0; i < function.size(); ++i) {

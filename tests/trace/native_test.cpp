@@ -49,6 +49,14 @@ class NativeFramesTest : public ouro::testing::HeapTest {
   Tracer tracer{heap()};
 };
 
+/// The frames one per line, for failure messages.
+std::string frames_text(const Traceback& tb) {
+  std::string text;
+  for (const Frame& f : tb.frames)
+    text += f.function + " at " + f.filename + ":" + std::to_string(f.lineno) + "\n";
+  return text;
+}
+
 /// The index of the first frame whose function name contains `name`, or -1.
 int frame_of(const Traceback& tb, const std::string& name) {
   for (std::size_t i = 0; i < tb.frames.size(); ++i) {
@@ -70,7 +78,7 @@ TEST_F(NativeFramesTest, AKnownCallChainShowsItsFunctionsAndLines) {
   // already shown, so it is not repeated); none of ouro's own frames.
   const int middle = frame_of(*tb, "native_middle()");
   const int outer = frame_of(*tb, "native_outer()");
-  ASSERT_EQ(middle, 1);
+  ASSERT_EQ(middle, 1) << frames_text(*tb);
   ASSERT_EQ(outer, middle + 1);
   EXPECT_EQ(tb->frames[middle].lineno, kInnerCallLine);
   EXPECT_EQ(tb->frames[outer].lineno, kMiddleCallLine);
