@@ -19,13 +19,25 @@
 namespace ouro::pickle {
 namespace {
 
+/// (module, qualname) order for the registry's map, also against a pair of views, so that a
+/// look-up builds no strings (mixed tuple comparison is not portable across compilers).
+struct NameOrder {
+  using is_transparent = void;
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const noexcept {
+    const std::string_view a0 = std::get<0>(a), b0 = std::get<0>(b);
+    if (a0 != b0) return a0 < b0;
+    return std::string_view(std::get<1>(a)) < std::string_view(std::get<1>(b));
+  }
+};
+
 struct Registry {
   ouro::detail::ProcessMutex mutex;
   std::vector<std::unique_ptr<TypeRegistration>> all;  // owns every registration
   std::map<std::uint16_t, const TypeRegistration*> by_type;
   // (module, qualname); looked up by a tuple of views, so a look-up builds no string (the
   // unpickler asks for every class it meets, and must not allocate outside its heap).
-  std::map<std::tuple<std::string, std::string>, const TypeRegistration*, std::less<>> by_name;
+  std::map<std::tuple<std::string, std::string>, const TypeRegistration*, NameOrder> by_name;
 };
 
 Registry& registry() {
