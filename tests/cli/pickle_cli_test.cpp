@@ -150,8 +150,7 @@ TEST_F(PickleCliTest, ShowIsStrictUnlessToldOtherwise) {
   EXPECT_EQ(parsed.out, "reduce os.system 'true'\n") << json.out << parsed.err;
   const CliResult bounded = run_ouro("pickle show --inspect --depth 1 --max-items 1 " +
                                      quote(write_temp(python_pickle("[[1, 2], 3, 4]", 4))));
-  EXPECT_EQ(bounded.out,
-            "list, 3 items\n  [0]: list, 2 items … (below --depth 1)\n  … 2 more\n");
+  EXPECT_EQ(bounded.out, "list, 3 items\n  [0]: list, 2 items … (below --depth 1)\n  … 2 more\n");
   EXPECT_EQ(run_ouro("pickle show --inspect --max-items 0 " + quote(file)).status, 2);
 
   EXPECT_EQ(run_ouro("pickle show " + quote(write_temp("\x80\x04K"))).status, 1);

@@ -254,9 +254,13 @@ TEST(FloatParse, MatchesPickleFloatOpcode) {
 // the wrapper must agree with from_chars on every repr, on long literals past its stack
 // copy, and on overflow and underflow (here through the host's strtod).
 TEST(FloatParse, StrtodConversionAgreesWithFromChars) {
-  std::vector<std::string> literals = {"1e400", "1e-400", "2.4703282292062328e-324",
-                                       "4.9406564584124654e-324", "0." + std::string(300, '0') + "1",
-                                       "1" + std::string(200, '0'), std::string(400, '9')};
+  std::vector<std::string> literals = {"1e400",
+                                       "1e-400",
+                                       "2.4703282292062328e-324",
+                                       "4.9406564584124654e-324",
+                                       "0." + std::string(300, '0') + "1",
+                                       "1" + std::string(200, '0'),
+                                       std::string(400, '9')};
   for (double x : edge_doubles()) {
     if (std::isfinite(x) && !std::signbit(x)) literals.push_back(float_repr(x));
   }
