@@ -241,6 +241,7 @@ class Allocator {
     bytes_in_use_ -= (size_class + 1) * kAlignment;
   }
   void* allocate_small(std::size_t size_class) noexcept;
+  void carve_into_cache(Pool* pool, std::size_t size_class) noexcept;
   void* allocate_large(std::size_t n) noexcept;
   void deallocate_small(void* p, std::size_t size_class) noexcept;
   void return_block_to_pool(void* p, std::size_t size_class) noexcept;
