@@ -8,6 +8,7 @@
 
 #include "ouro/core/heap.h"
 #include "ouro/core/object.h"
+#include "ouro/core/ref.h"
 #include "ouro/detail/core_state.h"
 
 namespace ouro::detail {
@@ -17,10 +18,7 @@ namespace ouro::detail {
 /// pool or large-block header: Object::heap() without the construction case, inline, for
 /// the hot paths (dealloc, the shared weak reference). nullptr once its heap is gone.
 inline Heap* heap_of_constructed(const Object& object) noexcept {
-  const std::uint32_t flags = ObjectAccess::flags(object);
-  auto* self = const_cast<Object*>(&object);
-  const void* block = (flags & Object::kContainer) ? static_cast<void*>(links_of(self)) : self;
-  Allocator* allocator = Allocator::owner_of(block, flags & Object::kPoolShiftMask);
+  Allocator* allocator = owner_allocator(object);
   return allocator != nullptr ? &Heap::of(*allocator) : nullptr;
 }
 /// The heap's destructor's steps 1-6 (see ouro/core/heap.h for the order).

@@ -124,9 +124,7 @@ std::string Object::py_repr() const {
 
 Heap& Object::heap() const noexcept {
   if (OURO_UNLIKELY(flags_ & kConstructing)) return *detail::t_constructing_heap;
-  auto* self = const_cast<Object*>(this);
-  const void* block = is_container() ? static_cast<void*>(detail::links_of(self)) : self;
-  Allocator* allocator = Allocator::owner_of(block, flags_ & kPoolShiftMask);
+  Allocator* allocator = detail::owner_allocator(*this);
   if (OURO_UNLIKELY(allocator == nullptr)) {
     detail::fatal(
         "Object::heap(): the object outlived its heap (a Ref or Value kept after the "

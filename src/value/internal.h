@@ -29,8 +29,8 @@ class RecursionGuard {
 /// (CPython reserves it), so -1 can mean "not cached".
 std::int64_t hash_bytes(std::span<const std::byte> data) noexcept;
 
-/// The heap that owns `object` (and so its arrays and tables).
-inline Heap& heap_of(const Object& object) noexcept { return object.heap(); }
+/// The heap that owns `object` (and so its arrays and tables), found inline.
+inline Heap& heap_of(const Object& object) noexcept { return ouro::detail::heap_of(object); }
 
 /// Keeps I1 for values stored into a container of `heap` (immediates belong to no heap).
 inline void check_same_heap(const Heap& heap, const Value& item) {
@@ -38,6 +38,10 @@ inline void check_same_heap(const Heap& heap, const Value& item) {
 }
 inline void check_same_heap(const Heap& heap, std::span<const Value> items) {
   for (const Value& item : items) check_same_heap(heap, item);
+}
+/// The same, for a store into `container` that needs no Heap otherwise (list.append).
+inline void check_same_heap(const Object& container, const Value& item) {
+  if (const Object* o = item.object()) ouro::detail::check_same_heap(container, *o);
 }
 
 /// CPython's _PyObject_GC_MAY_BE_TRACKED: `v` is a container that is tracked or may

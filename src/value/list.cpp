@@ -102,17 +102,19 @@ const Value& List::at(std::int64_t i) const {
 }
 
 void List::set(std::int64_t i, Value v) {
-  vd::check_same_heap(vd::heap_of(*this), v);
+  vd::check_same_heap(*this, v);
   Value& slot = items_[normalize_index(i, "list assignment index out of range")];
   Value old = std::exchange(slot, std::move(v));  // dies after the list is consistent
 }
 
+void List::grow_for_append(const ouro::SiteLocation& loc) {
+  SiteScope site(loc);  // only growing allocates: the growth is the caller's line's
+  grow_to(grown_capacity(std::size_t{size_} + 1, capacity_));
+}
+
 void List::append(Value v, ouro::SiteLocation loc) {
-  vd::check_same_heap(vd::heap_of(*this), v);
-  if (size_ == capacity_) {
-    SiteScope site(loc);  // only growing allocates: the growth is the caller's line's
-    grow_to(grown_capacity(std::size_t{size_} + 1, capacity_));
-  }
+  vd::check_same_heap(*this, v);
+  if (size_ == capacity_) grow_for_append(loc);  // out of line: append itself needs no frame
   ::new (static_cast<void*>(items_ + size_)) Value(std::move(v));
   ++size_;
 }
@@ -135,7 +137,7 @@ void List::extend(std::span<const Value> more, ouro::SiteLocation loc) {
 }
 
 void List::insert(std::int64_t i, Value v, ouro::SiteLocation loc) {
-  vd::check_same_heap(vd::heap_of(*this), v);
+  vd::check_same_heap(*this, v);
   // Python clamps the position of list.insert instead of raising.
   if (i < 0) i = std::max<std::int64_t>(i + size_, 0);
   const auto at = std::min<std::size_t>(static_cast<std::size_t>(i), size_);

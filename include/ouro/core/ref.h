@@ -153,17 +153,22 @@ namespace detail {
 
 std::uint16_t register_type_mangled(const char* mangled_name) noexcept;
 
-/// The registered id of T (registered on first use, process-wide). A type may choose its
-/// displayed name with `static constexpr std::string_view kTypeName = "Name";`.
 template <class T>
-std::uint16_t type_id_of() noexcept {
-  static const std::uint16_t id = [] {
-    if constexpr (requires { T::kTypeName; }) {
-      return register_type(T::kTypeName);
-    } else {
-      return register_type_mangled(typeid(T).name());
-    }
-  }();
+[[gnu::noinline, gnu::cold]] std::uint16_t register_type_of() noexcept {
+  if constexpr (requires { T::kTypeName; }) {
+    return register_type(T::kTypeName);
+  } else {
+    return register_type_mangled(typeid(T).name());
+  }
+}
+
+/// The registered id of T (registered on first use, process-wide). A type may choose its
+/// displayed name with `static constexpr std::string_view kTypeName = "Name";`. The
+/// registration is out of line, so that what every `is<Str>()` and make<T> inlines is the
+/// guard's test and a load.
+template <class T>
+inline std::uint16_t type_id_of() noexcept {
+  static const std::uint16_t id = register_type_of<T>();
   return id;
 }
 
@@ -191,16 +196,43 @@ inline void adopt_new_object(Heap& heap, Object* object, std::size_t bytes,
   if (kind_flags & Object::kContainer) track_new_container(heap, object);
 }
 
+/// The allocator that owns a constructed object's block (nullptr once its heap is gone),
+/// read from the block's pool or large-block header: one mask and one load.
+inline Allocator* owner_allocator(const Object& object) noexcept {
+  const std::uint32_t flags = ObjectAccess::flags(object);
+  auto* self = const_cast<Object*>(&object);
+  const void* block = (flags & Object::kContainer) ? static_cast<void*>(links_of(self)) : self;
+  return Allocator::owner_of(block, flags & Object::kPoolShiftMask);
+}
+
+/// Object::heap() inline, for the value layer's hot paths (every container operation asks
+/// which heap it is in): the out-of-line call answers the rare cases (an object inside its
+/// make<T>, an orphan, which it reports).
+inline Heap& heap_of(const Object& object) noexcept {
+  if (OURO_UNLIKELY(ObjectAccess::flags(object) & Object::kConstructing)) return object.heap();
+  Allocator* allocator = owner_allocator(object);
+  if (OURO_UNLIKELY(allocator == nullptr)) return object.heap();
+  return Heap::of(*allocator);
+}
+
 /// Keeps I1 where a container stores a reference: `item` must live in `heap`. One mask and
 /// one load (the owner in the item's pool header); immediates never reach it.
 inline void check_same_heap(const Heap& heap, const Object& item) {
-  const std::uint32_t flags = ObjectAccess::flags(item);
-  if (OURO_UNLIKELY(flags & Object::kConstructing)) return;  // header not filled in yet
-  auto* self = const_cast<Object*>(&item);
-  const void* block = (flags & Object::kContainer) ? static_cast<void*>(links_of(self)) : self;
-  if (OURO_UNLIKELY(Allocator::owner_of(block, flags & Object::kPoolShiftMask) !=
-                    &heap.allocator())) {
-    throw_cross_heap(heap, item);
+  if (OURO_UNLIKELY(ObjectAccess::flags(item) & Object::kConstructing)) return;  // no header yet
+  if (OURO_UNLIKELY(owner_allocator(item) != &heap.allocator())) throw_cross_heap(heap, item);
+}
+
+/// The same check where the container is at hand but its heap is not needed otherwise
+/// (list.append): the two blocks' owners are compared without finding the Heap.
+inline void check_same_heap(const Object& container, const Object& item) {
+  const std::uint32_t both = ObjectAccess::flags(item) | ObjectAccess::flags(container);
+  if (OURO_UNLIKELY(both & Object::kConstructing)) {  // a header not filled in yet
+    if (!(ObjectAccess::flags(item) & Object::kConstructing))
+      check_same_heap(container.heap(), item);
+    return;
+  }
+  if (OURO_UNLIKELY(owner_allocator(item) != owner_allocator(container))) {
+    throw_cross_heap(container.heap(), item);
   }
 }
 

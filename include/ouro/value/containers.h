@@ -198,6 +198,7 @@ class List final : public Object {
  private:
   ~List() override;
   void grow_to(std::size_t capacity);
+  [[gnu::noinline]] void grow_for_append(const ouro::SiteLocation& loc);
   std::size_t normalize_index(std::int64_t i, const char* message) const;
 
   Value* items_ = nullptr;      // heap block of capacity_ Values, or null when capacity_ is 0
