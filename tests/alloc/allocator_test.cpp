@@ -208,6 +208,35 @@ TEST(Allocator, FreedBlocksAreReusedNewestFirstFromABoundedCache) {
   heap.deallocate(tagged, 80);
 }
 
+// A build that frees nothing takes each pool's never-used blocks in batches through the
+// free cache (the inline path): still in address order, counted exactly, and verify()
+// finds the batch's blocks counted as used by their pool and on no free list.
+TEST(Allocator, NeverUsedBlocksReachTheCacheInBatchesInAddressOrder) {
+  Allocator heap;
+  std::vector<void*> blocks;
+  for (int i = 0; i < 300; ++i) {
+    blocks.push_back(heap.allocate(48));
+    ASSERT_TRUE(heap.verify()) << "after block " << i;
+  }
+  std::size_t consecutive = 0;
+  for (std::size_t i = 1; i < blocks.size(); ++i) {
+    const auto step = reinterpret_cast<std::uintptr_t>(blocks[i]) -
+                      reinterpret_cast<std::uintptr_t>(blocks[i - 1]);
+    if (step == 48) ++consecutive;
+  }
+  EXPECT_GE(consecutive, blocks.size() - 3);  // a new pool breaks the run, nothing else
+  ouro::HeapStats s = heap.stats();
+  EXPECT_EQ(s.bytes_in_use, 300u * 48);
+  EXPECT_EQ(s.size_classes[2].blocks_used, 300u);
+  for (void* p : blocks) heap.deallocate(p, 48);
+  heap.flush_caches();
+  s = heap.stats();
+  EXPECT_EQ(s.bytes_in_use, 0u);
+  EXPECT_EQ(s.size_classes[2].blocks_used, 0u);
+  EXPECT_EQ(s.pools_used, 0u);
+  EXPECT_TRUE(heap.verify());
+}
+
 // A failing allocation first gives the free cache back to the pools (so that emptied
 // arenas can go back to the backing), before the pressure hook or the MemoryError.
 TEST(Allocator, PressureFlushesTheFreeCacheFirst) {
