@@ -74,7 +74,7 @@ class DisMemo {
       if (dense_[*index] != kAbsent) return &dense_[*index];
     }
     if (sparse_.empty()) return nullptr;
-    const auto it = sparse_.find(HeapString(key, sparse_.get_allocator()));
+    const auto it = sparse_.find(key);  // transparent: no key string made
     return it == sparse_.end() ? nullptr : &it->second;
   }
 

@@ -323,6 +323,7 @@ class Pickler {
   MemoTable memo_;
   std::uint32_t memo_size_ = 0;
   detail::HeapMap<HeapString, std::uint64_t, detail::TextHash> names_;
+  std::uint64_t one_char_interned_[256] = {};  // named_key("I", one byte), 0: not yet
   HeapVector<Task> stack_;
   std::size_t late_memo_shared_ = 0;  // open item regions of shared late-memoized objects
   std::deque<Value, StdAllocator<Value>> keep_alive_;  // temporaries, stable addresses (see
@@ -437,14 +438,38 @@ void Pickler::write_payload(std::string_view header, std::span<const std::byte> 
 }
 
 // The memo key of a name: `kind` then the name, or then "module\nqualname" for a class.
+// Asked for every attribute name of every instance (a state dict's keys are interned
+// names): the key is composed on the stack and looked up without a string made; a
+// one-character interned name (the commonest: 'x', 'a') is answered from an array.
 std::uint64_t Pickler::named_key(std::string_view kind, std::string_view name,
                                  std::string_view qualname) {
-  HeapString k{alloc_};
-  k.reserve(kind.size() + name.size() + 1 + qualname.size());
-  k.append(kind).append(name);
-  if (!qualname.empty()) k.append(1, '\n').append(qualname);
-  auto [it, added] = names_.try_emplace(std::move(k), 0);
-  if (added) it->second = ((names_.size()) << 4) | kTagNamed;
+  const bool one_char_name = kind == "I" && name.size() == 1 && qualname.empty();
+  std::uint64_t* cached = nullptr;
+  if (one_char_name) {
+    cached = &one_char_interned_[static_cast<unsigned char>(name[0])];
+    if (*cached != 0) return *cached;
+  }
+  const std::size_t n = kind.size() + name.size() + (qualname.empty() ? 0 : 1 + qualname.size());
+  char stack[160];
+  HeapString spill{alloc_};
+  char* at = stack;
+  if (n > sizeof stack) {
+    spill.resize(n);
+    at = spill.data();
+  }
+  std::memcpy(at, kind.data(), kind.size());
+  std::memcpy(at + kind.size(), name.data(), name.size());
+  if (!qualname.empty()) {
+    at[kind.size() + name.size()] = '\n';
+    std::memcpy(at + kind.size() + name.size() + 1, qualname.data(), qualname.size());
+  }
+  const std::string_view key(at, n);
+  auto it = names_.find(key);
+  if (it == names_.end()) {
+    it = names_.try_emplace(HeapString(key, alloc_), 0).first;
+    it->second = (names_.size() << 4) | kTagNamed;
+  }
+  if (cached != nullptr) *cached = it->second;
   return it->second;
 }
 
