@@ -249,15 +249,22 @@ struct Tracer::Impl {
   std::size_t pools_used = 0;
   std::uint64_t pool_bytes = 0;           // bytes of all PoolSlots arrays
   PoolSlots** last_pool_entry = nullptr;  // pool_entry's last answer (reset when entries move)
-  // The pool each size class last used: allocations and frees alternate between classes (a
-  // dict, its key, a float...) but mostly stay in one pool per class, so this answers
-  // without probing pool_table (callgrind: add_block went from 86 instructions a call).
+  // The pool each size class last allocated from, and the one it last freed into:
+  // allocations and frees alternate between classes (a dict, its key, a float...) but
+  // mostly stay in one pool per class, so these answer without probing pool_table
+  // (callgrind: add_block went from 86 instructions a call). Kept apart because a program
+  // that frees old blocks while it makes new ones (a collection, a rebuilt list) frees into
+  // other pools than it allocates from; one array would send both to pool_table.
   // Indexed by (size - 1) / 16 of the request or of the block, which agree.
   static constexpr std::size_t kSmallClasses = kSmallRequestLimit / 16;
-  PoolSlots* recent_pool[kSmallClasses] = {};
+  PoolSlots* recent_alloc_pool[kSmallClasses] = {};
+  PoolSlots* recent_free_pool[kSmallClasses] = {};
 
-  PoolSlots* recent_slots(std::uintptr_t block, std::uint64_t size) noexcept {
-    PoolSlots* p = recent_pool[(size - 1) / 16];
+  /// The recent pool in `recent` if it holds `block` of `size` (a small request), or nullptr.
+  [[gnu::always_inline]] PoolSlots* recent_slots(PoolSlots* const (&recent)[kSmallClasses],
+                                                 std::uintptr_t block,
+                                                 std::uint64_t size) const noexcept {
+    PoolSlots* p = recent[(size - 1) / 16];
     return p != nullptr && p->pool == (block >> pool_shift) ? p : nullptr;
   }
 
@@ -322,11 +329,12 @@ struct Tracer::Impl {
     return index < p->count ? &p->slot[index] : nullptr;
   }
 
-  void drop_pool(PoolSlots** entry) noexcept {
+  [[gnu::noinline]] void drop_pool(PoolSlots** entry) noexcept {
     last_pool_entry = nullptr;
     PoolSlots* p = *entry;
-    for (PoolSlots*& recent : recent_pool) {
-      if (recent == p) recent = nullptr;
+    for (std::size_t c = 0; c < kSmallClasses; ++c) {
+      if (recent_alloc_pool[c] == p) recent_alloc_pool[c] = nullptr;
+      if (recent_free_pool[c] == p) recent_free_pool[c] = nullptr;
     }
     pool_bytes -= sizeof(PoolSlots) + (p->count - 1) * sizeof(PoolSlot);
     std::free(p);
@@ -346,8 +354,13 @@ struct Tracer::Impl {
   }
 
   // --- both kinds ---------------------------------------------------------------------
+  // add_block and remove_block run on every allocation and free: their common case (a small
+  // block in the pool its class last used) is inlined into the callbacks, and everything
+  // else is out of line, so that the common case saves no registers (callgrind: the
+  // out-of-line versions spent 20 of their 60 and 88 instructions a call entering and
+  // leaving).
   struct Found {
-    std::uint32_t site;
+    std::uint32_t site;  // kNoSite: the block was not traced
     std::uint64_t size;
   };
 
@@ -355,13 +368,28 @@ struct Tracer::Impl {
     return pool_shift != 0 && size <= kSmallRequestLimit;  // what block_tag() calls small
   }
 
-  bool add_block(std::uintptr_t block, std::uint32_t site, std::uint64_t size) {
-    if (!is_small(size)) return insert(block, site, size);
-    PoolSlots* p = recent_slots(block, size);
-    if (p == nullptr) {
-      p = pool_slots_for(block, size);
-      recent_pool[(size - 1) / 16] = p;
+  /// Records `block`; false if the tracer had no memory for it (the block stays untraced).
+  [[gnu::always_inline]] bool add_block(std::uintptr_t block, std::uint32_t site,
+                                        std::uint64_t size) {
+    // size - 1 < limit: small and not 0 (no pool is recent while pool_shift is 0).
+    if (OURO_LIKELY(size - 1 < kSmallRequestLimit)) {
+      if (PoolSlots* p = recent_slots(recent_alloc_pool, block, size)) {
+        if (PoolSlot* slot = pool_slot(p, block); OURO_LIKELY(slot != nullptr)) {
+          if (slot->site == kNoSite) ++p->live;
+          slot->site = site;
+          slot->size = static_cast<std::uint32_t>(size);
+          return true;
+        }
+      }
     }
+    return add_block_slow(block, site, size);
+  }
+
+  [[gnu::noinline]] bool add_block_slow(std::uintptr_t block, std::uint32_t site,
+                                        std::uint64_t size) {
+    if (!is_small(size)) return insert(block, site, size);
+    PoolSlots* p = pool_slots_for(block, size);
+    recent_alloc_pool[(size - 1) / 16] = p;
     PoolSlot* slot = p == nullptr ? nullptr : pool_slot(p, block);
     if (slot == nullptr) return false;
     if (slot->site == kNoSite) ++p->live;
@@ -381,25 +409,35 @@ struct Tracer::Impl {
     return std::nullopt;
   }
 
-  std::optional<Found> remove_block(std::uintptr_t block, std::uint64_t size) noexcept {
-    if (is_small(size) && size != 0) {
-      if (PoolSlots* p = recent_slots(block, size)) {
+  /// Forgets `block` and says what it was (site kNoSite: it was not traced).
+  [[gnu::always_inline]] Found remove_block(std::uintptr_t block, std::uint64_t size) noexcept {
+    if (OURO_LIKELY(size - 1 < kSmallRequestLimit)) {
+      if (PoolSlots* p = recent_slots(recent_free_pool, block, size)) {
         PoolSlot* slot = pool_slot(p, block);
-        if (slot != nullptr && slot->site != kNoSite) {
+        if (OURO_LIKELY(slot != nullptr && slot->site != kNoSite)) {
           const Found found{slot->site, slot->size};
           slot->site = kNoSite;
-          if (--p->live == 0) drop_pool(pool_entry(p->pool));
+          if (OURO_UNLIKELY(--p->live == 0)) drop_pool(pool_entry(p->pool));
           return found;
         }
       }
     }
+    return remove_block_slow(block, size);
+  }
+
+  [[gnu::noinline]] Found remove_block_slow(std::uintptr_t block, std::uint64_t size) noexcept {
     if (pool_shift != 0) {
       if (PoolSlots** e = pool_entry(block >> pool_shift)) {
-        PoolSlot* slot = pool_slot(*e, block);
+        PoolSlots* p = *e;
+        PoolSlot* slot = pool_slot(p, block);
         if (slot != nullptr && slot->site != kNoSite) {
           const Found found{slot->site, slot->size};
           slot->site = kNoSite;
-          if (--(*e)->live == 0) drop_pool(e);
+          if (--p->live == 0) {
+            drop_pool(e);
+          } else if (is_small(size)) {
+            recent_free_pool[(size - 1) / 16] = p;  // the next free of the class looks here
+          }
           return found;
         }
       }
@@ -409,7 +447,7 @@ struct Tracer::Impl {
       erase(slot);
       return found;
     }
-    return std::nullopt;
+    return {kNoSite, 0};
   }
 
   void clear_blocks() noexcept {
@@ -419,7 +457,8 @@ struct Tracer::Impl {
       p = nullptr;
     }
     last_pool_entry = nullptr;
-    for (PoolSlots*& recent : recent_pool) recent = nullptr;
+    for (PoolSlots*& recent : recent_alloc_pool) recent = nullptr;
+    for (PoolSlots*& recent : recent_free_pool) recent = nullptr;
     pools_used = 0;
     pool_bytes = 0;
   }
@@ -444,69 +483,85 @@ struct Tracer::Impl {
   // walk looked at, so it is cached by their identities: where SourceLocation is
   // std::source_location, one pointer to the compiler's static record of the call site.
   // Direct-mapped, indexed by the innermost two frames (a library entry point called from
-  // several user lines gets several entries).
+  // several user lines gets several entries). A hit is inlined into on_allocate; the walk
+  // is out of line (its frame buffers made every call save registers and move the stack).
   static constexpr bool kLocationIsPointer = sizeof(ouro::SourceLocation) == sizeof(void*);
   static constexpr std::uint32_t kCachedDepth = 4;  // deeper walks are not cached
   struct SiteCacheEntry {
-    const void* frame[kCachedDepth];  // identities of the frames the walk looked at
-    std::uint32_t depth = 0;          // how many; 0: empty entry
-    bool chain_ended = false;         // the walk stopped because the chain ended
+    const void* frame[kCachedDepth] = {};  // identities of the frames the walk looked at
     std::uint32_t site = kNoSite;
-    int limit = 0;
+    std::uint8_t depth = 0;    // how many (frame[0] nullptr: empty entry)
+    bool chain_ended = false;  // the walk stopped because the chain ended
   };
   static constexpr std::size_t kSiteCacheSize = 256;
-  std::unique_ptr<SiteCacheEntry[]> site_cache;  // made on first use
+  SiteCacheEntry site_cache[kSiteCacheSize];
+  int site_cache_limit = 0;  // the frame limit the entries were walked with
 
   static const void* identity(const ouro::SourceLocation& location) noexcept {
     const void* id;
     std::memcpy(&id, &location, sizeof id);
     return id;
   }
-  static std::size_t cache_index(const SiteFrame* innermost) noexcept {
-    const SiteFrame* next = innermost->caller;
-    const auto a = reinterpret_cast<std::uintptr_t>(identity(innermost->location));
-    const auto b = next == nullptr ? 0 : reinterpret_cast<std::uintptr_t>(identity(next->location));
-    return static_cast<std::size_t>(mix(a ^ (b * 0x9e3779b97f4a7c15ULL)) & (kSiteCacheSize - 1));
+  static std::size_t cache_index(const void* innermost, const void* caller) noexcept {
+    const auto a = reinterpret_cast<std::uintptr_t>(innermost);
+    const auto b = reinterpret_cast<std::uintptr_t>(caller);
+    static_assert(kSiteCacheSize == 256, "the index keeps the product's top 8 bits");
+    return static_cast<std::size_t>(((a ^ (b * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL) >>
+                                    56);
   }
 
-  /// The cached site of the chain starting at `innermost`, or kNoSite.
-  std::uint32_t cached_site(const SiteFrame* innermost, int limit) const noexcept {
-    if (!site_cache) return kNoSite;
-    const SiteCacheEntry& e = site_cache[cache_index(innermost)];
-    if (e.depth == 0 || e.limit != limit) return kNoSite;
-    const SiteFrame* f = innermost;
-    for (std::uint32_t k = 0; k < e.depth; ++k, f = f->caller) {
-      if (f == nullptr || identity(f->location) != e.frame[k]) return kNoSite;
-    }
-    if (e.chain_ended && f != nullptr) return kNoSite;
-    return e.site;
+  /// Entries walked with another frame limit would give other sites: forgotten.
+  void set_site_limit(int limit) noexcept {
+    if (limit == site_cache_limit) return;
+    std::fill(std::begin(site_cache), std::end(site_cache), SiteCacheEntry{});
+    site_cache_limit = limit;
   }
 
-  void cache_site(const SiteFrame* innermost, int limit, std::uint32_t depth, bool chain_ended,
-                  std::uint32_t site) {
+  void cache_site(const SiteFrame* innermost, std::uint32_t depth, bool chain_ended,
+                  std::uint32_t site) noexcept {
     if (depth > kCachedDepth) return;
-    if (!site_cache) site_cache = std::make_unique<SiteCacheEntry[]>(kSiteCacheSize);
-    SiteCacheEntry& e = site_cache[cache_index(innermost)];
+    const SiteFrame* caller = innermost->caller;
+    SiteCacheEntry& e = site_cache[cache_index(
+        identity(innermost->location), caller == nullptr ? nullptr : identity(caller->location))];
     const SiteFrame* f = innermost;
     for (std::uint32_t k = 0; k < depth; ++k, f = f->caller) e.frame[k] = identity(f->location);
-    e.depth = depth;
+    e.depth = static_cast<std::uint8_t>(depth);
     e.chain_ended = chain_ended;
     e.site = site;
-    e.limit = limit;
   }
 
   /// The site of an allocation made now: up to `limit` user frames of the entry-point
   /// chain (library frames skipped; the innermost one kept if there is no user frame).
-  std::uint32_t current_site(int limit, int native_frames) {
+  /// `limit` is the one given to set_site_limit.
+  [[gnu::always_inline]] std::uint32_t current_site(int limit, int native_frames) {
     const SiteFrame* innermost = ouro::current_site();
+    if constexpr (kLocationIsPointer) {
+      if (OURO_LIKELY(innermost != nullptr && native_frames == 0)) {
+        const void* first = identity(innermost->location);
+        const SiteFrame* f = innermost->caller;
+        const SiteCacheEntry& e =
+            site_cache[cache_index(first, f == nullptr ? nullptr : identity(f->location))];
+        if (OURO_LIKELY(e.frame[0] == first)) {
+          std::uint32_t k = 1;
+          for (; k < e.depth && f != nullptr && identity(f->location) == e.frame[k]; ++k) {
+            f = f->caller;
+          }
+          if (OURO_LIKELY(k == e.depth && (!e.chain_ended || f == nullptr))) return e.site;
+        }
+      }
+    }
+    if (innermost == nullptr && native_frames == 0 && unknown_site != kNoSite) {
+      return unknown_site;
+    }
+    return walk_site(innermost, limit, native_frames);
+  }
+
+  [[gnu::noinline]] std::uint32_t walk_site(const SiteFrame* innermost, int limit,
+                                            int native_frames) {
     if (native_frames > 0) return site_with_native_frames(innermost, limit, native_frames);
     if (innermost == nullptr) {  // no entry point running: the unknown site, interned once
       if (unknown_site == kNoSite) unknown_site = intern(nullptr, 0);
       return unknown_site;
-    }
-    if constexpr (kLocationIsPointer) {
-      const std::uint32_t cached = cached_site(innermost, limit);
-      if (cached != kNoSite) return cached;
     }
     RawFrame buffer[kMaxFrames];
     std::uint32_t n = 0, depth = 0;
@@ -520,7 +575,7 @@ struct Tracer::Impl {
                      innermost->location.line()};
     }
     const std::uint32_t site = intern(buffer, n);
-    if constexpr (kLocationIsPointer) cache_site(innermost, limit, depth, f == nullptr, site);
+    if constexpr (kLocationIsPointer) cache_site(innermost, depth, f == nullptr, site);
     return site;
   }
 
@@ -623,8 +678,8 @@ struct Tracer::Impl {
   std::uint64_t memory() const noexcept {
     return block_table_bytes() + big_sizes.size() * 32 + frames.capacity() * sizeof(RawFrame) +
            sites.capacity() * sizeof(Site) + stats.capacity() * sizeof(SiteStats) +
-           site_index.capacity() * sizeof(std::uint32_t) + library_file.size() * 32 + sizeof(Impl) +
-           (site_cache ? kSiteCacheSize * sizeof(SiteCacheEntry) : 0);
+           site_index.capacity() * sizeof(std::uint32_t) + library_file.size() * 32 +
+           sizeof(Impl);  // sizeof(Impl) includes the site cache
   }
 };
 
@@ -664,6 +719,7 @@ void Tracer::start(int frames, int native_frames) {
                     kMaxFrames, native_frames));
   }
   frames_ = frames;
+  impl_->set_site_limit(frames);
   if (native_frames > 0 && native_frames_ == 0) {
     // The first backtrace() loads the unwinder (a dlopen and malloc): not inside a callback.
     void* warm_up[1];
@@ -703,6 +759,7 @@ void Tracer::clear_traces() noexcept {
   for (auto& s : impl_->stats) s = {};
   current_ = peak_ = scope_peak_ = live_blocks_ = 0;
   event_ = peak_event_ = last_sample_bytes_ = 0;
+  sample_step_ = sample_step_for(0);
   samples_.clear();
   collections_.clear();
   scopes_.clear();
@@ -712,6 +769,7 @@ void Tracer::clear_traces() noexcept {
 void Tracer::reset_peak() noexcept {
   peak_ = current_;
   peak_event_ = event_;
+  sample_step_ = sample_step_for(peak_);
 }
 
 std::uint64_t Tracer::tracer_memory() const noexcept {
@@ -723,22 +781,54 @@ std::uint64_t Tracer::trace_table_bytes() const noexcept { return impl_->block_t
 
 std::uint64_t Tracer::now_ns() const noexcept { return steady_ns() - start_ns_; }
 
-void Tracer::note_change(std::uint32_t site, std::int64_t bytes, std::int64_t blocks) noexcept {
+// The callbacks run on every allocation and free of the traced heap: their common case
+// (a cached site, a small block in a recent pool) is inlined into them and touches no
+// function call; see Impl::add_block and Impl::current_site.
+
+inline void Tracer::note_allocated(std::uint32_t site, std::uint64_t size) noexcept {
   Impl::SiteStats& s = impl_->stats[site];
+  s.total_bytes += size;
+  ++s.total_count;
   ++event_;
   if (s.last_event <= peak_event_) {  // still holds its value at the peak: save it
     s.peak_bytes = s.bytes;
     s.peak_count = s.count;
   }
   s.last_event = event_;
-  s.bytes += static_cast<std::uint64_t>(bytes);
-  s.count += static_cast<std::uint64_t>(blocks);
-  current_ += static_cast<std::uint64_t>(bytes);
+  s.bytes += size;
+  ++s.count;
+  ++live_blocks_;
+  current_ += size;
   if (current_ > peak_) {
     peak_ = current_;
     peak_event_ = event_;
+    sample_step_ = sample_step_for(peak_);
   }
   if (current_ > scope_peak_) scope_peak_ = current_;
+  maybe_sample();
+}
+
+inline void Tracer::note_freed(std::uint32_t site, std::uint64_t size) noexcept {
+  Impl::SiteStats& s = impl_->stats[site];
+  ++event_;
+  if (s.last_event <= peak_event_) {
+    s.peak_bytes = s.bytes;
+    s.peak_count = s.count;
+  }
+  s.last_event = event_;
+  s.bytes -= size;
+  --s.count;
+  --live_blocks_;
+  current_ -= size;  // never above the peak: no peak to update
+  maybe_sample();
+}
+
+inline void Tracer::maybe_sample() noexcept {
+  // A point whenever the traced total moved by 1/256 of the peak (at least 1 KiB): a few
+  // hundred points per run however long it is, and every rise to the peak is visible.
+  const std::uint64_t moved =
+      current_ > last_sample_bytes_ ? current_ - last_sample_bytes_ : last_sample_bytes_ - current_;
+  if (OURO_UNLIKELY(moved >= sample_step_)) add_sample();
 }
 
 void Tracer::on_allocate(void* block, std::size_t size) noexcept {
@@ -747,12 +837,7 @@ void Tracer::on_allocate(void* block, std::size_t size) noexcept {
   try {
     const std::uint32_t site = impl_->current_site(frames_, native_frames_);
     if (impl_->add_block(reinterpret_cast<std::uintptr_t>(block), site, size)) {
-      ++live_blocks_;
-      auto& s = impl_->stats[site];
-      s.total_bytes += size;
-      ++s.total_count;
-      note_change(site, static_cast<std::int64_t>(size), 1);
-      maybe_sample();
+      note_allocated(site, size);
     }
   } catch (...) {
     // Out of the C library's memory for the tracer's tables: this block stays untraced.
@@ -763,21 +848,9 @@ void Tracer::on_allocate(void* block, std::size_t size) noexcept {
 void Tracer::on_deallocate(void* block, std::size_t size) noexcept {
   if (in_callback_) return;
   in_callback_ = true;
-  if (const auto found = impl_->remove_block(reinterpret_cast<std::uintptr_t>(block), size)) {
-    --live_blocks_;
-    note_change(found->site, -static_cast<std::int64_t>(found->size), -1);
-    maybe_sample();
-  }
+  const Impl::Found found = impl_->remove_block(reinterpret_cast<std::uintptr_t>(block), size);
+  if (found.site != Impl::kNoSite) note_freed(found.site, found.size);
   in_callback_ = false;
-}
-
-void Tracer::maybe_sample() noexcept {
-  // A point whenever the traced total moved by 1/256 of the peak (at least 1 KiB): a few
-  // hundred points per run however long it is, and every rise to the peak is visible.
-  const std::uint64_t step = std::max<std::uint64_t>(1024, peak_ / 256);
-  const std::uint64_t moved =
-      current_ > last_sample_bytes_ ? current_ - last_sample_bytes_ : last_sample_bytes_ - current_;
-  if (moved >= step) add_sample();
 }
 
 void Tracer::add_sample() noexcept {

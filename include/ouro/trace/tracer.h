@@ -140,8 +140,13 @@ class Tracer final : private AllocationObserver {
  private:
   void on_allocate(void* block, std::size_t size) noexcept override;
   void on_deallocate(void* block, std::size_t size) noexcept override;
-  void note_change(std::uint32_t site, std::int64_t bytes, std::int64_t blocks) noexcept;
+  void note_allocated(std::uint32_t site, std::uint64_t size) noexcept;
+  void note_freed(std::uint32_t site, std::uint64_t size) noexcept;
   void maybe_sample() noexcept;
+  /// How far the traced total moves between two timeline samples at a given peak.
+  static std::uint64_t sample_step_for(std::uint64_t peak) noexcept {
+    return peak / 256 > 1024 ? peak / 256 : 1024;
+  }
   void record_collection(const std::string& phase, const gc::CollectionInfo& info) noexcept;
   Snapshot snapshot_of(int which) const;
 
@@ -158,6 +163,7 @@ class Tracer final : private AllocationObserver {
   std::uint64_t event_ = 0;       // changes counted, the clock of the lazy peak table
   std::uint64_t peak_event_ = 0;  // event_ at which the peak was last reached
   std::uint64_t last_sample_bytes_ = 0;
+  std::uint64_t sample_step_ = sample_step_for(0);  // follows peak_
   std::uint64_t start_ns_ = 0;
   std::vector<Sample> samples_;
   std::vector<CollectionEvent> collections_;
