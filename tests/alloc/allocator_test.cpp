@@ -523,12 +523,14 @@ TEST(AllocatorOptions, ASmallLimitGetsTheSmallShape) {
 struct Recorder final : ouro::AllocationObserver {
   std::map<void*, std::size_t> live;
   std::size_t allocations = 0, deallocations = 0;
+  std::size_t last_freed_size = 0;
   void on_allocate(void* block, std::size_t size) noexcept override {
     live[block] = size;
     ++allocations;
   }
-  void on_deallocate(void* block, std::size_t) noexcept override {
+  void on_deallocate(void* block, std::size_t size) noexcept override {
     live.erase(block);
+    last_freed_size = size;
     ++deallocations;
   }
 };
@@ -542,13 +544,18 @@ TEST(AllocatorObserver, SeesSizedAndUnsizedFrees) {
   EXPECT_EQ(recorder.live.at(small), 40u);
   EXPECT_EQ(recorder.live.at(large), 4000u);
   heap.deallocate(small, 40);
+  EXPECT_EQ(recorder.last_freed_size, 40u);
   heap.free_block(large, heap.block_tag(4000));  // unsized: the tag finds the size
+  EXPECT_EQ(recorder.last_freed_size, 4000u);
+  void* tagged = heap.allocate(100);
+  heap.free_block(tagged, heap.block_tag(100));  // unsized small: its class's block size
+  EXPECT_EQ(recorder.last_freed_size, 112u);
   EXPECT_TRUE(recorder.live.empty());
-  EXPECT_EQ(recorder.allocations, 2u);
-  EXPECT_EQ(recorder.deallocations, 2u);
+  EXPECT_EQ(recorder.allocations, 3u);
+  EXPECT_EQ(recorder.deallocations, 3u);
   heap.set_observer(nullptr);
   heap.deallocate(heap.allocate(8), 8);
-  EXPECT_EQ(recorder.allocations, 2u);
+  EXPECT_EQ(recorder.allocations, 3u);
 }
 
 // --- unsized frees and abandonment ---------------------------------------------------------
