@@ -381,6 +381,19 @@ void* Allocator::allocate_large(std::size_t n) noexcept {
 
 // --- deallocation -----------------------------------------------------------------------
 
+// The inline paths' cache pop and push when an observer is installed (see allocate()).
+void* Allocator::take_cached_observed(std::size_t size_class, std::size_t n) noexcept {
+  void* p = take_cached(size_class);
+  observer_->on_allocate(p, n);
+  return p;
+}
+
+void Allocator::put_cached_observed(void* p, std::size_t size_class, std::size_t n) noexcept {
+  observer_->on_deallocate(p, n);
+  ++deallocations_;
+  put_cached(p, size_class);
+}
+
 void Allocator::deallocate_slow(void* p, std::size_t n) noexcept {
   if (p == nullptr) return;
   if (n == 0) n = 1;
