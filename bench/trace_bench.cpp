@@ -5,6 +5,11 @@
 // recording, and the tracer's metadata per live block.
 //
 //   build/release/bench/trace_bench [runs=7]
+//   build/release/bench/trace_bench probe values.records on|off   (under callgrind:
+//       valgrind --tool=callgrind --toggle-collect='*probe_workload*' build/release/...)
+//
+// The second form runs one workload once, traced or not, for an instruction count of the
+// timed part alone (the figures in docs/benchmarks.md, "Tracing overhead").
 //
 // docs/benchmarks.md quotes the median of three whole runs. What "off" costs against a
 // build without the observer branch is measured by running the same workloads from
@@ -19,6 +24,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ouro/pickle/pickle.h"
@@ -142,6 +148,29 @@ double best_seconds(int runs, bool traced, const Workload& w, double* best_cycle
   return best;
 }
 
+/// The timed part of a workload, once, on its own for callgrind's --toggle-collect.
+[[gnu::noinline]] void probe_workload(const Workload& w, ouro::Heap& heap,
+                                      const ouro::Value& prepared) {
+  w.timed(heap, prepared);
+}
+
+/// `trace_bench probe NAME on|off`: the workload NAME once, traced (one frame) or not.
+int probe(const Workload* begin, const Workload* end, std::string_view name, bool traced) {
+  const Workload* w = std::find_if(begin, end, [&](const Workload& x) { return x.name == name; });
+  if (w == end) {
+    std::fprintf(stderr, "trace_bench probe: no workload named '%.*s'\n",
+                 static_cast<int>(name.size()), name.data());
+    return 2;
+  }
+  ouro::Heap heap;
+  ouro::HeapScope scope(heap);
+  const ouro::Value prepared = w->prepare(heap);
+  std::optional<ouro::trace::Tracer> tracer;
+  if (traced) tracer.emplace(heap).start(1);
+  probe_workload(*w, heap, prepared);
+  return 0;
+}
+
 void measure(int runs, const Workload& w) {
   double off = 1e30, on = 1e30, off_cycles = 1e30, on_cycles = 1e30;
   for (int round = 0; round < 2; ++round) {  // interleaved: both sides see the same machine
@@ -155,7 +184,8 @@ void measure(int runs, const Workload& w) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int runs = argc >= 2 ? std::max(1, std::atoi(argv[1])) : 7;
+  const bool probing = argc == 4 && std::string_view(argv[1]) == "probe";
+  const int runs = argc >= 2 && !probing ? std::max(1, std::atoi(argv[1])) : 7;
   const auto nothing = [](ouro::Heap&) { return ouro::Value(); };
   static std::string records_pickle;
   {
@@ -174,6 +204,10 @@ int main(int argc, char** argv) {
       {"pickle.loads", nothing,
        [](ouro::Heap&, const ouro::Value&) { (void)ouro::pickle::loads(records_pickle); }},
   };
+  if (probing) {
+    return probe(std::begin(workloads), std::end(workloads), argv[2],
+                 std::string_view(argv[3]) == "on");
+  }
   for (const Workload& w : workloads) measure(runs, w);
   measure_site_cost(runs);
   measure_metadata();

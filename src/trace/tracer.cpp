@@ -145,6 +145,7 @@ struct Tracer::Impl {
   const char* last_file = nullptr;
   bool last_file_is_library = false;
 
+  Impl() { forget_recent_pools(); }
   ~Impl() { std::free(slots); }
 
   std::size_t home(std::uintptr_t block) const noexcept {
@@ -244,21 +245,44 @@ struct Tracer::Impl {
     std::uint64_t reciprocal;  // 2^40 / block_size + 1: offset / block_size without dividing
     PoolSlot slot[1];          // `count` of them (allocated past the struct's end)
   };
-  std::uint32_t pool_shift = 0;        // 0: the heap has no pools (every block is large)
+  std::uint32_t pool_shift = 0;  // 0: the heap has no pools (every block is large)
+  std::uintptr_t pool_mask = 0;  // (1 << pool_shift) - 1: a block's offset in its pool
+
   std::vector<PoolSlots*> pool_table;  // open addressing by pool number; nullptr: empty
   std::size_t pools_used = 0;
   std::uint64_t pool_bytes = 0;           // bytes of all PoolSlots arrays
   PoolSlots** last_pool_entry = nullptr;  // pool_entry's last answer (reset when entries move)
-  // The pool each size class last used: allocations and frees alternate between classes (a
-  // dict, its key, a float...) but mostly stay in one pool per class, so this answers
-  // without probing pool_table (callgrind: add_block went from 86 instructions a call).
-  // Indexed by (size - 1) / 16 of the request or of the block, which agree.
+  // The pool each size class last allocated from, and the one it last freed into:
+  // allocations and frees alternate between classes (a dict, its key, a float...) but
+  // mostly stay in one pool per class, so these answer without probing pool_table
+  // (callgrind: add_block went from 86 instructions a call). Kept apart because a program
+  // that frees old blocks while it makes new ones (a collection, a rebuilt list) frees into
+  // other pools than it allocates from; one array would send both to pool_table.
+  // Indexed by (size - 1) / 16 of the request or of the block, which agree. An entry with
+  // no pool points at no_pool, whose number no block has (one test instead of two).
   static constexpr std::size_t kSmallClasses = kSmallRequestLimit / 16;
-  PoolSlots* recent_pool[kSmallClasses] = {};
+  PoolSlots no_pool{~std::uintptr_t{0}, 0, 0, 0, 0, {}};
+  PoolSlots* recent_alloc_pool[kSmallClasses];
+  PoolSlots* recent_free_pool[kSmallClasses];
 
-  PoolSlots* recent_slots(std::uintptr_t block, std::uint64_t size) noexcept {
-    PoolSlots* p = recent_pool[(size - 1) / 16];
-    return p != nullptr && p->pool == (block >> pool_shift) ? p : nullptr;
+  void forget_recent_pools() noexcept {
+    std::fill(std::begin(recent_alloc_pool), std::end(recent_alloc_pool), &no_pool);
+    std::fill(std::begin(recent_free_pool), std::end(recent_free_pool), &no_pool);
+  }
+
+  /// The pool in `recent` for blocks of `size` bytes if it holds `block`, or nullptr.
+  [[gnu::always_inline]] PoolSlots* recent_slots(PoolSlots* const (&recent)[kSmallClasses],
+                                                 std::uintptr_t block,
+                                                 std::uint64_t size) const noexcept {
+    if (OURO_UNLIKELY(size - 1 >= kSmallRequestLimit)) return nullptr;  // large, or 0
+    PoolSlots* p = recent[(size - 1) / 16];
+    return p->pool == (block >> pool_shift) ? p : nullptr;
+  }
+
+  /// The slot of the block at `offset` in pool `p` (no bounds test: the index of an offset
+  /// inside the pool is below count = pool size / block size).
+  [[gnu::always_inline]] static PoolSlot& slot_in(PoolSlots& p, std::uintptr_t offset) noexcept {
+    return p.slot[(offset * p.reciprocal) >> 40];
   }
 
   std::size_t pool_home(std::uintptr_t pool) const noexcept {
@@ -317,16 +341,17 @@ struct Tracer::Impl {
   PoolSlot* pool_slot(PoolSlots* p, std::uintptr_t block) const noexcept {
     // Exact for offsets below 2^31 (pools are at most 16 MiB): the rounding error of the
     // reciprocal, offset * block_size / 2^40, stays below one (checked for every class).
-    const std::uint64_t offset = block & ((std::uintptr_t{1} << pool_shift) - 1);
+    const std::uint64_t offset = block & pool_mask;
     const std::size_t index = static_cast<std::size_t>((offset * p->reciprocal) >> 40);
     return index < p->count ? &p->slot[index] : nullptr;
   }
 
-  void drop_pool(PoolSlots** entry) noexcept {
+  [[gnu::noinline]] void drop_pool(PoolSlots** entry) noexcept {
     last_pool_entry = nullptr;
     PoolSlots* p = *entry;
-    for (PoolSlots*& recent : recent_pool) {
-      if (recent == p) recent = nullptr;
+    for (std::size_t c = 0; c < kSmallClasses; ++c) {
+      if (recent_alloc_pool[c] == p) recent_alloc_pool[c] = &no_pool;
+      if (recent_free_pool[c] == p) recent_free_pool[c] = &no_pool;
     }
     pool_bytes -= sizeof(PoolSlots) + (p->count - 1) * sizeof(PoolSlot);
     std::free(p);
@@ -346,8 +371,13 @@ struct Tracer::Impl {
   }
 
   // --- both kinds ---------------------------------------------------------------------
+  // add_block and remove_block run on every allocation and free: their common case (a small
+  // block in the pool its class last used) is inlined into the callbacks, and everything
+  // else is out of line, so that the common case saves no registers (callgrind: the
+  // out-of-line versions spent 20 of their 60 and 88 instructions a call entering and
+  // leaving).
   struct Found {
-    std::uint32_t site;
+    std::uint32_t site;  // kNoSite: the block was not traced
     std::uint64_t size;
   };
 
@@ -355,18 +385,32 @@ struct Tracer::Impl {
     return pool_shift != 0 && size <= kSmallRequestLimit;  // what block_tag() calls small
   }
 
-  bool add_block(std::uintptr_t block, std::uint32_t site, std::uint64_t size) {
-    if (!is_small(size)) return insert(block, site, size);
-    PoolSlots* p = recent_slots(block, size);
-    if (p == nullptr) {
-      p = pool_slots_for(block, size);
-      recent_pool[(size - 1) / 16] = p;
+  /// Records `block`; false if the tracer had no memory for it (the block stays untraced).
+  [[gnu::always_inline]] bool add_block(std::uintptr_t block, std::uint32_t site,
+                                        std::uint64_t size) {
+    if (PoolSlots* p = recent_slots(recent_alloc_pool, block, size)) {
+      fill(*p, slot_in(*p, block & pool_mask), site, size);
+      return true;
     }
-    PoolSlot* slot = p == nullptr ? nullptr : pool_slot(p, block);
+    return add_block_slow(block, site, size);
+  }
+
+  [[gnu::always_inline]] static void fill(PoolSlots& p, PoolSlot& slot, std::uint32_t site,
+                                          std::uint64_t size) noexcept {
+    if (slot.site == kNoSite) ++p.live;
+    slot.site = site;
+    slot.size = static_cast<std::uint32_t>(size);
+  }
+
+  [[gnu::noinline]] bool add_block_slow(std::uintptr_t block, std::uint32_t site,
+                                        std::uint64_t size) {
+    if (!is_small(size)) return insert(block, site, size);
+    PoolSlots* p = pool_slots_for(block, size);
+    if (p == nullptr) return false;
+    recent_alloc_pool[(size - 1) / 16] = p;
+    PoolSlot* slot = pool_slot(p, block);
     if (slot == nullptr) return false;
-    if (slot->site == kNoSite) ++p->live;
-    slot->site = site;
-    slot->size = static_cast<std::uint32_t>(size);
+    fill(*p, *slot, site, size);
     return true;
   }
 
@@ -381,25 +425,33 @@ struct Tracer::Impl {
     return std::nullopt;
   }
 
-  std::optional<Found> remove_block(std::uintptr_t block, std::uint64_t size) noexcept {
-    if (is_small(size) && size != 0) {
-      if (PoolSlots* p = recent_slots(block, size)) {
+  /// Forgets `block` and says what it was (site kNoSite: it was not traced).
+  [[gnu::always_inline]] Found remove_block(std::uintptr_t block, std::uint64_t size) noexcept {
+    if (PoolSlots* p = recent_slots(recent_free_pool, block, size)) {
+      PoolSlot& slot = slot_in(*p, block & pool_mask);
+      if (OURO_LIKELY(slot.site != kNoSite)) {
+        const Found found{slot.site, slot.size};
+        slot.site = kNoSite;
+        if (OURO_UNLIKELY(--p->live == 0)) drop_pool(pool_entry(p->pool));
+        return found;
+      }
+    }
+    return remove_block_slow(block, size);
+  }
+
+  [[gnu::noinline]] Found remove_block_slow(std::uintptr_t block, std::uint64_t size) noexcept {
+    if (pool_shift != 0) {
+      if (PoolSlots** e = pool_entry(block >> pool_shift)) {
+        PoolSlots* p = *e;
         PoolSlot* slot = pool_slot(p, block);
         if (slot != nullptr && slot->site != kNoSite) {
           const Found found{slot->site, slot->size};
           slot->site = kNoSite;
-          if (--p->live == 0) drop_pool(pool_entry(p->pool));
-          return found;
-        }
-      }
-    }
-    if (pool_shift != 0) {
-      if (PoolSlots** e = pool_entry(block >> pool_shift)) {
-        PoolSlot* slot = pool_slot(*e, block);
-        if (slot != nullptr && slot->site != kNoSite) {
-          const Found found{slot->site, slot->size};
-          slot->site = kNoSite;
-          if (--(*e)->live == 0) drop_pool(e);
+          if (--p->live == 0) {
+            drop_pool(e);
+          } else if (is_small(size)) {
+            recent_free_pool[(size - 1) / 16] = p;  // the next free of the class looks here
+          }
           return found;
         }
       }
@@ -409,7 +461,7 @@ struct Tracer::Impl {
       erase(slot);
       return found;
     }
-    return std::nullopt;
+    return {kNoSite, 0};
   }
 
   void clear_blocks() noexcept {
@@ -419,7 +471,7 @@ struct Tracer::Impl {
       p = nullptr;
     }
     last_pool_entry = nullptr;
-    for (PoolSlots*& recent : recent_pool) recent = nullptr;
+    forget_recent_pools();
     pools_used = 0;
     pool_bytes = 0;
   }
@@ -444,83 +496,131 @@ struct Tracer::Impl {
   // walk looked at, so it is cached by their identities: where SourceLocation is
   // std::source_location, one pointer to the compiler's static record of the call site.
   // Direct-mapped, indexed by the innermost two frames (a library entry point called from
-  // several user lines gets several entries).
+  // several user lines gets several entries). A hit is inlined into on_allocate; the walk
+  // is out of line (its frame buffers made every call save registers and move the stack).
   static constexpr bool kLocationIsPointer = sizeof(ouro::SourceLocation) == sizeof(void*);
   static constexpr std::uint32_t kCachedDepth = 4;  // deeper walks are not cached
   struct SiteCacheEntry {
-    const void* frame[kCachedDepth];  // identities of the frames the walk looked at
-    std::uint32_t depth = 0;          // how many; 0: empty entry
-    bool chain_ended = false;         // the walk stopped because the chain ended
+    // The identities of the innermost frame and its caller (nullptr: none), which the entry
+    // is indexed by and which most walks look no further than (one frame of the user's, or
+    // one of the library's called from the user's line).
+    const void* key[2] = {};
     std::uint32_t site = kNoSite;
-    int limit = 0;
+    std::uint8_t depth = 0;    // frames the walk looked at (key[0] nullptr: empty entry)
+    bool chain_ended = false;  // it stopped because the chain ended, with fewer frames kept
+    bool beyond_key = false;   // the answer depends on frames past the key's: see deeper
+    const void* deeper[kCachedDepth - 2] = {};  // identities of the frames past the key's
   };
   static constexpr std::size_t kSiteCacheSize = 256;
-  std::unique_ptr<SiteCacheEntry[]> site_cache;  // made on first use
+  SiteCacheEntry site_cache[kSiteCacheSize];
+  int site_cache_limit = 0;  // the frame limit the entries were walked with
 
   static const void* identity(const ouro::SourceLocation& location) noexcept {
     const void* id;
     std::memcpy(&id, &location, sizeof id);
     return id;
   }
-  static std::size_t cache_index(const SiteFrame* innermost) noexcept {
-    const SiteFrame* next = innermost->caller;
-    const auto a = reinterpret_cast<std::uintptr_t>(identity(innermost->location));
-    const auto b = next == nullptr ? 0 : reinterpret_cast<std::uintptr_t>(identity(next->location));
-    return static_cast<std::size_t>(mix(a ^ (b * 0x9e3779b97f4a7c15ULL)) & (kSiteCacheSize - 1));
+  static const void* identity(const SiteFrame* frame) noexcept {
+    return frame == nullptr ? nullptr : identity(frame->location);
+  }
+  static std::size_t cache_index(const void* innermost, const void* caller) noexcept {
+    const auto a = reinterpret_cast<std::uintptr_t>(innermost);
+    const auto b = reinterpret_cast<std::uintptr_t>(caller);
+    static_assert(kSiteCacheSize == 256, "the index keeps the product's top 8 bits");
+    return static_cast<std::size_t>(((a ^ (b * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL) >>
+                                    56);
   }
 
-  /// The cached site of the chain starting at `innermost`, or kNoSite.
-  std::uint32_t cached_site(const SiteFrame* innermost, int limit) const noexcept {
-    if (!site_cache) return kNoSite;
-    const SiteCacheEntry& e = site_cache[cache_index(innermost)];
-    if (e.depth == 0 || e.limit != limit) return kNoSite;
-    const SiteFrame* f = innermost;
-    for (std::uint32_t k = 0; k < e.depth; ++k, f = f->caller) {
-      if (f == nullptr || identity(f->location) != e.frame[k]) return kNoSite;
-    }
-    if (e.chain_ended && f != nullptr) return kNoSite;
-    return e.site;
+  /// Entries walked with another frame limit would give other sites: forgotten.
+  void set_site_limit(int limit) noexcept {
+    if (limit == site_cache_limit) return;
+    std::fill(std::begin(site_cache), std::end(site_cache), SiteCacheEntry{});
+    site_cache_limit = limit;
   }
 
-  void cache_site(const SiteFrame* innermost, int limit, std::uint32_t depth, bool chain_ended,
-                  std::uint32_t site) {
+  void cache_site(const SiteFrame* innermost, std::uint32_t depth, bool chain_ended,
+                  std::uint32_t site) noexcept {
     if (depth > kCachedDepth) return;
-    if (!site_cache) site_cache = std::make_unique<SiteCacheEntry[]>(kSiteCacheSize);
-    SiteCacheEntry& e = site_cache[cache_index(innermost)];
-    const SiteFrame* f = innermost;
-    for (std::uint32_t k = 0; k < depth; ++k, f = f->caller) e.frame[k] = identity(f->location);
-    e.depth = depth;
+    const void* first = identity(innermost);
+    const void* second = identity(innermost->caller);
+    SiteCacheEntry& e = site_cache[cache_index(first, second)];
+    e.key[0] = first;
+    e.key[1] = second;
+    const SiteFrame* f = innermost->caller;
+    for (std::uint32_t k = 2; k < depth; ++k) {
+      f = f->caller;
+      e.deeper[k - 2] = identity(f);
+    }
+    e.depth = static_cast<std::uint8_t>(depth);
     e.chain_ended = chain_ended;
+    // The key covers the first two frames, and with depth 1 the chain's end after the first.
+    e.beyond_key = depth > 2 || (depth == 2 && chain_ended);
     e.site = site;
-    e.limit = limit;
+  }
+
+  /// The cached site of the running chain when its key alone decides it (the common case,
+  /// inlined into on_allocate), or kNoSite. With no entry point running: the unknown site.
+  [[gnu::always_inline]] std::uint32_t quick_site(int native_frames) const noexcept {
+    if constexpr (!kLocationIsPointer) return kNoSite;
+    const SiteFrame* innermost = ouro::current_site();
+    if (OURO_UNLIKELY(innermost == nullptr || native_frames != 0)) {
+      return native_frames == 0 ? unknown_site : kNoSite;
+    }
+    const void* first = identity(innermost->location);
+    const void* second = identity(innermost->caller);
+    const SiteCacheEntry& e = site_cache[cache_index(first, second)];
+    const bool hit = e.key[0] == first && e.key[1] == second && !e.beyond_key;
+    return OURO_LIKELY(hit) ? e.site : kNoSite;
+  }
+
+  /// The cached site of the chain from `innermost` (not nullptr), or kNoSite.
+  std::uint32_t cached_site(const SiteFrame* innermost) const noexcept {
+    const void* first = identity(innermost);
+    const SiteFrame* f = innermost->caller;
+    const SiteCacheEntry& e = site_cache[cache_index(first, identity(f))];
+    if (e.key[0] != first || e.key[1] != identity(f)) return kNoSite;
+    if (!e.beyond_key) return e.site;
+    f = f->caller;  // the walk looked at the caller (depth >= 2): not nullptr
+    for (std::uint32_t k = 2; k < e.depth; ++k, f = f->caller) {
+      if (identity(f) != e.deeper[k - 2] || f == nullptr) return kNoSite;
+    }
+    return e.chain_ended && f != nullptr ? kNoSite : e.site;
   }
 
   /// The site of an allocation made now: up to `limit` user frames of the entry-point
   /// chain (library frames skipped; the innermost one kept if there is no user frame).
+  /// `limit` is the one given to set_site_limit.
   std::uint32_t current_site(int limit, int native_frames) {
     const SiteFrame* innermost = ouro::current_site();
+    if (kLocationIsPointer && innermost != nullptr && native_frames == 0) {
+      const std::uint32_t cached = cached_site(innermost);
+      if (cached != kNoSite) return cached;
+    }
     if (native_frames > 0) return site_with_native_frames(innermost, limit, native_frames);
     if (innermost == nullptr) {  // no entry point running: the unknown site, interned once
       if (unknown_site == kNoSite) unknown_site = intern(nullptr, 0);
       return unknown_site;
     }
-    if constexpr (kLocationIsPointer) {
-      const std::uint32_t cached = cached_site(innermost, limit);
-      if (cached != kNoSite) return cached;
-    }
+    return walk_site(innermost, limit);
+  }
+
+  [[gnu::noinline]] std::uint32_t walk_site(const SiteFrame* innermost, int limit) {
     RawFrame buffer[kMaxFrames];
     std::uint32_t n = 0, depth = 0;
-    const SiteFrame* f = innermost;
-    for (; f != nullptr && n < static_cast<std::uint32_t>(limit); f = f->caller, ++depth) {
+    for (const SiteFrame* f = innermost; f != nullptr && n < static_cast<std::uint32_t>(limit);
+         f = f->caller, ++depth) {
       if (is_library(f->location.file_name())) continue;
       buffer[n++] = {f->location.file_name(), f->location.function_name(), f->location.line()};
     }
+    // Fewer frames than the limit: the walk ran to the chain's end, and its answer depends
+    // on the chain ending there.
+    const bool chain_ended = n < static_cast<std::uint32_t>(limit);
     if (n == 0) {
       buffer[n++] = {innermost->location.file_name(), innermost->location.function_name(),
                      innermost->location.line()};
     }
     const std::uint32_t site = intern(buffer, n);
-    if constexpr (kLocationIsPointer) cache_site(innermost, limit, depth, f == nullptr, site);
+    if constexpr (kLocationIsPointer) cache_site(innermost, depth, chain_ended, site);
     return site;
   }
 
@@ -623,8 +723,8 @@ struct Tracer::Impl {
   std::uint64_t memory() const noexcept {
     return block_table_bytes() + big_sizes.size() * 32 + frames.capacity() * sizeof(RawFrame) +
            sites.capacity() * sizeof(Site) + stats.capacity() * sizeof(SiteStats) +
-           site_index.capacity() * sizeof(std::uint32_t) + library_file.size() * 32 + sizeof(Impl) +
-           (site_cache ? kSiteCacheSize * sizeof(SiteCacheEntry) : 0);
+           site_index.capacity() * sizeof(std::uint32_t) + library_file.size() * 32 +
+           sizeof(Impl);  // sizeof(Impl) includes the site cache
   }
 };
 
@@ -632,6 +732,7 @@ Tracer::Tracer(Heap& heap) : heap_(heap), impl_(std::make_unique<Impl>()) {
   // Small blocks live in pools of one size class, pool_size-aligned (ouro/alloc/allocator.h):
   // the tracer indexes their slots by pool (see Impl).
   impl_->pool_shift = heap.allocator().block_tag(1);
+  impl_->pool_mask = (std::uintptr_t{1} << impl_->pool_shift) - 1;
   std::lock_guard lock(registry_mutex);
   for (auto& [h, t] : registry()) {
     if (h == &heap) throw std::logic_error("ouro::trace::Tracer: the heap already has a tracer");
@@ -664,6 +765,7 @@ void Tracer::start(int frames, int native_frames) {
                     kMaxFrames, native_frames));
   }
   frames_ = frames;
+  impl_->set_site_limit(frames);
   if (native_frames > 0 && native_frames_ == 0) {
     // The first backtrace() loads the unwinder (a dlopen and malloc): not inside a callback.
     void* warm_up[1];
@@ -701,8 +803,9 @@ void Tracer::stop() noexcept {
 void Tracer::clear_traces() noexcept {
   impl_->clear_blocks();
   for (auto& s : impl_->stats) s = {};
-  current_ = peak_ = scope_peak_ = live_blocks_ = 0;
+  current_ = peak_ = scope_peak_ = 0;
   event_ = peak_event_ = last_sample_bytes_ = 0;
+  set_sample_window();
   samples_.clear();
   collections_.clear();
   scopes_.clear();
@@ -712,6 +815,7 @@ void Tracer::clear_traces() noexcept {
 void Tracer::reset_peak() noexcept {
   peak_ = current_;
   peak_event_ = event_;
+  set_sample_window();  // a lower peak: a narrower window
 }
 
 std::uint64_t Tracer::tracer_memory() const noexcept {
@@ -723,17 +827,26 @@ std::uint64_t Tracer::trace_table_bytes() const noexcept { return impl_->block_t
 
 std::uint64_t Tracer::now_ns() const noexcept { return steady_ns() - start_ns_; }
 
-void Tracer::note_change(std::uint32_t site, std::int64_t bytes, std::int64_t blocks) noexcept {
+// The callbacks run on every allocation and free of the traced heap. Their common case (the
+// site found in the cache by the chain's first two frames, a small block of a pool the
+// size class used last) is inlined into them and calls nothing, so it saves no registers
+// and sets no re-entry guard: anything else (a site to walk, a pool to look up or make, a
+// large block, a sample to write) goes to on_allocate_slow / on_deallocate_slow, which
+// redo the whole callback under the guard.
+
+inline void Tracer::count_allocation(std::uint32_t site, std::uint64_t size) noexcept {
   Impl::SiteStats& s = impl_->stats[site];
+  s.total_bytes += size;
+  ++s.total_count;
   ++event_;
   if (s.last_event <= peak_event_) {  // still holds its value at the peak: save it
     s.peak_bytes = s.bytes;
     s.peak_count = s.count;
   }
   s.last_event = event_;
-  s.bytes += static_cast<std::uint64_t>(bytes);
-  s.count += static_cast<std::uint64_t>(blocks);
-  current_ += static_cast<std::uint64_t>(bytes);
+  s.bytes += size;
+  ++s.count;
+  current_ += size;
   if (current_ > peak_) {
     peak_ = current_;
     peak_event_ = event_;
@@ -741,18 +854,60 @@ void Tracer::note_change(std::uint32_t site, std::int64_t bytes, std::int64_t bl
   if (current_ > scope_peak_) scope_peak_ = current_;
 }
 
+inline void Tracer::count_free(std::uint32_t site, std::uint64_t size) noexcept {
+  Impl::SiteStats& s = impl_->stats[site];
+  ++event_;
+  if (s.last_event <= peak_event_) {
+    s.peak_bytes = s.bytes;
+    s.peak_count = s.count;
+  }
+  s.last_event = event_;
+  s.bytes -= size;
+  --s.count;
+  current_ -= size;  // never above the peak: no peak to update
+}
+
+// A timeline point whenever the traced total moved by sample_step_for(peak) since the last
+// one (see add_sample). The window of totals that need no point is kept as a start and a
+// width, one subtraction and one comparison a change; it is computed from the peak when it
+// is set and not widened as the peak grows, so leaving it sends the callback to
+// sample_if_moved, which widens it and checks again.
+inline bool Tracer::outside_sample_window() const noexcept {
+  return current_ - sample_low_ >= sample_width_;
+}
+
+void Tracer::set_sample_window() noexcept {
+  const std::uint64_t step = sample_step_for(peak_);
+  sample_low_ = last_sample_bytes_ - step + 1;  // wraps below 0: no total is that low
+  sample_width_ = 2 * step - 1;                 // low .. last + step - 1 need no point
+}
+
+void Tracer::sample_if_moved() noexcept {
+  set_sample_window();
+  if (outside_sample_window()) add_sample();
+}
+
 void Tracer::on_allocate(void* block, std::size_t size) noexcept {
   if (in_callback_) return;  // the tracer never traces itself
+  Impl& impl = *impl_;
+  const auto address = reinterpret_cast<std::uintptr_t>(block);
+  const std::uint32_t site = impl.quick_site(native_frames_);
+  Impl::PoolSlots* pool = impl.recent_slots(impl.recent_alloc_pool, address, size);
+  if (OURO_UNLIKELY(site == Impl::kNoSite || pool == nullptr)) {
+    return on_allocate_slow(block, size);
+  }
+  Impl::fill(*pool, Impl::slot_in(*pool, address & impl.pool_mask), site, size);
+  count_allocation(site, size);
+  if (OURO_UNLIKELY(outside_sample_window())) on_sample_slow();
+}
+
+void Tracer::on_allocate_slow(void* block, std::size_t size) noexcept {
   in_callback_ = true;
   try {
     const std::uint32_t site = impl_->current_site(frames_, native_frames_);
     if (impl_->add_block(reinterpret_cast<std::uintptr_t>(block), site, size)) {
-      ++live_blocks_;
-      auto& s = impl_->stats[site];
-      s.total_bytes += size;
-      ++s.total_count;
-      note_change(site, static_cast<std::int64_t>(size), 1);
-      maybe_sample();
+      count_allocation(site, size);
+      if (outside_sample_window()) sample_if_moved();
     }
   } catch (...) {
     // Out of the C library's memory for the tracer's tables: this block stays untraced.
@@ -762,26 +917,47 @@ void Tracer::on_allocate(void* block, std::size_t size) noexcept {
 
 void Tracer::on_deallocate(void* block, std::size_t size) noexcept {
   if (in_callback_) return;
+  Impl& impl = *impl_;
+  const auto address = reinterpret_cast<std::uintptr_t>(block);
+  Impl::PoolSlots* pool = impl.recent_slots(impl.recent_free_pool, address, size);
+  if (OURO_UNLIKELY(pool == nullptr)) return on_deallocate_slow(block, size);
+  Impl::PoolSlot& slot = Impl::slot_in(*pool, address & impl.pool_mask);
+  // An untraced block, or the pool's last traced one (its slots go): the slow path.
+  if (OURO_UNLIKELY(slot.site == Impl::kNoSite || pool->live == 1)) {
+    return on_deallocate_slow(block, size);
+  }
+  const std::uint32_t site = slot.site;
+  slot.site = Impl::kNoSite;
+  --pool->live;
+  count_free(site, slot.size);
+  if (OURO_UNLIKELY(outside_sample_window())) on_sample_slow();
+}
+
+void Tracer::on_deallocate_slow(void* block, std::size_t size) noexcept {
   in_callback_ = true;
-  if (const auto found = impl_->remove_block(reinterpret_cast<std::uintptr_t>(block), size)) {
-    --live_blocks_;
-    note_change(found->site, -static_cast<std::int64_t>(found->size), -1);
-    maybe_sample();
+  const Impl::Found found = impl_->remove_block(reinterpret_cast<std::uintptr_t>(block), size);
+  if (found.site != Impl::kNoSite) {
+    count_free(found.site, found.size);
+    if (outside_sample_window()) sample_if_moved();
   }
   in_callback_ = false;
 }
 
-void Tracer::maybe_sample() noexcept {
-  // A point whenever the traced total moved by 1/256 of the peak (at least 1 KiB): a few
-  // hundred points per run however long it is, and every rise to the peak is visible.
-  const std::uint64_t step = std::max<std::uint64_t>(1024, peak_ / 256);
-  const std::uint64_t moved =
-      current_ > last_sample_bytes_ ? current_ - last_sample_bytes_ : last_sample_bytes_ - current_;
-  if (moved >= step) add_sample();
+void Tracer::on_sample_slow() noexcept {
+  in_callback_ = true;
+  sample_if_moved();
+  in_callback_ = false;
+}
+
+std::uint64_t Tracer::traced_blocks() const noexcept {
+  std::uint64_t blocks = 0;
+  for (const Impl::SiteStats& s : impl_->stats) blocks += s.count;
+  return blocks;
 }
 
 void Tracer::add_sample() noexcept {
   last_sample_bytes_ = current_;
+  set_sample_window();
   const Sample sample{now_ns(), current_};
   try {
     if (writer_ != nullptr) {

@@ -523,12 +523,14 @@ TEST(AllocatorOptions, ASmallLimitGetsTheSmallShape) {
 struct Recorder final : ouro::AllocationObserver {
   std::map<void*, std::size_t> live;
   std::size_t allocations = 0, deallocations = 0;
+  std::size_t last_freed_size = 0;
   void on_allocate(void* block, std::size_t size) noexcept override {
     live[block] = size;
     ++allocations;
   }
-  void on_deallocate(void* block, std::size_t) noexcept override {
+  void on_deallocate(void* block, std::size_t size) noexcept override {
     live.erase(block);
+    last_freed_size = size;
     ++deallocations;
   }
 };
@@ -542,13 +544,24 @@ TEST(AllocatorObserver, SeesSizedAndUnsizedFrees) {
   EXPECT_EQ(recorder.live.at(small), 40u);
   EXPECT_EQ(recorder.live.at(large), 4000u);
   heap.deallocate(small, 40);
+  EXPECT_EQ(recorder.last_freed_size, 40u);
+  // The inline paths through the free cache tell the observer too.
+  void* again = heap.allocate(40);
+  EXPECT_EQ(again, small);  // the cache's newest block
+  EXPECT_EQ(recorder.live.at(again), 40u);
+  heap.deallocate(again, 40);
+  EXPECT_FALSE(recorder.live.contains(again));
   heap.free_block(large, heap.block_tag(4000));  // unsized: the tag finds the size
+  EXPECT_EQ(recorder.last_freed_size, 4000u);
+  void* tagged = heap.allocate(100);
+  heap.free_block(tagged, heap.block_tag(100));  // unsized small: its class's block size
+  EXPECT_EQ(recorder.last_freed_size, 112u);
   EXPECT_TRUE(recorder.live.empty());
-  EXPECT_EQ(recorder.allocations, 2u);
-  EXPECT_EQ(recorder.deallocations, 2u);
+  EXPECT_EQ(recorder.allocations, 4u);
+  EXPECT_EQ(recorder.deallocations, 4u);
   heap.set_observer(nullptr);
   heap.deallocate(heap.allocate(8), 8);
-  EXPECT_EQ(recorder.allocations, 2u);
+  EXPECT_EQ(recorder.allocations, 4u);
 }
 
 // --- unsized frees and abandonment ---------------------------------------------------------

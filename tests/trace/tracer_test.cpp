@@ -193,6 +193,19 @@ TEST_F(TracerTest, FramesFollowTheChainOfEntryPoints) {
   EXPECT_EQ(cumulative[0].count, 2u);
 }
 
+TEST_F(TracerTest, AFrameLimitChangedWhileTracingAppliesToTheNextAllocations) {
+  // The same call under each limit in turn: the tracer caches sites per chain of frames, and
+  // a site found under the old limit must not answer under the new one.
+  std::vector<Ref<Pair>> pairs;
+  for (const std::size_t frames : {1u, 2u, 1u, 2u}) {
+    tracer.start(static_cast<int>(frames));
+    pairs.push_back(make<Pair>());
+    auto tb = tracer.get_object_traceback(*pairs.back()->inner);
+    ASSERT_TRUE(tb.has_value());
+    EXPECT_EQ(tb->frames.size(), frames);
+  }
+}
+
 TEST_F(TracerTest, RawAllocationsWithoutASiteAreUnknown) {
   tracer.start();
   void* p = heap().allocate(4000);

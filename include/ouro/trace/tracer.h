@@ -87,7 +87,7 @@ class Tracer final : private AllocationObserver {
   std::uint64_t tracer_memory() const noexcept;
   /// Bytes of the per-block tables alone, and the live blocks in them (the 32-byte bound).
   std::uint64_t trace_table_bytes() const noexcept;
-  std::uint64_t traced_blocks() const noexcept { return live_blocks_; }
+  std::uint64_t traced_blocks() const noexcept;
 
   /// Where the block behind an object was allocated, or nullopt if it was not traced.
   /// Works for every object, containers included (tracemalloc 3.11 returns None for them).
@@ -140,8 +140,18 @@ class Tracer final : private AllocationObserver {
  private:
   void on_allocate(void* block, std::size_t size) noexcept override;
   void on_deallocate(void* block, std::size_t size) noexcept override;
-  void note_change(std::uint32_t site, std::int64_t bytes, std::int64_t blocks) noexcept;
-  void maybe_sample() noexcept;
+  [[gnu::noinline]] void on_allocate_slow(void* block, std::size_t size) noexcept;
+  [[gnu::noinline]] void on_deallocate_slow(void* block, std::size_t size) noexcept;
+  [[gnu::noinline]] void on_sample_slow() noexcept;
+  void count_allocation(std::uint32_t site, std::uint64_t size) noexcept;
+  void count_free(std::uint32_t site, std::uint64_t size) noexcept;
+  bool outside_sample_window() const noexcept;
+  void set_sample_window() noexcept;
+  void sample_if_moved() noexcept;
+  /// How far the traced total moves between two timeline samples at a given peak.
+  static std::uint64_t sample_step_for(std::uint64_t peak) noexcept {
+    return peak / 256 > 1024 ? peak / 256 : 1024;
+  }
   void record_collection(const std::string& phase, const gc::CollectionInfo& info) noexcept;
   Snapshot snapshot_of(int which) const;
 
@@ -154,10 +164,14 @@ class Tracer final : private AllocationObserver {
   std::uint64_t current_ = 0;
   std::uint64_t peak_ = 0;
   std::uint64_t scope_peak_ = 0;
-  std::uint64_t live_blocks_ = 0;
+
   std::uint64_t event_ = 0;       // changes counted, the clock of the lazy peak table
   std::uint64_t peak_event_ = 0;  // event_ at which the peak was last reached
   std::uint64_t last_sample_bytes_ = 0;
+  // Totals from sample_low_ to sample_low_ + sample_width_ - 1 need no new sample (see
+  // outside_sample_window).
+  std::uint64_t sample_low_ = 1 - sample_step_for(0);
+  std::uint64_t sample_width_ = 2 * sample_step_for(0) - 1;
   std::uint64_t start_ns_ = 0;
   std::vector<Sample> samples_;
   std::vector<CollectionEvent> collections_;
