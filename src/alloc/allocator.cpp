@@ -763,10 +763,10 @@ void Allocator::free_block_slow(void* block, std::uint32_t pool_shift) noexcept 
     return deallocate_large(block);
   }
   auto* pool = reinterpret_cast<Pool*>(address(block) & ~((std::uintptr_t{1} << pool_shift) - 1));
-  const std::size_t size_class = pool->size_class;
 #if OURO_DEBUG >= 2
-  check_small_block(block, nullptr, kNoClass);
+  check_small_block(block, nullptr, kNoClass);  // before the pool header is trusted
 #endif
+  const std::size_t size_class = pool->size_class;
   // The observer gets the block's size from the pool found here (usable_size would find the
   // pool again, in a call: 13 instructions a traced free).
   if (observer_ != nullptr) observer_->on_deallocate(block, class_block_size(size_class));
