@@ -46,13 +46,10 @@ void value::detail::register_untrack_check() noexcept {
 #endif
 
 Ref<Dict> Dict::make(Heap& heap, std::size_t reserve) {
+  // make_in leaves a dict untracked (Dict::kStartsUntracked) until set() stores what may be
+  // a container.
+  value::detail::register_untrack_check();
   Ref<Dict> d = make_in<Dict>(heap, 0);
-  if constexpr (!OURO_BARE_METAL) {
-    // A new dict holds nothing: untracked until it may hold a container (CPython's). A
-    // full collection run by the allocation above may have untracked it already.
-    value::detail::register_untrack_check();
-    if (d->is_tracked()) detail::untrack_container(d.get());
-  }
   DictOps::presize(*d, heap, reserve);
   return d;
 }

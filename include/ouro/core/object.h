@@ -209,6 +209,21 @@ template <class T>
 inline constexpr bool is_container_v =
     !std::is_same_v<decltype(&T::traverse), void (Object::*)(Visitor&)>;
 
+/// True if T declares `static constexpr bool kStartsUntracked = true;`: a container that
+/// make<T> counts as an allocation of generation 0 (which may start a collection) but does
+/// not link, as CPython's dicts start (_PyObject_GC_Link without _PyObject_GC_TRACK); the
+/// type tracks itself with retrack_container when it first may hold a container. (Linked
+/// and untracked again at once, a new dict would be a survivor of the collection its own
+/// allocation starts, and a full one would then walk every survivor to untrack it.)
+template <class T>
+inline constexpr bool starts_untracked_v = [] {
+  if constexpr (requires { T::kStartsUntracked; }) {
+    return T::kStartsUntracked;
+  } else {
+    return false;
+  }
+}();
+
 /// True if T overrides Object::finalize: only such objects pay for the PEP 442 steps.
 template <class T>
 inline constexpr bool has_finalizer_v = !std::is_same_v<decltype(&T::finalize), void (Object::*)()>;

@@ -185,15 +185,34 @@ inline void track_new_container(Heap& heap, Object* object) noexcept {
   }
 }
 
-/// Fills in the header of a just-constructed object and tracks it if it is a container.
+/// Counts a new container that starts untracked (starts_untracked_v) as generation 0's
+/// allocation, as track_new_container does, without linking it.
+inline void count_new_untracked_container(Heap& heap, Object* object) noexcept {
+  GcLinks* links = links_of(object);
+  links->prev = links->next = nullptr;  // as untrack_container leaves them
+  CoreState& rt = detail::core_state(heap);
+  ++rt.generations[0].count;
+  if (OURO_UNLIKELY(rt.generations[0].count > rt.generations[0].threshold || rt.stress)) {
+    collect_on_allocation(heap);
+  }
+}
+
+/// Fills in the header of a just-constructed object and tracks it if it is a container
+/// (or only counts it, for a container that starts untracked).
 inline void adopt_new_object(Heap& heap, Object* object, std::size_t bytes,
-                             std::uint32_t kind_flags, std::uint16_t type_id) noexcept {
+                             std::uint32_t kind_flags, std::uint16_t type_id,
+                             bool starts_untracked = false) noexcept {
   ObjectAccess::flags(*object) =
       (std::uint32_t{type_id} << 16) | kind_flags | heap.allocator().block_tag(bytes);
   CoreState& rt = detail::core_state(heap);
   ++rt.live_objects;
   ++rt.live_by_type[type_id < kTypeCountSlots ? type_id : kTypeCountSlots - 1];
-  if (kind_flags & Object::kContainer) track_new_container(heap, object);
+  if (!(kind_flags & Object::kContainer)) return;
+  if (starts_untracked) {
+    count_new_untracked_container(heap, object);
+  } else {
+    track_new_container(heap, object);
+  }
 }
 
 /// The allocator that owns a constructed object's block (nullptr once its heap is gone),
@@ -278,7 +297,8 @@ Ref<T> make_in(Heap& heap, std::size_t trailing, Args&&... args) {
   constexpr std::uint32_t kind = (container ? Object::kContainer : 0u) |
                                  (detail::has_finalizer_v<T> ? Object::kHasFinalizer : 0u) |
                                  (detail::weak_referenceable<T>() ? 0u : Object::kNoWeakrefs);
-  detail::adopt_new_object(heap, object, bytes, kind, detail::type_id_of<T>());
+  detail::adopt_new_object(heap, object, bytes, kind, detail::type_id_of<T>(),
+                           detail::starts_untracked_v<T>);
   return Ref<T>::adopt(object);
 }
 

@@ -222,6 +222,9 @@ struct DictEntry {
 class Dict final : public Object, public detail::TableStorage<DictEntry> {
  public:
   static constexpr std::string_view kTypeName = "dict";
+  /// A new dict holds nothing: untracked until set() stores what may be a container, as in
+  /// CPython (not on bare metal, where every container stays tracked).
+  static constexpr bool kStartsUntracked = !OURO_BARE_METAL;
   /// An empty dict; with `reserve` > 0 the table is sized for exactly that many items
   /// (a dict literal's size), so small records waste no entries.
   [[nodiscard]] static Ref<Dict> make(Heap& heap, std::size_t reserve = 0);
