@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "ouro/core/gc.h"
@@ -216,6 +217,51 @@ TEST_F(TrackingTest, DictsAndTuplesSurviveACollectionAtEveryAllocation) {
     tracked += d.is_tracked() ? 1 : 0;
   }
   EXPECT_EQ(tracked, 667u);
+  EXPECT_TRUE(heap().verify());
+}
+
+// A new dict is never on the collector's lists (CPython's dicts start untracked), but it is
+// counted as generation 0's allocation as every container is, so a program that makes only
+// dicts still gets its automatic collections. A collection that its own allocation starts
+// does not see it: it is not among that collection's survivors.
+TEST_F(TrackingTest, ANewDictIsCountedButNeverListed) {
+  gc::collect();
+  gc::set_threshold(1000, 10, 10);
+  const int before = std::get<0>(gc::get_count());
+  std::vector<Ref<Dict>> dicts;
+  for (int i = 0; i < 5; ++i) dicts.push_back(Dict::make(heap()));
+  EXPECT_EQ(std::get<0>(gc::get_count()), before + 5);
+  gc::set_threshold(1, 1, 1);  // the next allocation collects every generation
+  const std::size_t listed_before = gc::get_objects().size();
+  Ref<Dict> made_during_a_collection = Dict::make(heap());
+  EXPECT_FALSE(made_during_a_collection->is_tracked());
+  EXPECT_FALSE(listed_in_get_objects(made_during_a_collection));
+  EXPECT_LE(gc::get_objects().size(), listed_before);
+  gc::set_threshold(700, 10, 10);
+  EXPECT_TRUE(heap().verify());
+}
+
+// Untracking examines only survivors that hold no tracked list or user container; those
+// that do are skipped before the walk. In one full collection, atom-only dicts and tuples
+// next to many dicts pinned by a list are still untracked, and the pinned ones stay.
+TEST_F(TrackingTest, UntrackingFindsTheAtomHoldersAmongPinnedDicts) {
+  gc::collect();
+  std::vector<Ref<Dict>> pinned, atoms;
+  for (int i = 0; i < 300; ++i) {
+    Ref<Dict> d = Dict::make(heap());
+    d->set("tags", List::make(heap()));
+    pinned.push_back(std::move(d));
+    Ref<Dict> a = Dict::make(heap());
+    a->set("t", Tuple::make(heap(), {i, "x"}));  // a tracked tuple of atoms: tracks a
+    atoms.push_back(std::move(a));
+  }
+  for (const Ref<Dict>& a : atoms) ASSERT_TRUE(a->is_tracked());
+  gc::collect();
+  for (const Ref<Dict>& d : pinned) EXPECT_TRUE(d->is_tracked());
+  for (const Ref<Dict>& a : atoms) {
+    EXPECT_FALSE(a->is_tracked());
+    EXPECT_FALSE(a->at("t").object()->is_tracked());
+  }
   EXPECT_TRUE(heap().verify());
 }
 
