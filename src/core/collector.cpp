@@ -50,6 +50,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -153,43 +154,55 @@ struct UntrackWatch {
   std::size_t candidates = 0;  // survivors of those types that no container pins
 };
 
-// Step 3's visitor: `target` is reachable from a reachable object.
+// Step 3's visit: `target` is reachable from a reachable object.
+[[gnu::always_inline]] inline void reach(GcList& young, Object* target) noexcept {
+  Flags& flags = ObjectAccess::flags(*target);
+  // Objects outside the collection, and those move_unreachable has already passed (to the
+  // left of its position: kCollecting already cleared), need nothing.
+  if (!(flags & Object::kCollecting)) return;
+  GcLinks* links = links_of(target);
+  if (flags & Object::kUnreachable) {
+    // Tentatively unreachable after all: back to the end of young, where the walk will
+    // reach it again. The unreachable list is doubly linked, young's tail pointer valid.
+    gc_list_remove(links);
+    gc_list_append(links, young);
+    flags &= ~Object::kUnreachable;
+    set_gc_refs(links, 1);
+  } else if (gc_refs(links) == 0) {
+    set_gc_refs(links, 1);  // ahead of the walk: tell it this one is reachable
+  }
+}
+
 class VisitReachable final : public Visitor {
  public:
   explicit VisitReachable(GcList& young) : young_(young) {}
-  // Untracking's pre-check (UntrackWatch): while `watching`, set `pinned` when the object
-  // being traversed refers to a tracked container of a type that no untracking of this
-  // collection examines (a list, a user type), which keeps it tracked whatever the rest.
-  bool watching = false;
-  bool pinned = false;
-  std::uint16_t examined_a = 0, examined_b = 0;  // the types untracking examines
+  void visit(Object* target) override { reach(young_, target); }
 
+ private:
+  GcList& young_;
+};
+
+// The same, for a survivor that untracking examines (UntrackWatch): also notes whether it
+// refers to a tracked container of a type that no untracking of this collection examines
+// (a list, a user type), which keeps it tracked whatever the rest holds.
+class VisitReachableNotingPins final : public Visitor {
+ public:
+  VisitReachableNotingPins(GcList& young, const UntrackWatch& watch)
+      : young_(young), every_(watch.every), full_(watch.full) {}
+  bool pinned = false;
   void visit(Object* target) override {
-    Flags& flags = ObjectAccess::flags(*target);
-    if (watching && !pinned &&
-        (flags & (Object::kContainer | Object::kTracked)) ==
-            (Object::kContainer | Object::kTracked)) {
+    const Flags flags = ObjectAccess::flags(*target);
+    constexpr Flags kTrackedContainer = Object::kContainer | Object::kTracked;
+    if (!pinned && (flags & kTrackedContainer) == kTrackedContainer) {
       const auto type = static_cast<std::uint16_t>(flags >> 16);
-      pinned = type != examined_a && type != examined_b;
+      pinned = type != every_ && type != full_;
     }
-    // Objects outside the collection, and those move_unreachable has already passed (to
-    // the left of its position: kCollecting already cleared), need nothing.
-    if (!(flags & Object::kCollecting)) return;
-    GcLinks* links = links_of(target);
-    if (flags & Object::kUnreachable) {
-      // Tentatively unreachable after all: back to the end of young, where the walk will
-      // reach it again. The unreachable list is doubly linked, young's tail pointer valid.
-      gc_list_remove(links);
-      gc_list_append(links, young_);
-      flags &= ~Object::kUnreachable;
-      set_gc_refs(links, 1);
-    } else if (gc_refs(links) == 0) {
-      set_gc_refs(links, 1);  // ahead of the walk: tell it this one is reachable
-    }
+    reach(young_, target);
   }
 
  private:
   GcList& young_;
+  std::uint16_t every_, full_;
 };
 
 // Step 3. Contract: after it, `young` holds exactly the objects reachable from those with
@@ -199,27 +212,28 @@ class VisitReachable final : public Visitor {
 // kCollecting cleared; objects to the right still hold gc_refs in prev.
 // Returns the number of reachable objects (each passes the reachable branch exactly once),
 // which the 25% rule needs: counting here saves a walk over the survivors.
-// With `watch`, also counts in watch->candidates the reachable objects of the types
-// untracking examines that refer to no pinning container (see UntrackWatch).
+// With kWatch, also counts in watch->candidates the reachable objects of the types
+// untracking examines that refer to no pinning container (see UntrackWatch); without, the
+// walk has no cost for it.
+template <bool kWatch>
 std::size_t move_unreachable(GcList& young, GcList& unreachable, UntrackWatch* watch) noexcept {
   VisitReachable visitor(young);
-  if (watch != nullptr) {
-    visitor.examined_a = watch->every;
-    visitor.examined_b = watch->full;
-  }
+  std::optional<VisitReachableNotingPins> noting;
+  if constexpr (kWatch) noting.emplace(young, *watch);
   GcLinks* prev = &young.head;
   GcLinks* gc = young.head.next;
   std::size_t reachable = 0;
   while (gc != &young.head) {
     Object* object = object_of(gc);
     if (gc_refs(gc) != 0) {
-      if (watch != nullptr) {
-        const std::uint16_t type = object->type_id();
-        visitor.watching = type == watch->every || type == watch->full;
-        visitor.pinned = false;
+      const std::uint16_t type = object->type_id();
+      if (kWatch && (type == watch->every || type == watch->full)) {
+        noting->pinned = false;
+        object->traverse(*noting);
+        if (!noting->pinned) ++watch->candidates;
+      } else {
+        object->traverse(visitor);
       }
-      object->traverse(visitor);
-      if (visitor.watching && !visitor.pinned) ++watch->candidates;
       gc->prev = prev;
       ObjectAccess::flags(*object) &= ~Object::kCollecting;
       prev = gc;
@@ -240,7 +254,9 @@ std::size_t deduce_unreachable(GcList& young, GcList& unreachable,
                                UntrackWatch* watch = nullptr) noexcept {
   update_refs(young);
   subtract_refs(young);
-  const std::size_t reachable = move_unreachable(young, unreachable, watch);
+  const std::size_t reachable = watch != nullptr
+                                    ? move_unreachable<true>(young, unreachable, watch)
+                                    : move_unreachable<false>(young, unreachable, nullptr);
   OURO_ASSERT_EXPENSIVE(validate_list(young, kGcStateMask, 0));
   OURO_ASSERT_EXPENSIVE(validate_list(unreachable, kGcStateMask, kGcStateMask));
   return reachable;
