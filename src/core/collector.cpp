@@ -18,7 +18,9 @@
 //      back when a reachable object turns out to reach them.
 //   4. Survivors (young) are promoted: merged into `old`. First, those that hold only
 //      atoms leave the lists (CPython's untrack_tuples, and untrack_dicts in a full
-//      collection): the value layer's UntrackCheck says which.
+//      collection): the value layer's UntrackCheck says which. The walk runs only if step 3
+//      saw a survivor of those types that no tracked container of another type pins
+//      (UntrackWatch).
 //   5. handle_weakrefs: weak references to unreachable objects are cleared; callbacks run
 //      only for weak references that are themselves reachable (src/weakref, I5).
 //   6. finalize_garbage: finalize() of each unreachable object that has not run it (I6).

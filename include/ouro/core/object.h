@@ -199,7 +199,9 @@ inline void retrack_container(CoreState& rt, Object* object) noexcept {
 /// untracks it. Objects of type `every` are asked in every collection, those of type `full`
 /// in collections of the oldest generation only (CPython's untrack_tuples and untrack_dicts;
 /// the value layer sets it for tuple and dict). One check per process; none: nothing is
-/// untracked.
+/// untracked. Contract the collector relies on to skip the walk: the check is false for an
+/// object that refers (through traverse) to a tracked container whose type is neither
+/// `every` nor `full` (CPython's _PyObject_GC_MAY_BE_TRACKED holds for it).
 using UntrackCheck = bool (*)(const Object& object) noexcept;
 void set_untrack_check(UntrackCheck check, std::uint16_t every, std::uint16_t full) noexcept;
 
