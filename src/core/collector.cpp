@@ -228,8 +228,12 @@ std::size_t move_unreachable(GcList& young, GcList& unreachable, UntrackWatch* w
   while (gc != &young.head) {
     Object* object = object_of(gc);
     if (gc_refs(gc) != 0) {
-      const std::uint16_t type = object->type_id();
-      if (kWatch && (type == watch->every || type == watch->full)) {
+      bool examined = false;
+      if constexpr (kWatch) {
+        const std::uint16_t type = object->type_id();
+        examined = type == watch->every || type == watch->full;
+      }
+      if (examined) {
         noting->pinned = false;
         object->traverse(*noting);
         if (!noting->pinned) ++watch->candidates;

@@ -176,22 +176,19 @@ inline std::uint16_t type_id_of() noexcept {
 /// (or stress mode is on): runs the automatic collection of src/gc if it is due.
 void collect_on_allocation(Heap& heap) noexcept;
 
-/// Puts a new container at the end of generation 0 (CPython's _PyObject_GC_Link + track).
-inline void track_new_container(Heap& heap, Object* object) noexcept {
+/// A new container: put at the end of generation 0 (CPython's _PyObject_GC_Link + track),
+/// or, for a type that starts untracked (starts_untracked_v), left off the lists as
+/// untrack_container leaves an object. Either way it counts as generation 0's allocation,
+/// which may start the automatic collection.
+inline void adopt_new_container(Heap& heap, Object* object, bool starts_untracked) noexcept {
   CoreState& rt = detail::core_state(heap);
-  link_into_generation0(rt, object);
-  if (OURO_UNLIKELY(rt.generations[0].count > rt.generations[0].threshold || rt.stress)) {
-    collect_on_allocation(heap);
+  if (starts_untracked) {
+    GcLinks* links = links_of(object);
+    links->prev = links->next = nullptr;
+    ++rt.generations[0].count;
+  } else {
+    link_into_generation0(rt, object);
   }
-}
-
-/// Counts a new container that starts untracked (starts_untracked_v) as generation 0's
-/// allocation, as track_new_container does, without linking it.
-inline void count_new_untracked_container(Heap& heap, Object* object) noexcept {
-  GcLinks* links = links_of(object);
-  links->prev = links->next = nullptr;  // as untrack_container leaves them
-  CoreState& rt = detail::core_state(heap);
-  ++rt.generations[0].count;
   if (OURO_UNLIKELY(rt.generations[0].count > rt.generations[0].threshold || rt.stress)) {
     collect_on_allocation(heap);
   }
@@ -207,12 +204,7 @@ inline void adopt_new_object(Heap& heap, Object* object, std::size_t bytes,
   CoreState& rt = detail::core_state(heap);
   ++rt.live_objects;
   ++rt.live_by_type[type_id < kTypeCountSlots ? type_id : kTypeCountSlots - 1];
-  if (!(kind_flags & Object::kContainer)) return;
-  if (starts_untracked) {
-    count_new_untracked_container(heap, object);
-  } else {
-    track_new_container(heap, object);
-  }
+  if (kind_flags & Object::kContainer) adopt_new_container(heap, object, starts_untracked);
 }
 
 /// The allocator that owns a constructed object's block (nullptr once its heap is gone),
